@@ -1,0 +1,98 @@
+//! The command line: thin wrappers that parse arguments, call the library and print.
+//! `anyhow` lives here only; every error exits non-zero with one message.
+
+mod eval;
+mod output;
+mod params;
+mod predict;
+
+use crate::cost::Workload;
+use crate::error::Origin;
+use crate::precision::{DType, Precision};
+use clap::{Args, Parser, Subcommand};
+
+/// colaw — choose LLM architectures for a device under latency and memory budgets.
+#[derive(Debug, Parser)]
+#[command(name = "colaw", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Exact parameter counts of an architecture (preset, config.json or colaw file).
+    Params(params::ParamsArgs),
+    /// Loss, latency, memory and per-operator breakdown of an architecture on a device.
+    Eval(eval::EvalArgs),
+    /// Predict the latency of every row of a measurement CSV; adds a `predicted_ms` column.
+    Predict(predict::PredictArgs),
+}
+
+/// Workload options shared by commands.
+#[derive(Debug, Clone, Args)]
+pub struct WorkloadArgs {
+    /// Sequences per batch.
+    #[arg(long, default_value_t = 1)]
+    pub batch: u32,
+    /// Prompt tokens per sequence (S_in).
+    #[arg(long, default_value_t = 1024)]
+    pub prompt: u32,
+    /// Generated tokens per sequence (S_out, the number of decode steps).
+    #[arg(long, default_value_t = 16)]
+    pub gen: u32,
+    /// Weight storage type: fp32, bf16, fp16, fp8, int8, int4.
+    #[arg(long, default_value = "bf16")]
+    pub weight_dtype: String,
+    /// KV-cache storage type.
+    #[arg(long, default_value = "bf16")]
+    pub kv_dtype: String,
+    /// Compute / activation type (selects the device's compute peak).
+    #[arg(long, default_value = "bf16")]
+    pub compute_dtype: String,
+}
+
+impl WorkloadArgs {
+    /// Validated workload.
+    pub fn workload(&self) -> crate::Result<Workload> {
+        let o = Origin::default();
+        let w = Workload {
+            batch: self.batch,
+            prompt_tokens: self.prompt,
+            gen_tokens: self.gen,
+            precision: Precision {
+                weights: DType::parse_field(&self.weight_dtype, &o, "--weight-dtype")?,
+                kv_cache: DType::parse_field(&self.kv_dtype, &o, "--kv-dtype")?,
+                compute: DType::parse_field(&self.compute_dtype, &o, "--compute-dtype")?,
+            },
+        };
+        w.validate(&o)?;
+        Ok(w)
+    }
+}
+
+/// Run with process arguments; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Params(a) => params::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Predict(a) => predict::run(a),
+    }
+}

@@ -1,0 +1,44 @@
+//! `colaw predict --hardware HW MEASUREMENTS.csv [-o OUT.csv]`.
+
+use crate::cost::{CostModel, Workload};
+use crate::hardware::load_hardware;
+use crate::measurement::{read_measurements, Phase};
+use clap::Args;
+use std::path::PathBuf;
+
+/// Arguments of `predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Hardware file or name under models/hardware/.
+    #[arg(long)]
+    pub hardware: String,
+    /// Measurement CSV (see docs: required hidden,layers,heads,kv_heads,head_dim,ffn,vocab,tied,phase,batch,tokens).
+    pub measurements: PathBuf,
+    /// Output CSV (default: stdout).
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(a: PredictArgs) -> anyhow::Result<()> {
+    let hw = load_hardware(&a.hardware)?;
+    let mf = read_measurements(&a.measurements)?;
+    let sink: Box<dyn std::io::Write> = match &a.out {
+        Some(p) => Box::new(std::fs::File::create(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut w = csv::Writer::from_writer(sink);
+    let mut head = mf.headers.clone();
+    head.push_field("predicted_ms");
+    w.write_record(&head)?;
+    for (rec, row) in mf.records.iter().zip(&mf.rows) {
+        let wl = Workload { batch: row.batch, prompt_tokens: row.tokens, gen_tokens: 1, precision: row.precision };
+        let model =
+            CostModel::new(&hw, &wl).map_err(|e| anyhow::anyhow!("{}:{}: {e}", a.measurements.display(), row.line))?;
+        let ms = model.step_ms(&row.arch, row.phase == Phase::Decode, row.tokens);
+        let mut out = rec.clone();
+        out.push_field(&format!("{ms:.6}"));
+        w.write_record(&out)?;
+    }
+    w.flush()?;
+    Ok(())
+}

@@ -1,0 +1,481 @@
+//! Roofline cost model: latency and memory of an architecture on a device under a workload.
+//!
+//! Each operator takes max(FLOPs / (peak·η_c), bytes / (bandwidth·η_b)) with the efficiency
+//! factors η of its class; fixed overheads are added per step and per layer. A decode step
+//! with c cached positions has FLOPs and bytes affine in c, so the sum over all S_out decode
+//! steps is computed in closed form (splitting each operator's range where it changes from
+//! memory- to compute-bound), not by looping over steps.
+//!
+//! Conventions: prefill is one forward over S_in prompt tokens from an empty cache with
+//! logits for the last position only; decode step s = 1..S_out processes one token with
+//! c = S_in + s − 1 cached positions (the paper's Σ_{s=1..S_out} T_decode); `decode` is the
+//! last (slowest) step, `tpot` the mean step, `total` prefill plus every step.
+//!
+//! For the solvers, [`CostModel::width_costs`] returns per-layer and fixed parts of every
+//! metric for one width configuration, so any depth costs O(1): metric(l) = fixed + l·per_layer.
+
+mod ops;
+mod workload;
+
+pub use ops::{expected_distinct_experts, step_ops, Affine, Mode, Op, OpKind, OpList, Step, MAX_OPS};
+pub use workload::Workload;
+
+use crate::architecture::Architecture;
+use crate::error::Result;
+use crate::hardware::{AttentionKernel, Hardware, OpClass, Overhead};
+use serde::Serialize;
+
+/// Latencies of one workload, ms.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct Latency {
+    /// One forward over the prompt.
+    pub prefill: f64,
+    /// The last (slowest) decode step.
+    pub decode: f64,
+    /// Mean decode step (time per output token).
+    pub tpot: f64,
+    /// Prefill plus every decode step.
+    pub total: f64,
+}
+
+/// Memory footprint, bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct Memory {
+    /// All weights (every expert).
+    pub weights: f64,
+    /// KV cache for B sequences of S_in + S_out tokens.
+    pub kv_cache: f64,
+    /// Peak activation workspace (prefill).
+    pub activations: f64,
+    /// Sum of the above.
+    pub total: f64,
+}
+
+/// Latency and memory of one architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct Metrics {
+    /// Latencies, ms.
+    pub latency_ms: Latency,
+    /// Memory, bytes.
+    pub memory_bytes: Memory,
+}
+
+/// A cost split into a depth-independent part and a part per layer.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Linear {
+    /// Independent of depth.
+    pub fixed: f64,
+    /// Per transformer block.
+    pub per_layer: f64,
+}
+
+impl Linear {
+    /// fixed + l·per_layer.
+    #[inline]
+    pub fn at(&self, layers: f64) -> f64 {
+        self.fixed + layers * self.per_layer
+    }
+}
+
+/// Costs of one width configuration as linear functions of depth: what the solvers reuse
+/// across every depth.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct WidthCosts {
+    /// Prefill latency, ms.
+    pub prefill_ms: Linear,
+    /// Last decode step, ms.
+    pub decode_ms: Linear,
+    /// Sum of all decode steps, ms.
+    pub decode_sum_ms: Linear,
+    /// Weights, bytes.
+    pub weights_bytes: Linear,
+    /// KV cache, bytes.
+    pub kv_bytes: Linear,
+    /// Activation workspace, bytes (independent of depth).
+    pub activation_bytes: f64,
+    /// S_out, to turn the decode sum into a mean.
+    pub gen_tokens: u32,
+}
+
+impl WidthCosts {
+    /// Metrics at a given depth, O(1).
+    #[inline]
+    pub fn at_depth(&self, layers: u32) -> Metrics {
+        let l = layers as f64;
+        let prefill = self.prefill_ms.at(l);
+        let sum = self.decode_sum_ms.at(l);
+        let tpot = if self.gen_tokens > 0 { sum / self.gen_tokens as f64 } else { 0.0 };
+        let weights = self.weights_bytes.at(l);
+        let kv = self.kv_bytes.at(l);
+        Metrics {
+            latency_ms: Latency { prefill, decode: self.decode_ms.at(l), tpot, total: prefill + sum },
+            memory_bytes: Memory {
+                weights,
+                kv_cache: kv,
+                activations: self.activation_bytes,
+                total: weights + kv + self.activation_bytes,
+            },
+        }
+    }
+}
+
+/// Whether an operator is limited by compute or by memory traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bound {
+    /// FLOPs / peak dominates.
+    Compute,
+    /// Bytes / bandwidth dominates.
+    Memory,
+    /// Neither: the operator does no work in this phase.
+    None,
+}
+
+/// One row of the per-operator breakdown (all layers together).
+#[derive(Debug, Clone, Serialize)]
+pub struct OpCost {
+    /// Operator.
+    pub op: &'static str,
+    /// Efficiency class.
+    pub class: &'static str,
+    /// Prefill time, ms.
+    pub prefill_ms: f64,
+    /// Prefill bound.
+    pub prefill_bound: Bound,
+    /// Last decode step, ms.
+    pub decode_ms: f64,
+    /// Last decode step bound.
+    pub decode_bound: Bound,
+    /// Prefill plus every decode step, ms.
+    pub total_ms: f64,
+    /// Prefill FLOPs.
+    pub prefill_flops: f64,
+    /// Prefill bytes.
+    pub prefill_bytes: f64,
+}
+
+/// Throughputs per operator class after efficiency factors.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Rates {
+    /// Operations per ms.
+    ops_per_ms: f64,
+    /// Bytes per ms.
+    bytes_per_ms: f64,
+}
+
+/// The roofline model of one device at one precision. Cheap to copy; build once per
+/// (hardware, precision) and evaluate many architectures.
+#[derive(Debug, Clone, Copy)]
+pub struct CostModel {
+    rates: [Rates; 3],
+    overhead: Overhead,
+    attention: AttentionKernel,
+    mode: Mode,
+    workload: Workload,
+}
+
+fn class_index(c: OpClass) -> usize {
+    match c {
+        OpClass::Gemm => 0,
+        OpClass::Attention => 1,
+        OpClass::Elementwise => 2,
+    }
+}
+
+/// Σ_{c=lo..=hi} max(x(c), y(c)) for affine x, y, exactly, in O(1).
+pub fn sum_max_affine(x: Affine, y: Affine, lo: u64, hi: u64) -> f64 {
+    if hi < lo {
+        return 0.0;
+    }
+    let sum = |f: Affine, lo: u64, hi: u64| -> f64 {
+        if hi < lo {
+            return 0.0;
+        }
+        let n = (hi - lo + 1) as f64;
+        n * f.a + f.b * (lo as f64 + hi as f64) * n / 2.0
+    };
+    // g(c) = x(c) − y(c) is affine: x wins on one side of its root.
+    let ga = x.a - y.a;
+    let gb = x.b - y.b;
+    if gb == 0.0 {
+        return if ga >= 0.0 { sum(x, lo, hi) } else { sum(y, lo, hi) };
+    }
+    let root = -ga / gb;
+    // Split at the first integer c where the winner changes.
+    let split = if root <= lo as f64 {
+        lo
+    } else if root > hi as f64 {
+        hi + 1
+    } else {
+        root.ceil() as u64
+    };
+    let (first, second) = if gb > 0.0 { (y, x) } else { (x, y) };
+    let head = if split > lo { sum(first, lo, split - 1) } else { 0.0 };
+    head + sum(second, split, hi)
+}
+
+impl CostModel {
+    /// Resolve the device's throughputs for this workload's compute type; fails when the
+    /// device has no peak for it.
+    pub fn new(hw: &Hardware, workload: &Workload) -> Result<Self> {
+        Self::with_mode(hw, workload, Mode::Full)
+    }
+
+    /// As [`CostModel::new`] in a given mode. Paper mode ignores efficiency factors and
+    /// overheads (η = 1, no overheads) and uses unfused attention, as the paper does.
+    pub fn with_mode(hw: &Hardware, workload: &Workload, mode: Mode) -> Result<Self> {
+        let peak = hw.peak_ops_per_s(workload.precision.compute)?;
+        let bw = hw.bandwidth_gbps * 1e9;
+        let paper = mode == Mode::Paper;
+        let rate = |c: OpClass| {
+            let e = if paper { Default::default() } else { hw.efficiency.for_class(c) };
+            Rates { ops_per_ms: peak * e.compute / 1e3, bytes_per_ms: bw * e.bandwidth / 1e3 }
+        };
+        Ok(CostModel {
+            rates: [rate(OpClass::Gemm), rate(OpClass::Attention), rate(OpClass::Elementwise)],
+            overhead: if paper { Overhead::default() } else { hw.overhead },
+            attention: if paper { AttentionKernel::Unfused } else { hw.attention_kernel },
+            mode,
+            workload: *workload,
+        })
+    }
+
+    /// The workload this model was built for.
+    pub fn workload(&self) -> &Workload {
+        &self.workload
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    #[inline]
+    fn op_time_ms(&self, op: &Op, c: f64) -> (f64, Bound) {
+        let r = self.rates[class_index(op.class)];
+        let tc = op.flops.at(c) / r.ops_per_ms;
+        let tm = op.bytes.at(c) / r.bytes_per_ms;
+        let bound = if tc == 0.0 && tm == 0.0 {
+            Bound::None
+        } else if tc >= tm {
+            Bound::Compute
+        } else {
+            Bound::Memory
+        };
+        (tc.max(tm), bound)
+    }
+
+    /// Σ over decode steps of an operator's time, ms, in closed form.
+    #[inline]
+    fn op_decode_sum_ms(&self, op: &Op) -> f64 {
+        let w = &self.workload;
+        if w.gen_tokens == 0 {
+            return 0.0;
+        }
+        let r = self.rates[class_index(op.class)];
+        let lo = w.prompt_tokens as u64;
+        let hi = lo + w.gen_tokens as u64 - 1;
+        let x = Affine { a: op.flops.a / r.ops_per_ms, b: op.flops.b / r.ops_per_ms };
+        let y = Affine { a: op.bytes.a / r.bytes_per_ms, b: op.bytes.b / r.bytes_per_ms };
+        sum_max_affine(x, y, lo, hi)
+    }
+
+    fn prefill_ops(&self, arch: &Architecture, out: &mut OpList) {
+        let w = &self.workload;
+        let step = Step { batch: w.batch as f64, new_tokens: w.prompt_tokens as f64 };
+        step_ops(arch, &w.precision, step, self.mode, self.attention, out);
+    }
+
+    fn decode_ops(&self, arch: &Architecture, out: &mut OpList) {
+        let w = &self.workload;
+        step_ops(arch, &w.precision, Step { batch: w.batch as f64, new_tokens: 1.0 }, self.mode, self.attention, out);
+    }
+
+    /// Cached positions before the last decode step.
+    fn last_context(&self) -> f64 {
+        let w = &self.workload;
+        (w.prompt_tokens as u64 + w.gen_tokens.max(1) as u64 - 1) as f64
+    }
+
+    /// Per-layer and fixed costs of the width configuration of `arch` (its `layers` is
+    /// ignored). Allocation-free.
+    pub fn width_costs(&self, arch: &Architecture) -> WidthCosts {
+        let w = &self.workload;
+        let mut ops = OpList::default();
+        let mut prefill = Linear::default();
+        let mut decode = Linear::default();
+        let mut decode_sum = Linear::default();
+        let bucket = |lin: &mut Linear, per_layer: bool, v: f64| {
+            if per_layer {
+                lin.per_layer += v
+            } else {
+                lin.fixed += v
+            }
+        };
+        self.prefill_ops(arch, &mut ops);
+        for op in ops.as_slice() {
+            bucket(&mut prefill, op.per_layer, self.op_time_ms(op, 0.0).0);
+        }
+        self.decode_ops(arch, &mut ops);
+        let c_last = self.last_context();
+        for op in ops.as_slice() {
+            if w.gen_tokens > 0 {
+                bucket(&mut decode, op.per_layer, self.op_time_ms(op, c_last).0);
+            }
+            bucket(&mut decode_sum, op.per_layer, self.op_decode_sum_ms(op));
+        }
+        let oh = self.overhead;
+        prefill.fixed += oh.per_step_ms;
+        prefill.per_layer += oh.per_layer_ms;
+        if w.gen_tokens > 0 {
+            decode.fixed += oh.per_step_ms;
+            decode.per_layer += oh.per_layer_ms;
+            let s = w.gen_tokens as f64;
+            decode_sum.fixed += s * oh.per_step_ms;
+            decode_sum.per_layer += s * oh.per_layer_ms;
+        }
+        let (weights, kv, act) = self.memory_parts(arch);
+        WidthCosts {
+            prefill_ms: prefill,
+            decode_ms: decode,
+            decode_sum_ms: decode_sum,
+            weights_bytes: weights,
+            kv_bytes: kv,
+            activation_bytes: act,
+            gen_tokens: w.gen_tokens,
+        }
+    }
+
+    /// (weights, KV cache, activations) in bytes, weights and KV linear in depth.
+    fn memory_parts(&self, arch: &Architecture) -> (Linear, Linear, f64) {
+        let w = &self.workload;
+        let p = &w.precision;
+        let wb = p.weights.bytes();
+        let d = arch.hidden as f64;
+        let b = w.batch as f64;
+        let kv_per_layer = b * w.context_tokens() as f64 * 2.0 * arch.kv_dim() as f64 * p.kv_cache.bytes();
+        match self.mode {
+            Mode::Full => {
+                let pc = arch.params();
+                let fixed = (pc.embedding + pc.lm_head) as f64 + d;
+                let n = b * w.prompt_tokens as f64;
+                let ab = p.activation_bytes();
+                let (q, kvd) = (arch.q_dim() as f64, arch.kv_dim() as f64);
+                let inner = (n * (q + 2.0 * kvd)).max(n * 3.0 * arch.ffn as f64 * arch.active_experts as f64).max(
+                    match self.attention {
+                        AttentionKernel::Fused => 0.0,
+                        AttentionKernel::Unfused => 2.0 * b * arch.heads as f64 * (w.prompt_tokens as f64).powi(2),
+                    },
+                );
+                // Residual stream + normalised input + the largest intermediate, plus fp32 logits.
+                let act = ab * (2.0 * n * d + inner) + 4.0 * b * arch.vocab as f64;
+                (
+                    Linear { fixed: fixed * wb, per_layer: pc.per_layer as f64 * wb },
+                    Linear { fixed: 0.0, per_layer: kv_per_layer },
+                    act,
+                )
+            }
+            Mode::Paper => {
+                // ξ_W_all·d² per layer: Q, K, V, O and all experts; nothing else.
+                let per_layer =
+                    (arch.attention_params() - if arch.qkv_bias { arch.q_dim() + 2 * arch.kv_dim() } else { 0 }) as f64
+                        + arch.experts as f64 * arch.expert_params() as f64;
+                (Linear { fixed: 0.0, per_layer: per_layer * wb }, Linear { fixed: 0.0, per_layer: kv_per_layer }, 0.0)
+            }
+        }
+    }
+
+    /// Metrics of a full architecture.
+    pub fn metrics(&self, arch: &Architecture) -> Metrics {
+        self.width_costs(arch).at_depth(arch.layers)
+    }
+
+    /// Per-operator breakdown (all layers together), overheads as a final row.
+    pub fn breakdown(&self, arch: &Architecture) -> Vec<OpCost> {
+        let w = &self.workload;
+        let l = arch.layers as f64;
+        let mut pre = OpList::default();
+        let mut dec = OpList::default();
+        self.prefill_ops(arch, &mut pre);
+        self.decode_ops(arch, &mut dec);
+        let c_last = self.last_context();
+        let mut rows = Vec::with_capacity(MAX_OPS + 1);
+        for (p, d) in pre.as_slice().iter().zip(dec.as_slice()) {
+            let mult = if p.per_layer { l } else { 1.0 };
+            let (tp, bp) = self.op_time_ms(p, 0.0);
+            let (td, bd) = if w.gen_tokens > 0 { self.op_time_ms(d, c_last) } else { (0.0, Bound::None) };
+            rows.push(OpCost {
+                op: p.kind.name(),
+                class: p.class.name(),
+                prefill_ms: mult * tp,
+                prefill_bound: bp,
+                decode_ms: mult * td,
+                decode_bound: bd,
+                total_ms: mult * (tp + self.op_decode_sum_ms(d)),
+                prefill_flops: mult * p.flops.a,
+                prefill_bytes: mult * p.bytes.a,
+            });
+        }
+        let oh = self.overhead;
+        if oh.per_step_ms > 0.0 || oh.per_layer_ms > 0.0 {
+            let step = oh.per_step_ms + l * oh.per_layer_ms;
+            let steps = 1.0 + w.gen_tokens as f64;
+            rows.push(OpCost {
+                op: "overhead",
+                class: "overhead",
+                prefill_ms: step,
+                prefill_bound: Bound::None,
+                decode_ms: if w.gen_tokens > 0 { step } else { 0.0 },
+                decode_bound: Bound::None,
+                total_ms: steps * step,
+                prefill_flops: 0.0,
+                prefill_bytes: 0.0,
+            });
+        }
+        rows
+    }
+
+    /// Latency of one forward step as the measurement schema defines it: `phase` prefill
+    /// over `tokens` new tokens from an empty cache, or decode of one token with `tokens`
+    /// cached positions. Batch and precision come from this model's workload.
+    pub fn step_ms(&self, arch: &Architecture, decode: bool, tokens: u32) -> f64 {
+        let w = &self.workload;
+        let mut ops = OpList::default();
+        let (step, c) = if decode {
+            (Step { batch: w.batch as f64, new_tokens: 1.0 }, tokens as f64)
+        } else {
+            (Step { batch: w.batch as f64, new_tokens: tokens as f64 }, 0.0)
+        };
+        step_ops(arch, &w.precision, step, self.mode, self.attention, &mut ops);
+        let l = arch.layers as f64;
+        let mut t = self.overhead.per_step_ms + l * self.overhead.per_layer_ms;
+        for op in ops.as_slice() {
+            let (x, _) = self.op_time_ms(op, c);
+            t += if op.per_layer { l * x } else { x };
+        }
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sum_max_affine_matches_loop() {
+        let cases = [
+            (Affine { a: 1.0, b: 0.5 }, Affine { a: 10.0, b: 0.1 }, 0u64, 100u64),
+            (Affine { a: 10.0, b: 0.1 }, Affine { a: 1.0, b: 0.5 }, 3, 57),
+            (Affine { a: 2.0, b: 0.0 }, Affine { a: 2.0, b: 0.0 }, 5, 5),
+            (Affine { a: 0.0, b: 1.0 }, Affine { a: 22.5, b: 0.0 }, 0, 40),
+            (Affine { a: 0.0, b: 1.0 }, Affine { a: 5.0, b: 0.0 }, 10, 20),
+            (Affine { a: 100.0, b: -1.0 }, Affine { a: 0.0, b: 1.0 }, 0, 200),
+        ];
+        for (x, y, lo, hi) in cases {
+            let brute: f64 = (lo..=hi).map(|c| x.at(c as f64).max(y.at(c as f64))).sum();
+            let fast = sum_max_affine(x, y, lo, hi);
+            assert!((brute - fast).abs() <= 1e-9 * brute.abs().max(1.0), "{x:?} {y:?} {lo} {hi}: {brute} vs {fast}");
+        }
+        assert_eq!(sum_max_affine(Affine::k(1.0), Affine::k(2.0), 5, 4), 0.0);
+    }
+}

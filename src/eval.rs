@@ -1,0 +1,93 @@
+//! One architecture on one device: parameters, predicted loss, latencies, memory and the
+//! per-operator breakdown — the `eval` command's result.
+
+use crate::architecture::{Architecture, ParamCounts};
+use crate::cost::{CostModel, Latency, Memory, Mode, OpCost, Workload};
+use crate::error::{Error, Result};
+use crate::hardware::Hardware;
+use crate::law::{LawInputs, LossLaw, Var};
+use serde::Serialize;
+
+/// Everything `colaw eval` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    /// Architecture name, if any.
+    pub name: Option<String>,
+    /// The architecture.
+    pub arch: Architecture,
+    /// Device name.
+    pub hardware: String,
+    /// Workload evaluated.
+    pub workload: Workload,
+    /// Cost model mode.
+    pub mode: Mode,
+    /// Parameter counts.
+    pub params: ParamCounts,
+    /// Predicted loss (when a law was given).
+    pub loss: Option<f64>,
+    /// Law used.
+    pub law: Option<String>,
+    /// Latencies, ms.
+    pub latency_ms: Latency,
+    /// Memory, bytes.
+    pub memory_bytes: Memory,
+    /// Device memory capacity, bytes.
+    pub capacity_bytes: f64,
+    /// memory total ≤ capacity.
+    pub fits_memory: bool,
+    /// Per-operator costs.
+    pub breakdown: Vec<OpCost>,
+}
+
+/// Loss of an architecture under a law, with training tokens from the caller or the law's
+/// default; a law that needs tokens and has none is an error, not a NaN.
+pub fn predict_loss(law: &dyn LossLaw, arch: &Architecture, tokens: Option<f64>) -> Result<f64> {
+    let tokens = tokens.or(law.default_tokens());
+    if tokens.is_none() && law.variables().contains(&Var::Tokens) {
+        return Err(Error::Unsupported(format!(
+            "law `{}` has a data term but no training tokens were given: pass --tokens or set `tokens` in the law file",
+            law.name()
+        )));
+    }
+    let loss = law.loss(&LawInputs::from_arch(arch, tokens));
+    if !loss.is_finite() {
+        return Err(Error::Unsupported(format!(
+            "law `{}` gives a non-finite loss ({loss}) for {}",
+            law.name(),
+            arch.label()
+        )));
+    }
+    Ok(loss)
+}
+
+/// Evaluate an architecture.
+pub fn evaluate(
+    arch: &Architecture,
+    hw: &Hardware,
+    workload: &Workload,
+    mode: Mode,
+    law: Option<&dyn LossLaw>,
+    tokens: Option<f64>,
+) -> Result<Evaluation> {
+    let model = CostModel::with_mode(hw, workload, mode)?;
+    let m = model.metrics(arch);
+    let loss = match law {
+        Some(l) => Some(predict_loss(l, arch, tokens)?),
+        None => None,
+    };
+    Ok(Evaluation {
+        name: arch.name.clone(),
+        arch: arch.clone(),
+        hardware: hw.name.clone(),
+        workload: *workload,
+        mode,
+        params: arch.params(),
+        loss,
+        law: law.map(|l| l.name().to_string()),
+        latency_ms: m.latency_ms,
+        memory_bytes: m.memory_bytes,
+        capacity_bytes: hw.memory_bytes(),
+        fits_memory: m.memory_bytes.total <= hw.memory_bytes(),
+        breakdown: model.breakdown(arch),
+    })
+}

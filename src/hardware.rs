@@ -1,0 +1,348 @@
+//! Devices: memory, bandwidth, compute peaks per data type, efficiency factors and fixed
+//! overheads, loaded from `models/hardware/*.toml` (or any path) and validated.
+//!
+//! Units: `memory_gb` in 10⁹ bytes (conservative against GiB-sized DRAM), `bandwidth_gbps`
+//! in 10⁹ bytes/s, `peak_tflops` in 10¹² operations/s (TOPS for integer types), dense (not
+//! 2:4-sparse) figures.
+
+use crate::error::{read_file, Error, Origin, Result};
+use crate::precision::DType;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Dense compute peaks per data type, in TFLOP/s (TOPS for integers). A missing entry means
+/// no published figure: the cost model refuses to use that compute type on this device.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Peaks {
+    /// FP32 (tensor-core TF32 where that is the published dense matrix figure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fp32: Option<f64>,
+    /// BF16 matrix peak.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bf16: Option<f64>,
+    /// FP16 matrix peak.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fp16: Option<f64>,
+    /// FP8 matrix peak.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fp8: Option<f64>,
+    /// INT8 matrix peak (TOPS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub int8: Option<f64>,
+    /// INT4 matrix peak (TOPS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub int4: Option<f64>,
+}
+
+impl Peaks {
+    /// Peak for a compute type, if the device has a figure.
+    pub fn get(&self, t: DType) -> Option<f64> {
+        match t {
+            DType::Fp32 => self.fp32,
+            DType::Bf16 => self.bf16,
+            DType::Fp16 => self.fp16,
+            DType::Fp8 => self.fp8,
+            DType::Int8 => self.int8,
+            DType::Int4 => self.int4,
+        }
+    }
+    fn entries(&self) -> Vec<(DType, f64)> {
+        crate::precision::ALL_DTYPES.iter().filter_map(|&t| self.get(t).map(|v| (t, v))).collect()
+    }
+}
+
+/// Fraction of peak compute and bandwidth an operator class reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassEfficiency {
+    /// Fraction of peak compute, in (0, 1].
+    pub compute: f64,
+    /// Fraction of peak bandwidth, in (0, 1].
+    pub bandwidth: f64,
+}
+
+impl Default for ClassEfficiency {
+    fn default() -> Self {
+        ClassEfficiency { compute: 1.0, bandwidth: 1.0 }
+    }
+}
+
+/// Efficiency factors: a device-wide pair, optionally overridden per operator class.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Efficiency {
+    /// Device-wide fraction of peak compute (default 1).
+    #[serde(default = "one")]
+    pub compute: f64,
+    /// Device-wide fraction of peak bandwidth (default 1).
+    #[serde(default = "one")]
+    pub bandwidth: f64,
+    /// Matrix multiplications (projections, FFN, experts, router, LM head).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gemm: Option<ClassEfficiency>,
+    /// Attention over the KV cache (scores, softmax, weighted sum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attention: Option<ClassEfficiency>,
+    /// Elementwise and gather operators (embedding, norms, RoPE, activation, KV write).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elementwise: Option<ClassEfficiency>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl Default for Efficiency {
+    fn default() -> Self {
+        Efficiency { compute: 1.0, bandwidth: 1.0, gemm: None, attention: None, elementwise: None }
+    }
+}
+
+/// Operator classes that can carry their own efficiency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum OpClass {
+    /// Matrix multiplication.
+    Gemm,
+    /// Attention over the KV cache.
+    Attention,
+    /// Elementwise / gather.
+    Elementwise,
+}
+
+impl OpClass {
+    /// All classes.
+    pub const ALL: [OpClass; 3] = [OpClass::Gemm, OpClass::Attention, OpClass::Elementwise];
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            OpClass::Gemm => "gemm",
+            OpClass::Attention => "attention",
+            OpClass::Elementwise => "elementwise",
+        }
+    }
+}
+
+impl Efficiency {
+    /// Effective (compute, bandwidth) fractions for a class.
+    pub fn for_class(&self, c: OpClass) -> ClassEfficiency {
+        let o = match c {
+            OpClass::Gemm => self.gemm,
+            OpClass::Attention => self.attention,
+            OpClass::Elementwise => self.elementwise,
+        };
+        o.unwrap_or(ClassEfficiency { compute: self.compute, bandwidth: self.bandwidth })
+    }
+}
+
+/// Fixed latencies not explained by the roofline (kernel launches, host overhead).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Overhead {
+    /// Added once per forward step (prefill or one decode step), ms.
+    #[serde(default)]
+    pub per_step_ms: f64,
+    /// Added once per transformer block per forward step, ms.
+    #[serde(default)]
+    pub per_layer_ms: f64,
+}
+
+/// How attention is executed: one fused kernel (FlashAttention-style; scores never reach
+/// memory) or the paper's unfused Q·Kᵀ → softmax → ·V with materialised scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AttentionKernel {
+    /// Scores stay on chip.
+    #[default]
+    Fused,
+    /// Scores are written and read back (paper's model).
+    Unfused,
+}
+
+/// A device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hardware {
+    /// Display name.
+    pub name: String,
+    /// Memory capacity available to the model, 10⁹ bytes.
+    pub memory_gb: f64,
+    /// Peak memory bandwidth, 10⁹ bytes/s.
+    pub bandwidth_gbps: f64,
+    /// Dense compute peaks per data type.
+    #[serde(default)]
+    pub peak_tflops: Peaks,
+    /// Efficiency factors (default 1).
+    #[serde(default)]
+    pub efficiency: Efficiency,
+    /// Fixed overheads (default 0).
+    #[serde(default)]
+    pub overhead: Overhead,
+    /// Attention execution model.
+    #[serde(default)]
+    pub attention_kernel: AttentionKernel,
+    /// Where each figure comes from: keys `memory_gb`, `bandwidth_gbps`, `peak_tflops` (or
+    /// `peak_tflops.<dtype>`).
+    #[serde(default)]
+    pub sources: BTreeMap<String, String>,
+    /// Free-form notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// Written by `colaw calibrate`: how the efficiency and overheads were fitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<toml::Table>,
+}
+
+impl Hardware {
+    /// Memory capacity in bytes.
+    pub fn memory_bytes(&self) -> f64 {
+        self.memory_gb * 1e9
+    }
+
+    /// Peak compute in operations per second for a compute type, or an error that says what
+    /// the device does publish.
+    pub fn peak_ops_per_s(&self, t: DType) -> Result<f64> {
+        self.peak_tflops.get(t).map(|v| v * 1e12).ok_or_else(|| {
+            let have: Vec<String> = self.peak_tflops.entries().iter().map(|(t, _)| t.to_string()).collect();
+            Error::Unsupported(format!(
+                "hardware `{}` has no published {t} compute peak, so colaw will not guess one; {}",
+                self.name,
+                if have.is_empty() {
+                    "it has no compute figure at all: add `peak_tflops.<dtype>` with its source to the hardware file"
+                        .to_string()
+                } else {
+                    format!(
+                        "choose a compute dtype it has ({}) or add `peak_tflops.{t}` with its source",
+                        have.join(", ")
+                    )
+                }
+            ))
+        })
+    }
+
+    /// Check ranges; errors name the field.
+    pub fn validate(&self, origin: &Origin) -> Result<()> {
+        let positive = |field: &str, v: f64| -> Result<()> {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(Error::invalid(origin, field, v, "must be a positive finite number"))
+            }
+        };
+        if self.name.trim().is_empty() {
+            return Err(Error::invalid(origin, "name", "\"\"", "must not be empty"));
+        }
+        positive("memory_gb", self.memory_gb)?;
+        positive("bandwidth_gbps", self.bandwidth_gbps)?;
+        for (t, v) in self.peak_tflops.entries() {
+            positive(&format!("peak_tflops.{t}"), v)?;
+        }
+        let frac = |field: &str, v: f64| -> Result<()> {
+            if v.is_finite() && v > 0.0 && v <= 1.0 {
+                Ok(())
+            } else {
+                Err(Error::invalid(origin, field, v, "an efficiency must lie in (0, 1]"))
+            }
+        };
+        let e = &self.efficiency;
+        frac("efficiency.compute", e.compute)?;
+        frac("efficiency.bandwidth", e.bandwidth)?;
+        for c in OpClass::ALL {
+            let ce = e.for_class(c);
+            frac(&format!("efficiency.{}.compute", c.name()), ce.compute)?;
+            frac(&format!("efficiency.{}.bandwidth", c.name()), ce.bandwidth)?;
+        }
+        let nonneg = |field: &str, v: f64| -> Result<()> {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(Error::invalid(origin, field, v, "an overhead must be a finite number ≥ 0 (ms)"))
+            }
+        };
+        nonneg("overhead.per_step_ms", self.overhead.per_step_ms)?;
+        nonneg("overhead.per_layer_ms", self.overhead.per_layer_ms)?;
+        Ok(())
+    }
+
+    /// Parse TOML text and validate.
+    pub fn from_toml_str(text: &str, origin: &Origin) -> Result<Hardware> {
+        let hw: Hardware =
+            toml::from_str(text).map_err(|e| Error::Parse { origin: origin.clone(), message: e.to_string() })?;
+        hw.validate(origin)?;
+        Ok(hw)
+    }
+
+    /// Serialise to TOML (used by `calibrate`).
+    pub fn to_toml_string(&self) -> String {
+        toml::to_string_pretty(self).expect("hardware serialises to TOML")
+    }
+}
+
+/// Folder holding hardware files.
+pub fn hardware_dir() -> std::path::PathBuf {
+    crate::models_dir().join("hardware")
+}
+
+/// Names of shipped hardware files (stems), sorted.
+pub fn hardware_names() -> Vec<String> {
+    crate::list_stems(&hardware_dir(), "toml")
+}
+
+/// Resolve a hardware named on the command line: a file path or a name under
+/// `models/hardware/`.
+pub fn load_hardware(spec: &str) -> Result<Hardware> {
+    let path = Path::new(spec);
+    let file = if path.is_file() {
+        path.to_path_buf()
+    } else {
+        let f = hardware_dir().join(format!("{spec}.toml"));
+        if !f.is_file() {
+            return Err(Error::Unknown {
+                kind: "hardware".into(),
+                name: spec.into(),
+                hint: format!("not a file and not under models/hardware/; known: {}", hardware_names().join(", ")),
+            });
+        }
+        f
+    };
+    let origin = Origin::file(file.display().to_string());
+    Hardware::from_toml_str(&read_file(&file)?, &origin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: &str = "name = \"x\"\nmemory_gb = 4\nbandwidth_gbps = 50\n[peak_tflops]\nint8 = 10\n";
+
+    #[test]
+    fn refuses_missing_compute_type() {
+        let hw = Hardware::from_toml_str(MIN, &Origin::file("x.toml")).unwrap();
+        assert_eq!(hw.peak_ops_per_s(DType::Int8).unwrap(), 10e12);
+        let e = hw.peak_ops_per_s(DType::Bf16).unwrap_err().to_string();
+        assert!(e.contains("bf16") && e.contains("int8"), "{e}");
+    }
+
+    #[test]
+    fn bad_efficiency_named() {
+        let text = format!("{MIN}[efficiency]\ncompute = 1.5\n");
+        let e = Hardware::from_toml_str(&text, &Origin::file("x.toml")).unwrap_err().to_string();
+        assert!(e.contains("x.toml") && e.contains("efficiency.compute") && e.contains("1.5"), "{e}");
+    }
+
+    #[test]
+    fn negative_bandwidth_named() {
+        let text = MIN.replace("bandwidth_gbps = 50", "bandwidth_gbps = -5");
+        let e = Hardware::from_toml_str(&text, &Origin::file("x.toml")).unwrap_err().to_string();
+        assert!(e.contains("bandwidth_gbps") && e.contains("-5"), "{e}");
+    }
+
+    #[test]
+    fn toml_roundtrip() {
+        let hw = Hardware::from_toml_str(MIN, &Origin::default()).unwrap();
+        let back = Hardware::from_toml_str(&hw.to_toml_string(), &Origin::default()).unwrap();
+        assert_eq!(hw, back);
+    }
+}
