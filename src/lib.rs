@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod architecture;
+pub mod calibrate;
 pub mod cli;
 pub mod cost;
 pub mod error;

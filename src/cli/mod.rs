@@ -1,6 +1,7 @@
 //! The command line: thin wrappers that parse arguments, call the library and print.
 //! `anyhow` lives here only; every error exits non-zero with one message.
 
+mod calibrate;
 mod eval;
 mod output;
 mod params;
@@ -27,6 +28,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Predict the latency of every row of a measurement CSV; adds a `predicted_ms` column.
     Predict(predict::PredictArgs),
+    /// Fit efficiency factors and overheads to measured latencies; write a hardware file.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Workload options shared by commands.
@@ -94,5 +97,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Params(a) => params::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Predict(a) => predict::run(a),
+        Command::Calibrate(a) => calibrate::run(a),
     }
 }
