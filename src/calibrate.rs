@@ -216,18 +216,15 @@ impl Problem<'_> {
             let p = predict_grad(r, &t, &mut g);
             let e = (p / r.measured_ms).ln();
             f += e * e;
-            for k in 0..N_TERMS {
-                gsum[k] += 2.0 * e / p * g[k];
+            for (s, gk) in gsum.iter_mut().zip(g) {
+                *s += 2.0 * e / p * gk;
             }
         }
         f /= n;
-        for k in 0..N_TERMS {
-            let d = theta[k] - self.prior[k];
-            f += RIDGE * d * d;
-        }
+        f += RIDGE * theta.iter().zip(&self.prior).map(|(t, p)| (t - p).powi(2)).sum::<f64>();
         if let Some(out) = grad {
-            for k in 0..N_TERMS {
-                out[k] = gsum[k] / n + 2.0 * RIDGE * (theta[k] - self.prior[k]);
+            for (k, o) in out.iter_mut().enumerate() {
+                *o = gsum[k] / n + 2.0 * RIDGE * (theta[k] - self.prior[k]);
             }
         }
         f
