@@ -15,7 +15,7 @@ fn designs(n: usize, seed: u64) -> Vec<Architecture> {
         .map(|_| {
             let hd = [64u32, 128][rng.random_range(0..2)];
             let heads = rng.random_range(4..33u32);
-            let kv = *[1u32, 2, 4, heads].iter().filter(|k| heads % **k == 0).next_back().unwrap();
+            let kv = *[1u32, 2, 4, heads].iter().rfind(|k| heads % **k == 0).unwrap();
             let kv = if rng.random_range(0..2) == 0 { kv } else { heads };
             let mut a =
                 Architecture::new(rng.random_range(4..41), heads * hd, heads, 256 * rng.random_range(2..40), 32000);
