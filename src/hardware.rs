@@ -9,7 +9,6 @@ use crate::error::{read_file, Error, Origin, Result};
 use crate::precision::DType;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// Dense compute peaks per data type, in TFLOP/s (TOPS for integers). A missing entry means
 /// no published figure: the cost model refuses to use that compute type on this device.
@@ -293,20 +292,7 @@ pub fn hardware_names() -> Vec<String> {
 /// Resolve a hardware named on the command line: a file path or a name under
 /// `models/hardware/`.
 pub fn load_hardware(spec: &str) -> Result<Hardware> {
-    let path = Path::new(spec);
-    let file = if path.is_file() {
-        path.to_path_buf()
-    } else {
-        let f = hardware_dir().join(format!("{spec}.toml"));
-        if !f.is_file() {
-            return Err(Error::Unknown {
-                kind: "hardware".into(),
-                name: spec.into(),
-                hint: format!("not a file and not under models/hardware/; known: {}", hardware_names().join(", ")),
-            });
-        }
-        f
-    };
+    let file = crate::resolve_model_file(spec, "hardware", "hardware")?;
     let origin = Origin::file(file.display().to_string());
     Hardware::from_toml_str(&read_file(&file)?, &origin)
 }

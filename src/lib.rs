@@ -55,3 +55,22 @@ pub fn list_stems(dir: &Path, ext: &str) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Resolve a model file named on the command line: an existing path, or `NAME.toml` under
+/// `models/<subdir>/`. The error lists what is shipped.
+pub fn resolve_model_file(spec: &str, subdir: &str, kind: &str) -> Result<PathBuf> {
+    let path = Path::new(spec);
+    if path.is_file() {
+        return Ok(path.to_path_buf());
+    }
+    let dir = models_dir().join(subdir);
+    let f = dir.join(format!("{spec}.toml"));
+    if f.is_file() {
+        return Ok(f);
+    }
+    Err(Error::Unknown {
+        kind: kind.into(),
+        name: spec.into(),
+        hint: format!("not a file and not under models/{subdir}/; known: {}", list_stems(&dir, "toml").join(", ")),
+    })
+}
