@@ -20,7 +20,13 @@ use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
 /// Number of fitted terms.
-pub const N_TERMS: usize = 8;
+pub const N_TERMS: usize = 11;
+
+/// Efficiency terms come first: (compute, bandwidth) per class in [`OpClass::ALL`] order.
+const N_EFF: usize = 8;
+const PER_STEP: usize = 8;
+const PER_LAYER: usize = 9;
+const PER_MOE_LAYER: usize = 10;
 
 /// Names of the fitted terms, in vector order (also the columns of the samples CSV).
 pub const TERM_NAMES: [&str; N_TERMS] = [
@@ -30,8 +36,11 @@ pub const TERM_NAMES: [&str; N_TERMS] = [
     "attention_bandwidth",
     "elementwise_compute",
     "elementwise_bandwidth",
+    "moe_compute",
+    "moe_bandwidth",
     "per_step_ms",
     "per_layer_ms",
+    "per_moe_layer_ms",
 ];
 
 /// The calibrated terms.
@@ -50,8 +59,9 @@ impl Terms {
             v[2 * i] = e.compute;
             v[2 * i + 1] = e.bandwidth;
         }
-        v[6] = hw.overhead.per_step_ms;
-        v[7] = hw.overhead.per_layer_ms;
+        v[PER_STEP] = hw.overhead.per_step_ms;
+        v[PER_LAYER] = hw.overhead.per_layer_ms;
+        v[PER_MOE_LAYER] = hw.overhead.per_moe_layer_ms;
         Terms { values: v }
     }
 
@@ -63,8 +73,10 @@ impl Terms {
         out.efficiency.gemm = ce(0);
         out.efficiency.attention = ce(1);
         out.efficiency.elementwise = ce(2);
-        out.overhead.per_step_ms = v[6];
-        out.overhead.per_layer_ms = v[7];
+        out.efficiency.moe = ce(3);
+        out.overhead.per_step_ms = v[PER_STEP];
+        out.overhead.per_layer_ms = v[PER_LAYER];
+        out.overhead.per_moe_layer_ms = v[PER_MOE_LAYER];
         out
     }
 
@@ -73,7 +85,7 @@ impl Terms {
             .iter()
             .enumerate()
             .map(|(i, &x)| {
-                if i < 6 {
+                if i < N_EFF {
                     let x = x.clamp(1e-6, 1.0 - 1e-9);
                     (x / (1.0 - x)).ln()
                 } else {
@@ -86,7 +98,7 @@ impl Terms {
     fn from_theta(t: &[f64]) -> Terms {
         let mut v = [0.0; N_TERMS];
         for i in 0..N_TERMS {
-            v[i] = if i < 6 { 1.0 / (1.0 + (-t[i]).exp()) } else { t[i].exp() };
+            v[i] = if i < N_EFF { 1.0 / (1.0 + (-t[i]).exp()) } else { t[i].exp() };
         }
         Terms { values: v }
     }
@@ -112,6 +124,7 @@ pub struct CalRow {
     /// Measured latency, ms.
     pub measured_ms: f64,
     layers: f64,
+    moe: bool,
     /// (class index, compute ms at η=1, memory ms at η=1, multiplicity).
     ops: Vec<(usize, f64, f64, f64)>,
 }
@@ -156,6 +169,7 @@ pub fn prepare(rows: &[Measurement], hw: &Hardware, file: &str) -> Result<Vec<Ca
             arch_key: m.arch.label(),
             measured_ms,
             layers: l,
+            moe: m.arch.is_moe(),
             ops: v,
         });
     }
@@ -165,7 +179,7 @@ pub fn prepare(rows: &[Measurement], hw: &Hardware, file: &str) -> Result<Vec<Ca
 /// Predicted latency of a row under given terms, ms.
 pub fn predict(row: &CalRow, t: &Terms) -> f64 {
     let v = &t.values;
-    let mut ms = v[6] + row.layers * v[7];
+    let mut ms = v[PER_STEP] + row.layers * (v[PER_LAYER] + if row.moe { v[PER_MOE_LAYER] } else { 0.0 });
     for &(ci, tc, tm, mult) in &row.ops {
         ms += mult * (tc / v[2 * ci]).max(tm / v[2 * ci + 1]);
     }
@@ -176,9 +190,12 @@ pub fn predict(row: &CalRow, t: &Terms) -> f64 {
 fn predict_grad(row: &CalRow, t: &Terms, g: &mut [f64; N_TERMS]) -> f64 {
     let v = &t.values;
     *g = [0.0; N_TERMS];
-    let mut ms = v[6] + row.layers * v[7];
-    g[6] = v[6];
-    g[7] = row.layers * v[7];
+    let moe = if row.moe { 1.0 } else { 0.0 };
+    let mut ms = v[PER_STEP] + row.layers * (v[PER_LAYER] + moe * v[PER_MOE_LAYER]);
+    // d(e^θ)/dθ = e^θ.
+    g[PER_STEP] = v[PER_STEP];
+    g[PER_LAYER] = row.layers * v[PER_LAYER];
+    g[PER_MOE_LAYER] = moe * row.layers * v[PER_MOE_LAYER];
     for &(ci, tc, tm, mult) in &row.ops {
         let (ic, ib) = (2 * ci, 2 * ci + 1);
         let (xc, xb) = (tc / v[ic], tm / v[ib]);
@@ -282,11 +299,12 @@ pub fn fit(rows: &[CalRow], idx: &[usize], prior: &Terms, warm: Option<&Terms>) 
         starts.push(p0.clone());
         for (eta, oh) in [(0.5, 1e-3), (0.8, 1e-2), (0.3, 1e-4), (0.65, 5e-3)] {
             let mut t = *prior;
-            for i in 0..6 {
+            for i in 0..N_EFF {
                 t.values[i] = eta;
             }
-            t.values[6] = oh * 5.0;
-            t.values[7] = oh;
+            t.values[PER_STEP] = oh * 5.0;
+            t.values[PER_LAYER] = oh;
+            t.values[PER_MOE_LAYER] = oh;
             starts.push(t.to_theta());
         }
     }
@@ -476,7 +494,7 @@ mod tests {
 
     #[test]
     fn theta_roundtrip() {
-        let t = Terms { values: [0.7, 0.9, 0.5, 0.6, 1.0, 0.8, 0.01, 0.002] };
+        let t = Terms { values: [0.7, 0.9, 0.5, 0.6, 1.0, 0.8, 0.4, 0.5, 0.01, 0.002, 0.03] };
         let back = Terms::from_theta(&t.to_theta());
         for (a, b) in t.values.iter().zip(back.values) {
             assert!((a - b).abs() < 1e-6, "{a} {b}");

@@ -87,6 +87,10 @@ pub struct Efficiency {
     /// Elementwise and gather operators (embedding, norms, RoPE, activation, KV write).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elementwise: Option<ClassEfficiency>,
+    /// Mixture-of-experts router and expert GEMMs (grouped GEMMs run below dense cuBLAS
+    /// rates); falls back to `gemm` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moe: Option<ClassEfficiency>,
 }
 
 fn one() -> f64 {
@@ -95,7 +99,7 @@ fn one() -> f64 {
 
 impl Default for Efficiency {
     fn default() -> Self {
-        Efficiency { compute: 1.0, bandwidth: 1.0, gemm: None, attention: None, elementwise: None }
+        Efficiency { compute: 1.0, bandwidth: 1.0, gemm: None, attention: None, elementwise: None, moe: None }
     }
 }
 
@@ -109,17 +113,20 @@ pub enum OpClass {
     Attention,
     /// Elementwise / gather.
     Elementwise,
+    /// MoE router and experts.
+    Moe,
 }
 
 impl OpClass {
     /// All classes.
-    pub const ALL: [OpClass; 3] = [OpClass::Gemm, OpClass::Attention, OpClass::Elementwise];
+    pub const ALL: [OpClass; 4] = [OpClass::Gemm, OpClass::Attention, OpClass::Elementwise, OpClass::Moe];
     /// Lower-case name.
     pub fn name(self) -> &'static str {
         match self {
             OpClass::Gemm => "gemm",
             OpClass::Attention => "attention",
             OpClass::Elementwise => "elementwise",
+            OpClass::Moe => "moe",
         }
     }
 }
@@ -131,6 +138,7 @@ impl Efficiency {
             OpClass::Gemm => self.gemm,
             OpClass::Attention => self.attention,
             OpClass::Elementwise => self.elementwise,
+            OpClass::Moe => self.moe.or(self.gemm),
         };
         o.unwrap_or(ClassEfficiency { compute: self.compute, bandwidth: self.bandwidth })
     }
@@ -146,6 +154,18 @@ pub struct Overhead {
     /// Added once per transformer block per forward step, ms.
     #[serde(default)]
     pub per_layer_ms: f64,
+    /// Added on top of `per_layer_ms` for each mixture-of-experts block (routing, token
+    /// sorting and dispatch kernels), ms.
+    #[serde(default)]
+    pub per_moe_layer_ms: f64,
+}
+
+impl Overhead {
+    /// Overhead of one block of `arch` per forward step, ms.
+    #[inline]
+    pub fn layer_ms(&self, arch: &crate::Architecture) -> f64 {
+        self.per_layer_ms + if arch.is_moe() { self.per_moe_layer_ms } else { 0.0 }
+    }
 }
 
 /// How attention is executed: one fused kernel (FlashAttention-style; scores never reach
@@ -262,6 +282,7 @@ impl Hardware {
         };
         nonneg("overhead.per_step_ms", self.overhead.per_step_ms)?;
         nonneg("overhead.per_layer_ms", self.overhead.per_layer_ms)?;
+        nonneg("overhead.per_moe_layer_ms", self.overhead.per_moe_layer_ms)?;
         Ok(())
     }
 
