@@ -13,6 +13,7 @@ pub mod eval;
 pub mod hardware;
 pub mod law;
 pub mod measurement;
+pub mod plot;
 pub mod precision;
 
 pub use architecture::{Architecture, ParamCounts};
