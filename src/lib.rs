@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 /// The `models/` folder: `$COLAW_MODELS` if set, else `./models` when it exists, else the
 /// one shipped with the source tree this binary was built from.
 pub fn models_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("COLAW_MODELS") {
+    if let Some(p) = std::env::var_os("COLAW_MODELS").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
     let local = Path::new("models");
