@@ -5,6 +5,7 @@ mod eval;
 mod output;
 mod params;
 mod predict;
+mod solve;
 
 use crate::cost::Workload;
 use crate::error::Origin;
@@ -27,6 +28,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Predict the latency of every row of a measurement CSV; adds a `predicted_ms` column.
     Predict(predict::PredictArgs),
+    /// Choose the best architecture of an instance file under its budgets (exactly).
+    Solve(solve::SolveArgs),
 }
 
 /// Workload options shared by commands.
@@ -94,5 +97,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Params(a) => params::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Predict(a) => predict::run(a),
+        Command::Solve(a) => solve::run(a),
     }
 }
