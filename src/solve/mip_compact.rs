@@ -93,7 +93,13 @@ pub(super) fn run_highs(
                 p.display()
             )));
         }
-        set(&mut m, "write_model_file", p.display().to_string().as_str())?;
+        let c = std::ffi::CString::new(p.display().to_string())
+            .map_err(|_| Error::Unsupported(format!("--write-model {}: bad file name", p.display())))?;
+        // SAFETY: live HiGHS instance; NUL-terminated path that outlives the call.
+        let status = unsafe { highs_sys::Highs_writeModel(m.as_mut_ptr(), c.as_ptr()) };
+        if status == highs_sys::STATUS_ERROR {
+            return Err(Error::Unsupported(format!("HiGHS could not write the model to {}", p.display())));
+        }
     }
     let solved = m.try_solve().map_err(|e| Error::Unsupported(format!("HiGHS failed: {e:?}")))?;
     if let Some(p) = write {
@@ -104,7 +110,8 @@ pub(super) fn run_highs(
     let status = solved.status();
     let bound = solved.double_info_value(c"mip_dual_bound").ok().filter(|b| b.is_finite());
     let nodes = node_count(&solved);
-    let has_sol = solved.primal_solution_status() == HighsSolutionStatus::Feasible;
+    // Read the status as an integer: the `highs` crate panics on HiGHS's "none" (-1).
+    let has_sol = solved.int_info_value(c"primal_solution_status").ok() == Some(HighsSolutionStatus::Feasible as i64);
     Ok(match status {
         HighsModelStatus::Infeasible => MipOutcome::Infeasible,
         HighsModelStatus::Optimal if has_sol => MipOutcome::Solved {
