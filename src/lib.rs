@@ -11,10 +11,14 @@ pub mod cost;
 pub mod error;
 pub mod eval;
 pub mod hardware;
+pub mod instance;
 pub mod law;
 pub mod measurement;
+pub mod objective;
 pub mod plot;
 pub mod precision;
+pub mod solve;
+pub mod space;
 
 pub use architecture::{Architecture, ParamCounts};
 pub use cost::{CostModel, Metrics, Workload};

@@ -6,6 +6,7 @@ mod eval;
 mod output;
 mod params;
 mod predict;
+mod solve;
 
 use crate::cost::Workload;
 use crate::error::Origin;
@@ -30,6 +31,8 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Fit efficiency factors and overheads to measured latencies; write a hardware file.
     Calibrate(calibrate::CalibrateArgs),
+    /// Choose the best architecture of an instance file under its budgets (exactly).
+    Solve(solve::SolveArgs),
 }
 
 /// Workload options shared by commands.
@@ -98,5 +101,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => eval::run(a),
         Command::Predict(a) => predict::run(a),
         Command::Calibrate(a) => calibrate::run(a),
+        Command::Solve(a) => solve::run(a),
     }
 }

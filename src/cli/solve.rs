@@ -1,0 +1,181 @@
+//! `colaw solve INSTANCE.toml`.
+
+use super::output::{grouped, human_bytes, print_json, Format};
+use crate::instance::Instance;
+use crate::solve::{solve, Solution, SolveOptions, Status, SOLVER_KINDS};
+use clap::Args;
+use std::path::PathBuf;
+
+/// Arguments of `solve`.
+#[derive(Debug, Args)]
+pub struct SolveArgs {
+    /// Instance file (TOML; see docs/instances.md).
+    pub instance: PathBuf,
+    /// Solver variant (default: the instance's `[solver] kind`, else auto).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SOLVER_KINDS))]
+    pub solver: Option<String>,
+    /// Time limit, seconds.
+    #[arg(long)]
+    pub time_limit: Option<f64>,
+    /// Return the K best distinct designs.
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    /// Relative MIP gap at which to stop (0 = prove optimality).
+    #[arg(long)]
+    pub gap: Option<f64>,
+    /// Threads for HiGHS and enumeration (0 = all cores).
+    #[arg(long)]
+    pub threads: Option<u32>,
+    /// HiGHS random seed.
+    #[arg(long)]
+    pub seed: Option<u32>,
+    /// Write the MIP model (.lp or .mps) for other solvers (mip and mip-assign).
+    #[arg(long)]
+    pub write_model: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+}
+
+/// Options from the instance, overridden by flags; validated.
+pub fn options(inst: &Instance, a: &SolveArgs) -> anyhow::Result<(String, SolveOptions)> {
+    let mut o = SolveOptions::from_instance(inst);
+    if let Some(t) = a.time_limit {
+        anyhow::ensure!(t.is_finite() && t > 0.0, "--time-limit {t}: must be a positive number of seconds");
+        o.time_limit_s = t;
+    }
+    if let Some(k) = a.top_k {
+        anyhow::ensure!(k >= 1, "--top-k {k}: must be at least 1");
+        o.top_k = k;
+    }
+    if let Some(g) = a.gap {
+        anyhow::ensure!(g.is_finite() && (0.0..1.0).contains(&g), "--gap {g}: must lie in [0, 1)");
+        o.gap = g;
+    }
+    if let Some(t) = a.threads {
+        o.threads = t;
+    }
+    if let Some(s) = a.seed {
+        anyhow::ensure!(s <= i32::MAX as u32, "--seed {s}: must be at most 2147483647");
+        o.seed = s;
+    }
+    o.write_model = a.write_model.clone();
+    let kind = a.solver.clone().unwrap_or_else(|| inst.solver.kind.clone());
+    if o.write_model.is_some() {
+        anyhow::ensure!(
+            matches!(kind.as_str(), "mip" | "mip-assign"),
+            "--write-model needs --solver mip or mip-assign (the model of `{kind}` is not a MIP)"
+        );
+    }
+    Ok((kind, o))
+}
+
+pub fn run(a: SolveArgs) -> anyhow::Result<()> {
+    let inst = Instance::load(&a.instance)?;
+    let (kind, opts) = options(&inst, &a)?;
+    let sol = solve(&inst, &kind, &opts)?;
+    match a.format {
+        Format::Json => print_json(&sol)?,
+        Format::Table => print!("{}", table(&sol)),
+    }
+    if !sol.verified {
+        anyhow::bail!("a returned design failed re-evaluation (a bug): {}", sol.message);
+    }
+    Ok(())
+}
+
+/// Human-readable summary.
+pub fn table(s: &Solution) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{}: {:?} by {} in {:.1} ms ({} candidates = {} widths × {} depths)",
+        s.instance,
+        s.status,
+        s.solver,
+        s.solve_ms,
+        grouped(s.candidates),
+        s.widths,
+        s.depths
+    );
+    if let Some(r) = &s.solver_reason {
+        let _ = writeln!(o, "  why {}: {r}", s.solver);
+    }
+    let _ = writeln!(o, "  {}", s.message);
+    if matches!(s.status, Status::Optimal | Status::Feasible) {
+        let _ = writeln!(
+            o,
+            "  objective {:.6}  loss {:.6}{}{}{}  verified {}",
+            s.objective.unwrap_or(f64::NAN),
+            s.loss.unwrap_or(f64::NAN),
+            s.bound.map(|b| format!("  bound {b:.6}")).unwrap_or_default(),
+            s.gap.map(|g| format!("  gap {:.3e}", g)).unwrap_or_default(),
+            s.gap_to_exact.map(|g| format!("  gap to exact {:.3e}", g)).unwrap_or_default(),
+            s.verified
+        );
+        for (rank, d) in s.designs.iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "\n  #{} {}  weights {} kv {}  loss {:.5}  objective {:.6}",
+                rank + 1,
+                d.label,
+                d.weight_dtype,
+                d.kv_dtype,
+                d.loss,
+                d.objective
+            );
+            let _ = writeln!(
+                o,
+                "     params total {}  active {}  non-embedding {}",
+                grouped(d.params.total),
+                grouped(d.params.active),
+                grouped(d.params.non_embedding)
+            );
+            for sc in &d.scenarios {
+                let l = &sc.latency_ms;
+                let _ = writeln!(
+                    o,
+                    "     {} ({}, {}): prefill {:.3} ms  decode {:.3} ms  tpot {:.3} ms  total {:.3} ms  memory {}",
+                    sc.name,
+                    sc.hardware,
+                    sc.compute_dtype,
+                    l.prefill,
+                    l.decode,
+                    l.tpot,
+                    l.total,
+                    human_bytes(sc.memory_bytes.total)
+                );
+                for b in &sc.budgets {
+                    let _ = writeln!(
+                        o,
+                        "       {:<14} {:>14.4} ≤ {:<14.4} {} [{}]",
+                        b.metric.name(),
+                        b.value,
+                        b.limit,
+                        if b.ok { "ok" } else { "VIOLATED" },
+                        b.source
+                    );
+                }
+            }
+            for t in &d.terms {
+                let _ = writeln!(o, "     term {:<24} {:.6}", t.name, t.value);
+            }
+        }
+    }
+    if let Some(r) = &s.infeasibility {
+        let _ = writeln!(o, "\n  budget (scenario)                 limit          best reachable  alone");
+        for b in r {
+            let _ = writeln!(
+                o,
+                "  {:<14} ({:<14}) {:>14.4} {:>14.4}  {}",
+                b.metric.name(),
+                b.scenario,
+                b.limit,
+                b.best_reachable,
+                if b.satisfiable_alone { "ok" } else { "CANNOT" }
+            );
+        }
+    }
+    o
+}

@@ -1,0 +1,635 @@
+//! Problem instances: the TOML file users write (`InstanceFile`, inputs only, with
+//! defaults) and its validated, resolved form ([`Instance`]) that the solvers read.
+//!
+//! The schema is documented field by field in `docs/instances.md`. Every bad value gives one
+//! [`Error`] naming the file, the field, the value and what is allowed.
+
+use crate::cost::{Mode, Workload};
+use crate::error::{read_file, Error, Origin, Result};
+use crate::hardware::{load_hardware, Hardware};
+use crate::law::{load_law, LossLaw, PowerLaw, Var};
+use crate::objective::{builtin_term, ObjectiveTerm};
+use crate::precision::{DType, Precision};
+use crate::space::{Space, SpaceSpec};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// An instance file as written (user inputs only).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceFile {
+    /// Display name (defaults to the file stem).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The design space.
+    pub space: SpaceSpec,
+    /// The loss law.
+    #[serde(default)]
+    pub law: LawSpec,
+    /// Deployment scenarios; one architecture must meet the budgets of every one.
+    #[serde(rename = "scenario")]
+    pub scenarios: Vec<ScenarioSpec>,
+    /// Objective: the law's loss plus optional weighted terms.
+    #[serde(default)]
+    pub objective: ObjectiveSpec,
+    /// Solver settings.
+    #[serde(default)]
+    pub solver: SolverSpec,
+}
+
+/// `[law]`: a law name under `models/laws/` or a path (relative to the instance file).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LawSpec {
+    /// `paper`, `chinchilla`, or a law file path.
+    #[serde(default = "default_law")]
+    pub name: String,
+    /// Training tokens for laws with a data term (default: the law file's `tokens`).
+    #[serde(default)]
+    pub tokens: Option<f64>,
+}
+
+fn default_law() -> String {
+    "paper".into()
+}
+
+impl Default for LawSpec {
+    fn default() -> Self {
+        LawSpec { name: default_law(), tokens: None }
+    }
+}
+
+/// A hardware: a name under `models/hardware/`, a path, or an inline table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum HardwareSpec {
+    /// Name or path.
+    Name(String),
+    /// Inline hardware table (the hardware file schema).
+    Inline(Box<Hardware>),
+}
+
+/// `[[scenario]]`: a device, a workload and budgets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSpec {
+    /// Name (default `scenario<i>`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The device.
+    pub hardware: HardwareSpec,
+    /// Sequences per batch (default 1).
+    #[serde(default = "one_u32")]
+    pub batch: u32,
+    /// Prompt tokens (default 1024).
+    #[serde(default = "default_prompt")]
+    pub prompt: u32,
+    /// Generated tokens (default 16).
+    #[serde(default = "default_gen")]
+    pub gen: u32,
+    /// Compute data type (default bf16).
+    #[serde(default = "default_compute")]
+    pub compute_dtype: String,
+    /// The paper's pure roofline (no embeddings/LM head/norms/overheads, η = 1).
+    #[serde(default)]
+    pub paper_mode: bool,
+    /// Budgets.
+    #[serde(default)]
+    pub budget: BudgetSpec,
+}
+
+fn one_u32() -> u32 {
+    1
+}
+fn default_prompt() -> u32 {
+    1024
+}
+fn default_gen() -> u32 {
+    16
+}
+fn default_compute() -> String {
+    "bf16".into()
+}
+
+/// `[scenario.budget]`: upper limits; absent means unconstrained.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetSpec {
+    /// Prefill latency, ms.
+    #[serde(default)]
+    pub prefill_ms: Option<f64>,
+    /// Last decode step, ms.
+    #[serde(default)]
+    pub decode_ms: Option<f64>,
+    /// Mean time per output token, ms.
+    #[serde(default)]
+    pub tpot_ms: Option<f64>,
+    /// End to end (prefill + every decode step), ms.
+    #[serde(default)]
+    pub total_ms: Option<f64>,
+    /// Memory (weights + KV cache + activations), 10⁹ bytes.
+    #[serde(default)]
+    pub memory_gb: Option<f64>,
+    /// Total parameters.
+    #[serde(default)]
+    pub params: Option<f64>,
+    /// Active parameters per token.
+    #[serde(default)]
+    pub active_params: Option<f64>,
+    /// Also require the memory total to fit the device's memory (default true).
+    #[serde(default = "yes")]
+    pub device_memory: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[objective]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectiveSpec {
+    /// Weight of the law's loss (default 1; 0 drops it).
+    #[serde(default = "one_f64")]
+    pub loss_weight: f64,
+    /// Weighted built-in terms.
+    #[serde(default, rename = "term")]
+    pub terms: Vec<TermSpec>,
+}
+
+fn one_f64() -> f64 {
+    1.0
+}
+
+impl Default for ObjectiveSpec {
+    fn default() -> Self {
+        ObjectiveSpec { loss_weight: 1.0, terms: vec![] }
+    }
+}
+
+/// `[[objective.term]]`: a built-in weighted term.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TermSpec {
+    /// `params`, `active_params`, `latency`, `memory`, `kv_cache` or `energy`.
+    pub kind: String,
+    /// Multiplier (the term adds weight × value).
+    pub weight: f64,
+    /// Scenario name for latency/memory/kv_cache/energy (default: the first).
+    #[serde(default)]
+    pub scenario: Option<String>,
+    /// Latency metric: prefill, decode, tpot or total (default tpot).
+    #[serde(default)]
+    pub metric: Option<String>,
+    /// Energy: picojoules per byte moved.
+    #[serde(default)]
+    pub pj_per_byte: Option<f64>,
+    /// Energy: picojoules per operation.
+    #[serde(default)]
+    pub pj_per_flop: Option<f64>,
+}
+
+/// `[solver]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SolverSpec {
+    /// auto, mip, mip-assign, enum or analytic.
+    #[serde(default = "default_kind")]
+    pub kind: String,
+    /// Seconds (default 60).
+    #[serde(default)]
+    pub time_limit_s: Option<f64>,
+    /// Relative MIP gap at which to stop (default 0: prove optimality).
+    #[serde(default)]
+    pub gap: Option<f64>,
+    /// Threads (default 1).
+    #[serde(default)]
+    pub threads: Option<u32>,
+    /// HiGHS random seed (default 0).
+    #[serde(default)]
+    pub seed: Option<u32>,
+    /// Number of best distinct designs to return (default 1).
+    #[serde(default)]
+    pub top_k: Option<usize>,
+}
+
+fn default_kind() -> String {
+    "auto".into()
+}
+
+impl Default for SolverSpec {
+    fn default() -> Self {
+        SolverSpec { kind: default_kind(), time_limit_s: None, gap: None, threads: None, seed: None, top_k: None }
+    }
+}
+
+/// Which metric a budget limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetMetric {
+    /// Prefill latency, ms.
+    PrefillMs,
+    /// Last decode step, ms.
+    DecodeMs,
+    /// Mean decode step, ms.
+    TpotMs,
+    /// End to end, ms.
+    TotalMs,
+    /// Memory total, bytes.
+    MemoryBytes,
+    /// Total parameters.
+    Params,
+    /// Active parameters.
+    ActiveParams,
+}
+
+impl BudgetMetric {
+    /// Name as used in output.
+    pub fn name(self) -> &'static str {
+        match self {
+            BudgetMetric::PrefillMs => "prefill_ms",
+            BudgetMetric::DecodeMs => "decode_ms",
+            BudgetMetric::TpotMs => "tpot_ms",
+            BudgetMetric::TotalMs => "total_ms",
+            BudgetMetric::MemoryBytes => "memory_bytes",
+            BudgetMetric::Params => "params",
+            BudgetMetric::ActiveParams => "active_params",
+        }
+    }
+}
+
+/// One resolved budget: metric of a scenario ≤ limit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Budget {
+    /// Scenario index.
+    pub scenario: usize,
+    /// Scenario name.
+    pub scenario_name: String,
+    /// Metric.
+    pub metric: BudgetMetric,
+    /// Limit in the metric's unit (ms, bytes, parameters).
+    pub limit: f64,
+    /// Where it came from (`budget.tpot_ms`, `device memory`).
+    pub source: String,
+}
+
+/// A resolved scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Name.
+    pub name: String,
+    /// Device.
+    pub hardware: Hardware,
+    /// Workload (its precision's weights/KV types are replaced per design).
+    pub workload: Workload,
+    /// Cost model mode.
+    pub mode: Mode,
+}
+
+impl Scenario {
+    /// The workload at a design's storage types.
+    pub fn workload_for(&self, weights: DType, kv_cache: DType) -> Workload {
+        let mut w = self.workload;
+        w.precision = Precision { weights, kv_cache, compute: self.workload.precision.compute };
+        w
+    }
+}
+
+/// Solver settings after defaults.
+#[derive(Debug, Clone)]
+pub struct SolverSettings {
+    /// Requested solver kind.
+    pub kind: String,
+    /// Seconds.
+    pub time_limit_s: f64,
+    /// Relative gap.
+    pub gap: f64,
+    /// Threads.
+    pub threads: u32,
+    /// Seed.
+    pub seed: u32,
+    /// Designs to return.
+    pub top_k: usize,
+}
+
+impl Default for SolverSettings {
+    fn default() -> Self {
+        SolverSettings { kind: "auto".into(), time_limit_s: 60.0, gap: 0.0, threads: 1, seed: 0, top_k: 1 }
+    }
+}
+
+/// A validated instance, ready for the solvers.
+#[derive(Clone)]
+pub struct Instance {
+    /// Name.
+    pub name: String,
+    /// Where it was loaded from, if a file.
+    pub path: Option<PathBuf>,
+    /// Enumerated design space.
+    pub space: Space,
+    /// Loss law.
+    pub law: Arc<PowerLaw>,
+    /// Training tokens passed to the law.
+    pub tokens: Option<f64>,
+    /// Scenarios.
+    pub scenarios: Vec<Scenario>,
+    /// Budgets over all scenarios.
+    pub budgets: Vec<Budget>,
+    /// Weight of the law's loss.
+    pub loss_weight: f64,
+    /// Extra objective terms (built-in from the file, custom from Rust).
+    pub terms: Vec<Arc<dyn ObjectiveTerm>>,
+    /// Solver settings from the file.
+    pub solver: SolverSettings,
+}
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance")
+            .field("name", &self.name)
+            .field("widths", &self.space.widths.len())
+            .field("depths", &self.space.depths)
+            .field("law", &self.law.name)
+            .field("scenarios", &self.scenarios.iter().map(|s| &s.name).collect::<Vec<_>>())
+            .field("budgets", &self.budgets)
+            .field("terms", &self.terms.iter().map(|t| t.name()).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Instance {
+    /// Load and validate an instance file.
+    pub fn load(path: &Path) -> Result<Instance> {
+        let text = read_file(path)?;
+        let origin = Origin::file(path.display().to_string());
+        let file: InstanceFile =
+            toml::from_str(&text).map_err(|e| Error::Parse { origin: origin.clone(), message: e.to_string() })?;
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut inst = Self::from_file(file, &origin, path.parent(), &stem)?;
+        inst.path = Some(path.to_path_buf());
+        Ok(inst)
+    }
+
+    /// Parse TOML text (paths resolve against `base`).
+    pub fn from_toml_str(text: &str, origin: &Origin, base: Option<&Path>) -> Result<Instance> {
+        let file: InstanceFile =
+            toml::from_str(text).map_err(|e| Error::Parse { origin: origin.clone(), message: e.to_string() })?;
+        Self::from_file(file, origin, base, "instance")
+    }
+
+    /// Resolve and validate a parsed file.
+    pub fn from_file(file: InstanceFile, origin: &Origin, base: Option<&Path>, stem: &str) -> Result<Instance> {
+        let resolve = |s: &str| -> String {
+            let p = Path::new(s);
+            match base {
+                Some(b) if p.is_relative() && (s.contains('/') || s.ends_with(".toml")) && b.join(p).is_file() => {
+                    b.join(p).display().to_string()
+                }
+                _ => s.to_string(),
+            }
+        };
+        // Law.
+        let law = load_law(&resolve(&file.law.name)).map_err(|e| match e {
+            Error::Unknown { hint, .. } => Error::invalid(origin, "law.name", format!("\"{}\"", file.law.name), hint),
+            other => other,
+        })?;
+        if let Some(t) = file.law.tokens {
+            if !(t.is_finite() && t > 0.0) {
+                return Err(Error::invalid(origin, "law.tokens", t, "must be a positive number of training tokens"));
+            }
+        }
+        let tokens = file.law.tokens.or(law.default_tokens());
+        if tokens.is_none() && law.variables().contains(&Var::Tokens) {
+            return Err(Error::missing(
+                origin,
+                "law.tokens",
+                format!("law `{}` has a data term and its file sets no `tokens`", law.name),
+            ));
+        }
+        // Space.
+        let space = file.space.enumerate(origin)?;
+        // Scenarios and budgets.
+        if file.scenarios.is_empty() {
+            return Err(Error::missing(
+                origin,
+                "scenario",
+                "add at least one [[scenario]] with a hardware and budgets",
+            ));
+        }
+        let mut scenarios = Vec::new();
+        let mut budgets = Vec::new();
+        for (i, s) in file.scenarios.iter().enumerate() {
+            let f = |name: &str| format!("scenario[{i}].{name}");
+            let name = s.name.clone().unwrap_or_else(|| format!("scenario{i}"));
+            if scenarios.iter().any(|x: &Scenario| x.name == name) {
+                return Err(Error::invalid(origin, f("name"), format!("\"{name}\""), "scenario names must be unique"));
+            }
+            let hardware = match &s.hardware {
+                HardwareSpec::Name(n) => load_hardware(&resolve(n)).map_err(|e| match e {
+                    Error::Unknown { hint, .. } => Error::invalid(origin, f("hardware"), format!("\"{n}\""), hint),
+                    other => other,
+                })?,
+                HardwareSpec::Inline(h) => {
+                    h.validate(&Origin {
+                        file: origin.file.as_ref().map(|p| format!("{p} [{}]", f("hardware"))),
+                        line: None,
+                    })?;
+                    (**h).clone()
+                }
+            };
+            let compute = DType::parse_field(&s.compute_dtype, origin, &f("compute_dtype"))?;
+            let workload = Workload {
+                batch: s.batch,
+                prompt_tokens: s.prompt,
+                gen_tokens: s.gen,
+                precision: Precision { weights: DType::Bf16, kv_cache: DType::Bf16, compute },
+            };
+            if s.batch == 0 {
+                return Err(Error::invalid(origin, f("batch"), 0, "must be a positive integer"));
+            }
+            if s.prompt == 0 {
+                return Err(Error::invalid(origin, f("prompt"), 0, "must be a positive integer (prompt tokens)"));
+            }
+            if let Err(e) = hardware.peak_ops_per_s(compute) {
+                return Err(Error::invalid(origin, f("compute_dtype"), format!("\"{compute}\""), e.to_string()));
+            }
+            let b = &s.budget;
+            let mut add = |metric: BudgetMetric, field: &str, v: Option<f64>, scale: f64| -> Result<()> {
+                if let Some(v) = v {
+                    if !(v.is_finite() && v > 0.0) {
+                        return Err(Error::invalid(
+                            origin,
+                            f(&format!("budget.{field}")),
+                            v,
+                            "must be a positive finite number",
+                        ));
+                    }
+                    budgets.push(Budget {
+                        scenario: i,
+                        scenario_name: name.clone(),
+                        metric,
+                        limit: v * scale,
+                        source: format!("budget.{field}"),
+                    });
+                }
+                Ok(())
+            };
+            add(BudgetMetric::PrefillMs, "prefill_ms", b.prefill_ms, 1.0)?;
+            add(BudgetMetric::DecodeMs, "decode_ms", b.decode_ms, 1.0)?;
+            add(BudgetMetric::TpotMs, "tpot_ms", b.tpot_ms, 1.0)?;
+            add(BudgetMetric::TotalMs, "total_ms", b.total_ms, 1.0)?;
+            add(BudgetMetric::MemoryBytes, "memory_gb", b.memory_gb, 1e9)?;
+            add(BudgetMetric::Params, "params", b.params, 1.0)?;
+            add(BudgetMetric::ActiveParams, "active_params", b.active_params, 1.0)?;
+            if b.device_memory && b.memory_gb.is_none_or(|m| m * 1e9 > hardware.memory_bytes()) {
+                budgets.push(Budget {
+                    scenario: i,
+                    scenario_name: name.clone(),
+                    metric: BudgetMetric::MemoryBytes,
+                    limit: hardware.memory_bytes(),
+                    source: "device memory".into(),
+                });
+            }
+            scenarios.push(Scenario {
+                name,
+                hardware,
+                workload,
+                mode: if s.paper_mode { Mode::Paper } else { Mode::Full },
+            });
+        }
+        // Objective.
+        let o = &file.objective;
+        if !(o.loss_weight.is_finite() && o.loss_weight >= 0.0) {
+            return Err(Error::invalid(origin, "objective.loss_weight", o.loss_weight, "must be a finite number ≥ 0"));
+        }
+        let mut terms: Vec<Arc<dyn ObjectiveTerm>> = Vec::new();
+        for (i, t) in o.terms.iter().enumerate() {
+            terms.push(builtin_term(t, i, &scenarios, origin)?);
+        }
+        // Solver.
+        let s = &file.solver;
+        let kinds = ["auto", "mip", "mip-assign", "enum", "analytic"];
+        if !kinds.contains(&s.kind.as_str()) {
+            return Err(Error::invalid(
+                origin,
+                "solver.kind",
+                format!("\"{}\"", s.kind),
+                format!("one of {}", kinds.join(", ")),
+            ));
+        }
+        let mut solver = SolverSettings { kind: s.kind.clone(), ..Default::default() };
+        if let Some(t) = s.time_limit_s {
+            if !(t.is_finite() && t > 0.0) {
+                return Err(Error::invalid(origin, "solver.time_limit_s", t, "must be a positive number of seconds"));
+            }
+            solver.time_limit_s = t;
+        }
+        if let Some(g) = s.gap {
+            if !(g.is_finite() && (0.0..1.0).contains(&g)) {
+                return Err(Error::invalid(origin, "solver.gap", g, "must lie in [0, 1)"));
+            }
+            solver.gap = g;
+        }
+        if let Some(t) = s.threads {
+            if t == 0 {
+                return Err(Error::invalid(origin, "solver.threads", t, "must be at least 1"));
+            }
+            solver.threads = t;
+        }
+        if let Some(seed) = s.seed {
+            if seed > i32::MAX as u32 {
+                return Err(Error::invalid(origin, "solver.seed", seed, "must be at most 2147483647"));
+            }
+            solver.seed = seed;
+        }
+        if let Some(k) = s.top_k {
+            if k == 0 {
+                return Err(Error::invalid(origin, "solver.top_k", k, "must be at least 1"));
+            }
+            solver.top_k = k;
+        }
+        Ok(Instance {
+            name: file.name.clone().unwrap_or_else(|| stem.to_string()),
+            path: None,
+            space,
+            law: Arc::new(law),
+            tokens,
+            scenarios,
+            budgets,
+            loss_weight: o.loss_weight,
+            terms,
+            solver,
+        })
+    }
+
+    /// Add a custom objective term (registered from Rust).
+    pub fn add_term(&mut self, term: Arc<dyn ObjectiveTerm>) {
+        self.terms.push(term);
+    }
+
+    /// Number of candidate designs (widths × depths).
+    pub fn candidates(&self) -> u64 {
+        self.space.widths.len() as u64 * self.space.depths.len() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: &str = r#"
+name = "small"
+[space]
+layers = [4, 8]
+hidden = [512, 1024]
+head_dim = [64]
+kv_heads = [1, "heads"]
+ffn_ratio = [2.0]
+vocab = [32000]
+[[scenario]]
+hardware = "jetson-orin-nano-8gb"
+[scenario.budget]
+tpot_ms = 20
+"#;
+
+    #[test]
+    fn parses_small() {
+        let i = Instance::from_toml_str(SMALL, &Origin::file("s.toml"), None).unwrap();
+        assert_eq!(i.space.depths, vec![4, 8]);
+        assert_eq!(i.space.widths.len(), 4);
+        assert_eq!(i.budgets.len(), 2, "{:?}", i.budgets);
+        assert_eq!(i.candidates(), 8);
+    }
+
+    #[test]
+    fn bad_budget_named() {
+        let t = SMALL.replace("tpot_ms = 20", "tpot_ms = -3");
+        let e = Instance::from_toml_str(&t, &Origin::file("s.toml"), None).unwrap_err().to_string();
+        assert!(e.contains("s.toml") && e.contains("scenario[0].budget.tpot_ms") && e.contains("-3"), "{e}");
+    }
+
+    #[test]
+    fn unknown_hardware_named() {
+        let t = SMALL.replace("jetson-orin-nano-8gb", "jetson-nope");
+        let e = Instance::from_toml_str(&t, &Origin::file("s.toml"), None).unwrap_err().to_string();
+        assert!(e.contains("scenario[0].hardware") && e.contains("jetson-nope") && e.contains("known"), "{e}");
+    }
+
+    #[test]
+    fn missing_compute_peak_named() {
+        let t = SMALL.replace("jetson-orin-nano-8gb\"", "paper-hypothetical-edge\"");
+        let e = Instance::from_toml_str(&t, &Origin::file("s.toml"), None).unwrap_err().to_string();
+        assert!(e.contains("scenario[0].compute_dtype") && e.contains("bf16") && e.contains("int8"), "{e}");
+    }
+
+    #[test]
+    fn unknown_key_named() {
+        let t = SMALL.replace("[space]", "[space]\nlayer = [3]");
+        let e = Instance::from_toml_str(&t, &Origin::file("s.toml"), None).unwrap_err().to_string();
+        assert!(e.contains("s.toml") && e.contains("layer"), "{e}");
+    }
+}

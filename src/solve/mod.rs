@@ -1,0 +1,502 @@
+//! Solvers: minimise `loss_weight · loss + Σ terms` over the discrete space subject to every
+//! budget of every scenario.
+//!
+//! [`Problem`] precomputes what every variant shares: per width configuration its costs as
+//! linear functions of depth, its largest feasible depth, and the objective split
+//! F(depth) + G(width) + depth·H(width) when the law separates. Each variant is one file
+//! behind the small [`Solver`] trait; [`solve`] is the driver that owns timing, picks a
+//! variant for `auto`, re-evaluates every returned design with the exact cost model and law
+//! (`verified`), and explains infeasibility. Variants never print.
+
+mod analytic;
+mod auto;
+mod enumerate;
+mod mip_assign;
+mod mip_compact;
+mod problem;
+
+pub use analytic::Analytic;
+pub use auto::{choose, Choice};
+pub use enumerate::Enumerate;
+pub use mip_assign::MipAssign;
+pub use mip_compact::MipCompact;
+pub use problem::{Problem, Structure, WidthRow};
+
+use crate::architecture::{Architecture, ParamCounts};
+use crate::cost::{CostModel, Latency, Memory, Metrics};
+use crate::error::{Error, Result};
+use crate::eval::predict_loss;
+use crate::instance::{BudgetMetric, Instance};
+use crate::objective::DesignView;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Outcome of a solve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Best design proven optimal (within the requested gap).
+    Optimal,
+    /// A feasible design, not proven optimal (time limit or heuristic).
+    Feasible,
+    /// No design meets every budget.
+    Infeasible,
+    /// The solver stopped (time limit) before finding any design.
+    NoSolution,
+    /// The solver failed; see `message`.
+    Error,
+}
+
+/// Options for one solve (from the instance's `[solver]`, overridden on the command line).
+#[derive(Debug, Clone)]
+pub struct SolveOptions {
+    /// Wall-clock limit, seconds.
+    pub time_limit_s: f64,
+    /// Relative gap at which a MIP may stop.
+    pub gap: f64,
+    /// Threads (HiGHS and enumeration).
+    pub threads: u32,
+    /// HiGHS random seed.
+    pub seed: u32,
+    /// Designs to return.
+    pub top_k: usize,
+    /// Write the MIP to this file (.lp or .mps) before solving.
+    pub write_model: Option<PathBuf>,
+    /// For heuristics: also solve exactly (when the space is small enough) to report a gap.
+    pub compare_exact: bool,
+}
+
+impl Default for SolveOptions {
+    fn default() -> Self {
+        SolveOptions {
+            time_limit_s: 60.0,
+            gap: 0.0,
+            threads: 1,
+            seed: 0,
+            top_k: 1,
+            write_model: None,
+            compare_exact: true,
+        }
+    }
+}
+
+impl SolveOptions {
+    /// The instance file's settings.
+    pub fn from_instance(inst: &Instance) -> Self {
+        let s = &inst.solver;
+        SolveOptions {
+            time_limit_s: s.time_limit_s,
+            gap: s.gap,
+            threads: s.threads,
+            seed: s.seed,
+            top_k: s.top_k,
+            ..Default::default()
+        }
+    }
+}
+
+/// One chosen candidate: width index, depth index and its objective as the solver saw it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pick {
+    /// Index into `space.widths`.
+    pub width: usize,
+    /// Index into `space.depths`.
+    pub depth: usize,
+    /// Objective value.
+    pub objective: f64,
+}
+
+/// What a variant returns before verification.
+#[derive(Debug, Clone)]
+pub struct RawSolution {
+    /// Outcome.
+    pub status: Status,
+    /// Designs, best first.
+    pub picks: Vec<Pick>,
+    /// Proven lower bound on the objective, where known.
+    pub bound: Option<f64>,
+    /// Branch-and-bound nodes, where known.
+    pub nodes: Option<u64>,
+    /// Free-text remark (e.g. why a MIP stopped).
+    pub note: Option<String>,
+}
+
+impl RawSolution {
+    /// An outcome with no design.
+    pub fn empty(status: Status) -> Self {
+        RawSolution { status, picks: vec![], bound: None, nodes: None, note: None }
+    }
+}
+
+/// A solver variant.
+pub trait Solver {
+    /// Name as used on the command line.
+    fn name(&self) -> &'static str;
+    /// Solve; infeasibility and time limits are statuses, not errors.
+    fn solve(&self, problem: &Problem, opts: &SolveOptions) -> Result<RawSolution>;
+}
+
+/// A budget evaluated on a design.
+#[derive(Debug, Clone, Serialize)]
+pub struct BudgetCheck {
+    /// Metric.
+    pub metric: BudgetMetric,
+    /// Where the limit comes from.
+    pub source: String,
+    /// Limit.
+    pub limit: f64,
+    /// The design's value.
+    pub value: f64,
+    /// value ≤ limit.
+    pub ok: bool,
+}
+
+/// A design's metrics on one scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioReport {
+    /// Scenario name.
+    pub name: String,
+    /// Device.
+    pub hardware: String,
+    /// Compute type.
+    pub compute_dtype: String,
+    /// Latencies, ms.
+    pub latency_ms: Latency,
+    /// Memory, bytes.
+    pub memory_bytes: Memory,
+    /// Total parameters (same on every scenario; repeated for convenience).
+    pub params: u64,
+    /// This scenario's budgets.
+    pub budgets: Vec<BudgetCheck>,
+}
+
+/// One objective term's value.
+#[derive(Debug, Clone, Serialize)]
+pub struct TermValue {
+    /// Term name.
+    pub name: String,
+    /// Weighted value.
+    pub value: f64,
+}
+
+/// A verified design.
+#[derive(Debug, Clone, Serialize)]
+pub struct Design {
+    /// Objective (re-evaluated exactly).
+    pub objective: f64,
+    /// Predicted loss.
+    pub loss: f64,
+    /// Short label.
+    pub label: String,
+    /// The architecture.
+    pub arch: Architecture,
+    /// Weight storage type.
+    pub weight_dtype: String,
+    /// KV-cache storage type.
+    pub kv_dtype: String,
+    /// Parameter counts.
+    pub params: ParamCounts,
+    /// Per scenario.
+    pub scenarios: Vec<ScenarioReport>,
+    /// Extra terms.
+    pub terms: Vec<TermValue>,
+    /// Every budget holds and the objective matches the solver's to 1e-6.
+    pub verified: bool,
+}
+
+/// How far each budget is from reachable, when no design meets them all.
+#[derive(Debug, Clone, Serialize)]
+pub struct BudgetReach {
+    /// Scenario.
+    pub scenario: String,
+    /// Metric.
+    pub metric: BudgetMetric,
+    /// Where the limit comes from.
+    pub source: String,
+    /// Limit.
+    pub limit: f64,
+    /// Smallest value any design in the space reaches (this budget alone).
+    pub best_reachable: f64,
+    /// Whether this budget alone can be met.
+    pub satisfiable_alone: bool,
+}
+
+/// The result of `colaw solve`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Solution {
+    /// Instance name.
+    pub instance: String,
+    /// Outcome.
+    pub status: Status,
+    /// Best objective (null without a design).
+    pub objective: Option<f64>,
+    /// Its loss.
+    pub loss: Option<f64>,
+    /// Its architecture.
+    pub arch: Option<Architecture>,
+    /// Its label.
+    pub label: Option<String>,
+    /// Its parameter counts.
+    pub params: Option<ParamCounts>,
+    /// Its weight storage type.
+    pub weight_dtype: Option<String>,
+    /// Its KV-cache storage type.
+    pub kv_dtype: Option<String>,
+    /// Its metrics per scenario.
+    pub scenarios: Vec<ScenarioReport>,
+    /// Its objective terms.
+    pub terms: Vec<TermValue>,
+    /// The variant that ran.
+    pub solver: String,
+    /// What was asked for.
+    pub solver_requested: String,
+    /// Why `auto` picked `solver` (or what a heuristic compared against).
+    pub solver_reason: Option<String>,
+    /// Proven lower bound on the objective.
+    pub bound: Option<f64>,
+    /// Relative gap (objective − bound)/|objective|.
+    pub gap: Option<f64>,
+    /// Branch-and-bound nodes.
+    pub nodes: Option<u64>,
+    /// Wall time of the solve, ms (problem setup included).
+    pub solve_ms: f64,
+    /// Candidate designs (widths × depths).
+    pub candidates: u64,
+    /// Width configurations.
+    pub widths: usize,
+    /// Depth choices.
+    pub depths: usize,
+    /// Every returned design passed re-evaluation.
+    pub verified: bool,
+    /// For heuristics: the exact optimum's objective, when computed.
+    pub exact_objective: Option<f64>,
+    /// For heuristics: (objective − exact)/|exact|.
+    pub gap_to_exact: Option<f64>,
+    /// Top-k designs, best first (the best is also described at top level).
+    pub designs: Vec<Design>,
+    /// When infeasible: each budget's best reachable value.
+    pub infeasibility: Option<Vec<BudgetReach>>,
+    /// Human-readable summary or error.
+    pub message: String,
+}
+
+/// Build a [`Design`] from a pick, re-evaluating everything from scratch.
+pub fn verify(inst: &Instance, pick: &Pick) -> Result<Design> {
+    let w = &inst.space.widths[pick.width];
+    let l = inst.space.depths[pick.depth];
+    let arch = w.arch(l);
+    let params = arch.params();
+    let mut metrics = Vec::with_capacity(inst.scenarios.len());
+    for s in &inst.scenarios {
+        let model = CostModel::with_mode(&s.hardware, &s.workload_for(w.weights, w.kv_cache), s.mode)?;
+        metrics.push(model.metrics(&arch));
+    }
+    let loss = predict_loss(inst.law.as_ref(), &arch, inst.tokens)?;
+    let view = DesignView { width: w, arch: &arch, params, metrics: &metrics };
+    let terms: Vec<TermValue> =
+        inst.terms.iter().map(|t| TermValue { name: t.name().to_string(), value: t.value(&view) }).collect();
+    let objective = inst.loss_weight * loss + terms.iter().map(|t| t.value).sum::<f64>();
+    let mut ok = true;
+    let mut scenarios: Vec<ScenarioReport> = inst
+        .scenarios
+        .iter()
+        .zip(&metrics)
+        .map(|(s, m)| ScenarioReport {
+            name: s.name.clone(),
+            hardware: s.hardware.name.clone(),
+            compute_dtype: s.workload.precision.compute.to_string(),
+            latency_ms: m.latency_ms,
+            memory_bytes: m.memory_bytes,
+            params: params.total,
+            budgets: vec![],
+        })
+        .collect();
+    for b in &inst.budgets {
+        let value = metric_of(b.metric, &metrics[b.scenario], &params);
+        let pass = value <= b.limit;
+        ok &= pass;
+        scenarios[b.scenario].budgets.push(BudgetCheck {
+            metric: b.metric,
+            source: b.source.clone(),
+            limit: b.limit,
+            value,
+            ok: pass,
+        });
+    }
+    let tol = 1e-6 * objective.abs().max(1e-12);
+    ok &= (objective - pick.objective).abs() <= tol;
+    Ok(Design {
+        objective,
+        loss,
+        label: arch.label(),
+        weight_dtype: w.weights.to_string(),
+        kv_dtype: w.kv_cache.to_string(),
+        arch,
+        params,
+        scenarios,
+        terms,
+        verified: ok,
+    })
+}
+
+/// A budget metric's value from exact metrics.
+pub fn metric_of(m: BudgetMetric, x: &Metrics, p: &ParamCounts) -> f64 {
+    match m {
+        BudgetMetric::PrefillMs => x.latency_ms.prefill,
+        BudgetMetric::DecodeMs => x.latency_ms.decode,
+        BudgetMetric::TpotMs => x.latency_ms.tpot,
+        BudgetMetric::TotalMs => x.latency_ms.total,
+        BudgetMetric::MemoryBytes => x.memory_bytes.total,
+        BudgetMetric::Params => p.total as f64,
+        BudgetMetric::ActiveParams => p.active as f64,
+    }
+}
+
+/// Solver kinds accepted by `--solver`.
+pub const SOLVER_KINDS: [&str; 5] = ["auto", "mip", "mip-assign", "enum", "analytic"];
+
+fn variant(name: &str) -> Result<Box<dyn Solver>> {
+    Ok(match name {
+        "mip" => Box::new(MipCompact),
+        "mip-assign" => Box::new(MipAssign),
+        "enum" => Box::new(Enumerate),
+        "analytic" => Box::new(Analytic),
+        other => {
+            return Err(Error::Unsupported(format!("unknown solver `{other}`: one of {}", SOLVER_KINDS.join(", "))))
+        }
+    })
+}
+
+/// Solve an instance with a named variant (`auto` picks one). Never panics on infeasible
+/// or stopped solves: those are statuses.
+pub fn solve(inst: &Instance, kind: &str, opts: &SolveOptions) -> Result<Solution> {
+    let t0 = Instant::now();
+    let problem = Problem::new(inst)?;
+    let (name, reason) = if kind == "auto" {
+        let c = choose(&problem, opts);
+        (c.solver, Some(c.reason))
+    } else {
+        (kind.to_string(), None)
+    };
+    if name == "mip" && !problem.compact_ok() {
+        return Err(Error::Unsupported(format!(
+            "solver `mip` (compact) needs a law that separates into depth and width parts or is monotone in one \
+             parameter count, and terms with a depth split; this instance has {}: use --solver mip-assign or enum",
+            problem.structure_description()
+        )));
+    }
+    let solver = variant(&name)?;
+    let raw = solver.solve(&problem, opts)?;
+    let mut sol = finish(inst, &problem, raw, &name, kind, reason, t0)?;
+    if name == "analytic" && opts.compare_exact && problem.candidates() <= 50_000_000 {
+        if let Some(best) = sol.objective {
+            let exact = Enumerate.solve(&problem, &SolveOptions { top_k: 1, ..opts.clone() })?;
+            if let Some(p) = exact.picks.first() {
+                let e = verify(inst, p)?.objective;
+                sol.exact_objective = Some(e);
+                sol.gap_to_exact = Some((best - e) / e.abs().max(1e-12));
+                if best < e - 1e-9 * e.abs().max(1.0) {
+                    sol.verified = false;
+                    sol.message = format!("BUG: analytic objective {best} better than the exact optimum {e}");
+                }
+            }
+        }
+    }
+    sol.solve_ms = t0.elapsed().as_secs_f64() * 1e3;
+    Ok(sol)
+}
+
+fn finish(
+    inst: &Instance,
+    problem: &Problem,
+    raw: RawSolution,
+    name: &str,
+    requested: &str,
+    reason: Option<String>,
+    t0: Instant,
+) -> Result<Solution> {
+    let mut designs = Vec::with_capacity(raw.picks.len());
+    for p in &raw.picks {
+        designs.push(verify(inst, p)?);
+    }
+    let verified = designs.iter().all(|d| d.verified);
+    let best = designs.first();
+    let objective = best.map(|d| d.objective);
+    let gap = match (objective, raw.bound) {
+        (Some(o), Some(b)) => Some(((o - b) / o.abs().max(1e-12)).max(0.0)),
+        _ => None,
+    };
+    let infeasibility = if raw.status == Status::Infeasible { Some(problem.reachability()) } else { None };
+    let message = match raw.status {
+        Status::Optimal => format!("optimal: {}", best.map(|d| d.label.as_str()).unwrap_or("")),
+        Status::Feasible => format!(
+            "feasible, not proven optimal{}: {}",
+            raw.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default(),
+            best.map(|d| d.label.as_str()).unwrap_or("")
+        ),
+        Status::NoSolution => {
+            format!("no design found{}", raw.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default())
+        }
+        Status::Infeasible => {
+            let r = infeasibility.as_deref().unwrap_or(&[]);
+            let alone: Vec<String> = r
+                .iter()
+                .filter(|b| !b.satisfiable_alone)
+                .map(|b| {
+                    format!(
+                        "{}.{} ≤ {} (best reachable {})",
+                        b.scenario,
+                        b.metric.name(),
+                        fmt_num(b.limit),
+                        fmt_num(b.best_reachable)
+                    )
+                })
+                .collect();
+            if alone.is_empty() {
+                "infeasible: every budget can be met alone but not all together; relax one of them".to_string()
+            } else {
+                format!("infeasible: cannot meet {}", alone.join("; "))
+            }
+        }
+        Status::Error => raw.note.clone().unwrap_or_else(|| "solver error".into()),
+    };
+    let message = if !verified { format!("VERIFICATION FAILED (a bug): {message}") } else { message };
+    Ok(Solution {
+        instance: inst.name.clone(),
+        status: raw.status,
+        objective,
+        loss: best.map(|d| d.loss),
+        arch: best.map(|d| d.arch.clone()),
+        label: best.map(|d| d.label.clone()),
+        params: best.map(|d| d.params),
+        weight_dtype: best.map(|d| d.weight_dtype.clone()),
+        kv_dtype: best.map(|d| d.kv_dtype.clone()),
+        scenarios: best.map(|d| d.scenarios.clone()).unwrap_or_default(),
+        terms: best.map(|d| d.terms.clone()).unwrap_or_default(),
+        solver: name.to_string(),
+        solver_requested: requested.to_string(),
+        solver_reason: reason,
+        bound: raw.bound,
+        gap,
+        nodes: raw.nodes,
+        solve_ms: t0.elapsed().as_secs_f64() * 1e3,
+        candidates: problem.candidates(),
+        widths: inst.space.widths.len(),
+        depths: inst.space.depths.len(),
+        verified,
+        exact_objective: None,
+        gap_to_exact: None,
+        designs,
+        infeasibility,
+        message,
+    })
+}
+
+fn fmt_num(x: f64) -> String {
+    if x.abs() >= 1e6 {
+        format!("{x:.4e}")
+    } else {
+        format!("{x:.4}")
+    }
+}
