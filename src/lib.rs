@@ -15,8 +15,10 @@ pub mod instance;
 pub mod law;
 pub mod measurement;
 pub mod objective;
+pub mod pareto;
 pub mod plot;
 pub mod precision;
+pub mod region;
 pub mod solve;
 pub mod space;
 

@@ -5,7 +5,9 @@ mod calibrate;
 mod eval;
 mod output;
 mod params;
+mod pareto;
 mod predict;
+mod region;
 mod solve;
 
 use crate::cost::Workload;
@@ -31,6 +33,10 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Fit efficiency factors and overheads to measured latencies; write a hardware file.
     Calibrate(calibrate::CalibrateArgs),
+    /// Uncertainty-aware feasible regions: probabilities per design over bootstrap samples.
+    Region(region::RegionArgs),
+    /// Exact loss-versus-metric Pareto front by ε-constraint solves.
+    Pareto(pareto::ParetoArgs),
     /// Choose the best architecture of an instance file under its budgets (exactly).
     Solve(solve::SolveArgs),
 }
@@ -101,6 +107,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => eval::run(a),
         Command::Predict(a) => predict::run(a),
         Command::Calibrate(a) => calibrate::run(a),
+        Command::Region(a) => region::run(a),
+        Command::Pareto(a) => pareto::run(a),
         Command::Solve(a) => solve::run(a),
     }
 }
