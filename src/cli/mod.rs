@@ -1,6 +1,7 @@
 //! The command line: thin wrappers that parse arguments, call the library and print.
 //! `anyhow` lives here only; every error exits non-zero with one message.
 
+mod batch;
 mod eval;
 mod output;
 mod params;
@@ -30,6 +31,8 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Choose the best architecture of an instance file under its budgets (exactly).
     Solve(solve::SolveArgs),
+    /// Solve many instances: one JSON line each, resumable (--resume) and shardable (--shard K/N).
+    Batch(batch::BatchArgs),
 }
 
 /// Workload options shared by commands.
@@ -98,5 +101,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => eval::run(a),
         Command::Predict(a) => predict::run(a),
         Command::Solve(a) => solve::run(a),
+        Command::Batch(a) => batch::run(a),
     }
 }
