@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod architecture;
+pub mod batch;
 pub mod calibrate;
 pub mod cli;
 pub mod cost;

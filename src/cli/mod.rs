@@ -1,6 +1,7 @@
 //! The command line: thin wrappers that parse arguments, call the library and print.
 //! `anyhow` lives here only; every error exits non-zero with one message.
 
+mod batch;
 mod calibrate;
 mod eval;
 mod output;
@@ -39,6 +40,8 @@ enum Command {
     Pareto(pareto::ParetoArgs),
     /// Choose the best architecture of an instance file under its budgets (exactly).
     Solve(solve::SolveArgs),
+    /// Solve many instances: one JSON line each, resumable (--resume) and shardable (--shard K/N).
+    Batch(batch::BatchArgs),
 }
 
 /// Workload options shared by commands.
@@ -110,5 +113,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Region(a) => region::run(a),
         Command::Pareto(a) => pareto::run(a),
         Command::Solve(a) => solve::run(a),
+        Command::Batch(a) => batch::run(a),
     }
 }
