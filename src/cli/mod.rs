@@ -2,6 +2,7 @@
 //! `anyhow` lives here only; every error exits non-zero with one message.
 
 mod eval;
+mod fit;
 mod output;
 mod params;
 mod predict;
@@ -27,6 +28,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Predict the latency of every row of a measurement CSV; adds a `predicted_ms` column.
     Predict(predict::PredictArgs),
+    /// Fit a law's coefficients to observations (robust multi-start fit, bootstrap intervals).
+    Fit(fit::FitArgs),
 }
 
 /// Workload options shared by commands.
@@ -94,5 +97,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Params(a) => params::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Predict(a) => predict::run(a),
+        Command::Fit(a) => fit::run(a),
     }
 }
