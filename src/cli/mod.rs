@@ -4,6 +4,7 @@
 mod batch;
 mod calibrate;
 mod eval;
+mod fit;
 mod output;
 mod params;
 mod pareto;
@@ -42,6 +43,8 @@ enum Command {
     Solve(solve::SolveArgs),
     /// Solve many instances: one JSON line each, resumable (--resume) and shardable (--shard K/N).
     Batch(batch::BatchArgs),
+    /// Fit a law's coefficients to observations (robust multi-start fit, bootstrap intervals).
+    Fit(fit::FitArgs),
 }
 
 /// Workload options shared by commands.
@@ -114,5 +117,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pareto(a) => pareto::run(a),
         Command::Solve(a) => solve::run(a),
         Command::Batch(a) => batch::run(a),
+        Command::Fit(a) => fit::run(a),
     }
 }
