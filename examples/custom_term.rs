@@ -60,7 +60,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     inst.add_term(Arc::new(KvPenalty { weight_per_gb: 2.0 }));
     let mip = solve(&inst, "mip", &SolveOptions::default())?;
     let en = solve(&inst, "enum", &SolveOptions::default())?;
-    println!("without the term: {}  (loss {:.5})", plain.label.as_deref().unwrap_or("-"), plain.loss.unwrap_or(f64::NAN));
+    println!(
+        "without the term: {}  (loss {:.5})",
+        plain.label.as_deref().unwrap_or("-"),
+        plain.loss.unwrap_or(f64::NAN)
+    );
     for s in [&mip, &en] {
         println!(
             "{:>5}: {:?} {}  objective {:.6}  loss {:.5}  kv_penalty {:.5}  verified {}  {:.1} ms",
