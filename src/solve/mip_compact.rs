@@ -13,7 +13,9 @@
 //! Σ_i F_i·y_i + Σ_w (G_w·z_w + H_w·u_w) for a separable law, or −N = −Σ_w (n_w·z_w +
 //! n'_w·u_w) for a law monotone decreasing in a parameter count N. That is |depths| +
 //! |widths| binaries, not their product. Presolve drops widths with no feasible depth and
-//! bounds u_w by each width's largest feasible depth (which makes the budget rows exact).
+//! bounds u_w by each width's largest feasible depth (which makes the budget rows exact);
+//! for a top-1 search it also drops widths dominated by the same architecture with smaller
+//! storage types ([`Problem::dominated`]).
 //!
 //! Extension point for heterogeneous designs (groups of layers choosing their own
 //! precision/FFN/experts): a group g gets its own y^g, z^g and u^g = L_g·z^g blocks, and a
@@ -152,8 +154,8 @@ struct Vars {
 }
 
 /// Build the compact model, excluding the (width, depth) pairs in `cuts`.
-fn build(p: &Problem, rows: &[WidthRow], cuts: &[(usize, usize)]) -> Option<(HighsProblem, Vars, f64)> {
-    let keep: Vec<usize> = (0..rows.len()).filter(|&w| rows[w].lmax.is_some()).collect();
+fn build(p: &Problem, rows: &[WidthRow], cuts: &[(usize, usize)], top1: bool) -> Option<(HighsProblem, Vars, f64)> {
+    let keep: Vec<usize> = (0..rows.len()).filter(|&w| rows[w].lmax.is_some() && !(top1 && p.dominated(w))).collect();
     if keep.is_empty() {
         return None;
     }
@@ -285,7 +287,7 @@ impl Solver for MipCompact {
         let mut nodes = 0u64;
         let mut buf = Vec::new();
         for round in 0..opts.top_k.max(1) {
-            let Some((model, vars, scale)) = build(p, &rows, &cuts) else {
+            let Some((model, vars, scale)) = build(p, &rows, &cuts, opts.top_k <= 1) else {
                 if round == 0 {
                     out.status = Status::Infeasible;
                 }
