@@ -46,7 +46,11 @@ impl Risk {
         }
         if let Some(a) = s.strip_prefix("cvar:").or_else(|| s.strip_prefix("cvar")) {
             let a = a.trim_start_matches(':');
-            let alpha: f64 = if a.is_empty() { 0.1 } else { a.parse().map_err(|_| Error::Unsupported(format!("--risk {s}: ALPHA must be a number")))? };
+            let alpha: f64 = if a.is_empty() {
+                0.1
+            } else {
+                a.parse().map_err(|_| Error::Unsupported(format!("--risk {s}: ALPHA must be a number")))?
+            };
             if !(alpha > 0.0 && alpha <= 1.0) {
                 return Err(Error::Unsupported(format!("--risk {s}: ALPHA must lie in (0, 1]")));
             }
@@ -186,7 +190,8 @@ impl<'a> Prepared<'a> {
         let law = inst.law.as_ref();
         let depths = &inst.space.depths;
         let (term_f, term_g, term_h) = if problem.structure == Structure::Separable {
-            let f = depths.iter().enumerate().map(|(i, &l)| problem.depth_obj[i] - lw * law.depth_part(l as f64)).collect();
+            let f =
+                depths.iter().enumerate().map(|(i, &l)| problem.depth_obj[i] - lw * law.depth_part(l as f64)).collect();
             let g = (0..inst.space.widths.len())
                 .map(|w| {
                     let x = LawInputs::from_arch(&inst.space.widths[w].arch(1), inst.tokens);
@@ -292,11 +297,14 @@ pub fn robust_enum(inst: &Instance, spec: &RobustSpec) -> Result<RobustSolution>
             }
             best
         })
-        .reduce(|| None, |a, b| match (a, b) {
-            (Some(x), Some(y)) => Some(if y.0 < x.0 || (y.0 == x.0 && (y.1, y.2) < (x.1, x.2)) { y } else { x }),
-            (x, None) => x,
-            (None, y) => y,
-        });
+        .reduce(
+            || None,
+            |a, b| match (a, b) {
+                (Some(x), Some(y)) => Some(if y.0 < x.0 || (y.0 == x.0 && (y.1, y.2) < (x.1, x.2)) { y } else { x }),
+                (x, None) => x,
+                (None, y) => y,
+            },
+        );
     let mut sol = p.finish("robust-enum", spec.risk, best.map(|(_, w, i)| (w, i)), t0);
     sol.bound = sol.value;
     sol.gap = sol.value.map(|_| 0.0);
@@ -319,7 +327,13 @@ pub fn robust_mip(inst: &Instance, spec: &RobustSpec, opts: &SolveOptions) -> Re
     let lw = inst.loss_weight;
     // Largest depth any admissible design of each width may take.
     let lmax: Vec<Option<usize>> = (0..nw)
-        .map(|w| if p.sample_rows.is_empty() { p.point_rows[w].lmax } else { p.sample_rows.iter().filter_map(|r| r[w].lmax).max() })
+        .map(|w| {
+            if p.sample_rows.is_empty() {
+                p.point_rows[w].lmax
+            } else {
+                p.sample_rows.iter().filter_map(|r| r[w].lmax).max()
+            }
+        })
         .collect();
     let keep: Vec<usize> = (0..nw).filter(|&w| lmax[w].is_some()).collect();
     if keep.is_empty() || (!p.sample_rows.is_empty() && p.need > p.sample_rows.len()) {
@@ -332,13 +346,18 @@ pub fn robust_mip(inst: &Instance, spec: &RobustSpec, opts: &SolveOptions) -> Re
     let gs: Vec<Vec<f64>> = p
         .laws
         .iter()
-        .map(|l| keep.iter().map(|&w| lw * l.width_part(&LawInputs::from_arch(&inst.space.widths[w].arch(1), inst.tokens))).collect())
+        .map(|l| {
+            keep.iter()
+                .map(|&w| lw * l.width_part(&LawInputs::from_arch(&inst.space.widths[w].arch(1), inst.tokens)))
+                .collect()
+        })
         .collect();
     let s_n = p.laws.len() as f64;
     let mut vars = ProblemVariables::new();
     let y = vars.add_vector(variable().binary(), ds.len());
     let z = vars.add_vector(variable().binary(), keep.len());
-    let u: Vec<Variable> = keep.iter().map(|&w| vars.add(variable().min(0.0).max(depths[lmax[w].unwrap_or(0)] as f64))).collect();
+    let u: Vec<Variable> =
+        keep.iter().map(|&w| vars.add(variable().min(0.0).max(depths[lmax[w].unwrap_or(0)] as f64))).collect();
     // obj_s as an expression in (y, z, u).
     let obj_s = |s: usize| {
         let mut e = Expression::with_capacity(ds.len() + 2 * keep.len());
@@ -378,7 +397,8 @@ pub fn robust_mip(inst: &Instance, spec: &RobustSpec, opts: &SolveOptions) -> Re
             (e, Some((t, es)))
         }
     };
-    let b: Vec<Variable> = if p.sample_rows.is_empty() { Vec::new() } else { vars.add_vector(variable().binary(), p.sample_rows.len()) };
+    let b: Vec<Variable> =
+        if p.sample_rows.is_empty() { Vec::new() } else { vars.add_vector(variable().binary(), p.sample_rows.len()) };
     let mut m = vars.minimise(objective).using(highs);
     let sum = |vs: &[Variable]| {
         vs.iter().fold(Expression::with_capacity(vs.len()), |mut e, v| {
@@ -455,7 +475,9 @@ pub fn robust_mip(inst: &Instance, spec: &RobustSpec, opts: &SolveOptions) -> Re
     let mut sol = p.finish("robust-mip", spec.risk, pick, t0);
     if let Some((w, i)) = pick {
         if !p.admissible(w, i) {
-            return Err(Error::Unsupported(format!("BUG: robust-mip returned an inadmissible design (width {w}, depth {i})")));
+            return Err(Error::Unsupported(format!(
+                "BUG: robust-mip returned an inadmissible design (width {w}, depth {i})"
+            )));
         }
         if !optimal {
             sol.status = Status::Feasible;
