@@ -47,8 +47,13 @@ fn mean_and_cvar_agree_with_enum() {
         let inst = instance(&mut rng);
         let coef = samples(&inst, &mut rng, 16, 0.06);
         for risk in [Risk::Mean, Risk::Cvar { alpha: 0.25 }, Risk::Cvar { alpha: 0.1 }] {
-            let spec =
-                RobustSpec { risk, coefficients: coef.clone(), latency: vec![], chance_epsilon: None, latency_scenarios: None };
+            let spec = RobustSpec {
+                risk,
+                coefficients: coef.clone(),
+                latency: vec![],
+                chance_epsilon: None,
+                latency_scenarios: None,
+            };
             solved += agree(&inst, &spec, &format!("case {case} {risk:?}")) as usize;
         }
     }
@@ -57,7 +62,8 @@ fn mean_and_cvar_agree_with_enum() {
 
 #[test]
 fn chance_constraint_agrees_with_enum() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/measurements/h100_cudagraph_cal_samples.csv");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/measurements/h100_cudagraph_cal_samples.csv");
     let lat = read_latency_samples(&path).unwrap();
     let mut rng = StdRng::seed_from_u64(7);
     let mut solved = 0;
@@ -83,7 +89,13 @@ fn chance_constraint_agrees_with_enum() {
 fn mean_risk_without_samples_is_the_point_optimum() {
     let mut rng = StdRng::seed_from_u64(1);
     let inst = instance(&mut rng);
-    let spec = RobustSpec { risk: Risk::Mean, coefficients: vec![], latency: vec![], chance_epsilon: None, latency_scenarios: None };
+    let spec = RobustSpec {
+        risk: Risk::Mean,
+        coefficients: vec![],
+        latency: vec![],
+        chance_epsilon: None,
+        latency_scenarios: None,
+    };
     let r = robust_mip(&inst, &spec, &SolveOptions::default()).unwrap();
     let s = colaw::solve::solve(&inst, "enum", &SolveOptions::default()).unwrap();
     assert!((r.value.unwrap() - s.objective.unwrap()).abs() < 1e-9);

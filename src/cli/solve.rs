@@ -35,8 +35,8 @@ pub struct SolveArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
-    /// Set every budget to this architecture's own metric ("the best design at the latency
-    /// of Qwen2.5-0.5B"): preset, config.json or colaw file.
+    /// Set every latency budget to this architecture's own value ("the best design at the
+    /// latency of Qwen2.5-0.5B"): preset, config.json or colaw file.
     #[arg(long)]
     pub budget_from: Option<String>,
     /// Robust objective over --samples: `mean` or `cvar:ALPHA` (e.g. cvar:0.1).
@@ -202,8 +202,7 @@ pub fn table(s: &Solution) -> String {
     o
 }
 
-/// `--risk` / `--chance`: robust selection by the robust MIP (or enumeration with
-/// `--solver enum`).
+/// `--risk` / `--chance`: robust selection by the robust MIP or by enumeration.
 fn robust(inst: &Instance, kind: &str, opts: &SolveOptions, a: &SolveArgs) -> anyhow::Result<()> {
     use crate::solve::{robust_enum, robust_mip, Risk, RobustSpec};
     let risk = Risk::parse(a.risk.as_deref().unwrap_or("mean"))?;
@@ -220,9 +219,20 @@ fn robust(inst: &Instance, kind: &str, opts: &SolveOptions, a: &SolveArgs) -> an
         "--chance needs --latency-samples (written by `colaw calibrate --samples`)"
     );
     let spec = RobustSpec { risk, coefficients, latency, chance_epsilon: a.chance, latency_scenarios: None };
+    // auto: enumeration is faster up to a few million candidates (the CVaR MIP carries one
+    // row per coefficient sample); beyond that the MIP scales better.
+    let kind = if kind == "auto" {
+        if inst.candidates() <= 5_000_000 {
+            "enum"
+        } else {
+            "mip"
+        }
+    } else {
+        kind
+    };
     let sol = match kind {
         "enum" => robust_enum(inst, &spec)?,
-        "mip" | "auto" => robust_mip(inst, &spec, opts)?,
+        "mip" => robust_mip(inst, &spec, opts)?,
         other => anyhow::bail!("robust selection runs with --solver mip (default) or enum, not `{other}`"),
     };
     print_json(&sol)
