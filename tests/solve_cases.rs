@@ -200,3 +200,19 @@ fn cli_bad_instance_names_file_field_value() {
         "{e}"
     );
 }
+
+#[test]
+fn documented_example_instance_loads_and_solves() {
+    let doc = std::fs::read_to_string("docs/instances.md").unwrap();
+    let start = doc.find("```toml\n").unwrap() + 8;
+    let end = start + doc[start..].find("```").unwrap();
+    let inst = Instance::from_toml_str(&doc[start..end], &Origin::file("docs/instances.md"), None).unwrap();
+    assert_eq!(inst.scenarios.len(), 2);
+    assert_eq!(inst.terms.len(), 3);
+    let e = solve(&inst, "enum", &SolveOptions::default()).unwrap();
+    let m = solve(&inst, "mip", &SolveOptions::default()).unwrap();
+    assert_eq!(e.status, m.status);
+    if e.status == Status::Optimal {
+        assert!((e.objective.unwrap() - m.objective.unwrap()).abs() <= 1e-6 * e.objective.unwrap().abs());
+    }
+}

@@ -171,10 +171,10 @@ pub fn table(s: &Solution) -> String {
                 for b in &sc.budgets {
                     let _ = writeln!(
                         o,
-                        "       {:<14} {:>14.4} ≤ {:<14.4} {} [{}]",
+                        "       {:<14} {:>12} ≤ {:<12} {} [{}]",
                         b.metric.name(),
-                        b.value,
-                        b.limit,
+                        num(b.value),
+                        num(b.limit),
                         if b.ok { "ok" } else { "VIOLATED" },
                         b.source
                     );
@@ -190,11 +190,11 @@ pub fn table(s: &Solution) -> String {
         for b in r {
             let _ = writeln!(
                 o,
-                "  {:<14} ({:<14}) {:>14.4} {:>14.4}  {}",
+                "  {:<14} ({:<14}) {:>14} {:>14}  {}",
                 b.metric.name(),
                 b.scenario,
-                b.limit,
-                b.best_reachable,
+                num(b.limit),
+                num(b.best_reachable),
                 if b.satisfiable_alone { "ok" } else { "CANNOT" }
             );
         }
@@ -236,4 +236,13 @@ fn robust(inst: &Instance, kind: &str, opts: &SolveOptions, a: &SolveArgs) -> an
         other => anyhow::bail!("robust selection runs with --solver mip (default) or enum, not `{other}`"),
     };
     print_json(&sol)
+}
+
+/// A number for tables: 4 decimals, or 4 significant digits in scientific notation when large.
+fn num(x: f64) -> String {
+    if x.abs() >= 1e6 {
+        format!("{x:.4e}")
+    } else {
+        format!("{x:.4}")
+    }
 }
