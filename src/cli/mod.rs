@@ -5,6 +5,7 @@ mod batch;
 mod calibrate;
 mod eval;
 mod fit;
+mod loop_;
 mod output;
 mod params;
 mod pareto;
@@ -45,6 +46,10 @@ enum Command {
     Batch(batch::BatchArgs),
     /// Fit a law's coefficients to observations (robust multi-start fit, bootstrap intervals).
     Fit(fit::FitArgs),
+    /// Outer loop: fit → choose → measure (oracle) → refit until the choice is certain; resumable.
+    Loop(loop_::LoopArgs),
+    /// Measure one design (JSON on stdin) with an oracle spec; prints {"loss": …}.
+    Oracle(loop_::OracleArgs),
 }
 
 /// Workload options shared by commands.
@@ -118,5 +123,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Solve(a) => solve::run(a),
         Command::Batch(a) => batch::run(a),
         Command::Fit(a) => fit::run(a),
+        Command::Loop(a) => loop_::run(a),
+        Command::Oracle(a) => loop_::run_oracle(a),
     }
 }
