@@ -186,7 +186,11 @@ pub fn parse_oracle_output(stdout: &str) -> std::result::Result<f64, String> {
             continue;
         }
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(t) {
-            return match v.get("loss").and_then(|l| l.as_f64()) {
+            // The number is re-read from its text with Rust's correctly rounded parser
+            // (serde_json's fast float parser may be one ulp off), so a loss printed by
+            // another program arrives bit-exact.
+            let exact = v.get("loss").and_then(|l| l.as_f64()).map(|l| raw_number(t, "loss").unwrap_or(l));
+            return match exact {
                 Some(l) if l.is_finite() && l > 0.0 => Ok(l),
                 Some(l) => Err(format!("`loss` = {l} is not a positive number")),
                 None => Err(format!("no numeric `loss` in {t}")),
@@ -195,6 +199,16 @@ pub fn parse_oracle_output(stdout: &str) -> std::result::Result<f64, String> {
     }
     let tail: String = stdout.chars().rev().take(200).collect::<Vec<_>>().into_iter().rev().collect();
     Err(format!("no JSON object with `loss` on stdout (ends with: {tail:?})"))
+}
+
+/// The text of the number after `"key":` in a JSON object line, parsed exactly.
+fn raw_number(line: &str, key: &str) -> Option<f64> {
+    let pat = format!("\"{key}\"");
+    let at = line.find(&pat)? + pat.len();
+    let rest = line[at..].trim_start().strip_prefix(':')?.trim_start();
+    let end =
+        rest.find(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))).unwrap_or(rest.len());
+    rest[..end].parse().ok()
 }
 
 impl Oracle for CommandOracle {
@@ -348,6 +362,9 @@ mod tests {
     #[test]
     fn output_parsing() {
         assert_eq!(parse_oracle_output("step 1\n{\"loss\": 3.5}\n").unwrap(), 3.5);
+        // Bit-exact round trip of the shortest representation.
+        let x = 3.2898474722067554_f64;
+        assert_eq!(parse_oracle_output(&format!("{{\"loss\": {x}, \"s\": 1}}")).unwrap().to_bits(), x.to_bits());
         assert!(parse_oracle_output("{\"loss\": -1}").is_err());
         assert!(parse_oracle_output("nothing").is_err());
     }
