@@ -290,3 +290,76 @@ fn data_without_architecture_columns_is_refused() {
         .to_string();
     assert!(e.contains("kv_heads"), "{e}");
 }
+
+/// Measured comparison (same oracle calls per round for every strategy): how many calls each
+/// strategy needs until the loop stops on the true optimum with confidence ≥ 0.9, over
+/// several seeds (initial data, noise and loop seed all vary with the seed). Run with
+/// `cargo test --test outer -- --ignored --nocapture compare` (`COLAW_COMPARE_SEEDS`, default 8; `COLAW_COMPARE_NOISE`, default 0.003).
+#[test]
+#[ignore]
+fn compare_strategies() {
+    use colaw::outer::Strategy;
+    let seeds: u64 = std::env::var("COLAW_COMPARE_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(8);
+    let noise: f64 = std::env::var("COLAW_COMPARE_NOISE").ok().and_then(|s| s.parse().ok()).unwrap_or(0.003);
+    let strategies = [Strategy::Informative, Strategy::Random, Strategy::Lhs];
+    let mut table: Vec<(Strategy, Vec<Option<usize>>, usize, usize)> = Vec::new();
+    let mut runs: Vec<Vec<String>> = vec![Vec::new(); strategies.len()];
+    for (si, &st) in strategies.iter().enumerate() {
+        let (mut calls, mut wrong, mut exhausted) = (Vec::new(), 0, 0);
+        for seed in 0..seeds {
+            let s = setup(12, 100 + seed);
+            let truth = true_optimum(&s);
+            let spec = format!("synthetic:{}:noise={noise}:seed={seed}", s.truth.display());
+            let oracle = parse_oracle(&spec, None).unwrap();
+            let opts = LoopOptions { rounds: 10, per_round: 4, seed, strategy: st, ..LoopOptions::default() };
+            let t0 = std::time::Instant::now();
+            let rep = OuterLoop::new(&s.inst, oracle.as_ref(), opts, Journal::new(&s.root.join("j")).unwrap())
+                .run(&s.data)
+                .unwrap();
+            let used: usize = rep.rounds.iter().map(|r| r.asked.len()).sum();
+            let right = rep.choice.as_ref().is_some_and(|c| c.key == truth.key) && rep.confidence >= 0.9;
+            if right {
+                calls.push(Some(used));
+            } else {
+                calls.push(None);
+                if rep.confidence >= 0.9 {
+                    wrong += 1;
+                } else {
+                    exhausted += 1;
+                }
+            }
+            runs[si].push(format!(
+                "seed {seed}: {} after {used} calls, P {:.2}, {:.1}s",
+                if right { "true optimum" } else { "WRONG/unsure" },
+                rep.confidence,
+                t0.elapsed().as_secs_f64()
+            ));
+        }
+        table.push((st, calls, wrong, exhausted));
+    }
+    println!("\n{seeds} seeds, noise σ = {noise}, 12 initial designs, 4 calls per round, at most 10 rounds");
+    println!("\n| strategy | reached true optimum (P ≥ 0.9) | calls: median | mean | max | stopped confident on a wrong design | not confident after 40 calls |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for (st, calls, wrong, exhausted) in &table {
+        let mut ok: Vec<usize> = calls.iter().flatten().copied().collect();
+        ok.sort();
+        let med = match ok.len() {
+            0 => f64::NAN,
+            n if n % 2 == 1 => ok[n / 2] as f64,
+            n => (ok[n / 2 - 1] + ok[n / 2]) as f64 / 2.0,
+        };
+        let mean = ok.iter().sum::<usize>() as f64 / ok.len().max(1) as f64;
+        println!(
+            "| {st:?} | {}/{} | {med} | {mean:.1} | {} | {wrong} | {exhausted} |",
+            ok.len(),
+            calls.len(),
+            ok.last().map_or("-".to_string(), |m| m.to_string())
+        );
+    }
+    for (si, st) in strategies.iter().enumerate() {
+        println!("{st:?}:");
+        for l in &runs[si] {
+            println!("  {l}");
+        }
+    }
+}

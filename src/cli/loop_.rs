@@ -62,6 +62,10 @@ pub struct LoopArgs {
     /// Latin-hypercube starts added to the warm start in later rounds.
     #[arg(long, default_value_t = 20)]
     pub warm_starts: usize,
+    /// When --data does not exist: measure N feasible designs spread by a Latin hypercube
+    /// with the oracle first and write them there (for demos; not journaled).
+    #[arg(long, default_value_t = 0)]
+    pub init: usize,
 }
 
 pub fn run(a: LoopArgs) -> anyhow::Result<()> {
@@ -87,6 +91,12 @@ pub fn run(a: LoopArgs) -> anyhow::Result<()> {
         warm_starts: a.warm_starts,
         strategy: a.strategy,
     };
+    if !a.data.exists() && a.init > 0 {
+        let rows = crate::outer::initial_data(&inst, oracle.as_ref(), a.init, a.seed)?;
+        eprintln!("measured {} initial designs into {}", rows.len(), a.data.display());
+        std::fs::write(&a.data, crate::outer::data_csv(&rows))
+            .with_context(|| format!("writing {}", a.data.display()))?;
+    }
     let journal = Journal::new(&a.journal)?;
     let print = |s: &str| eprintln!("{s}");
     let mut lp = OuterLoop::new(&inst, oracle.as_ref(), opts, journal);
