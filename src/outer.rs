@@ -45,6 +45,9 @@ pub enum Strategy {
     /// The current choice first, then designs by P(optimal) × spread of their predicted loss
     /// over the bootstrap samples (p95 − p05), then by the lowest optimistic (p05) loss.
     Informative,
+    /// Half the designs (rounded up) as [`Strategy::Informative`], the rest by
+    /// [`Strategy::Lhs`] among the other unmeasured designs (exploration).
+    Mixed,
     /// Uniformly at random among the feasible designs not yet measured.
     Random,
     /// A Latin hypercube over (log layers, log hidden, log r, log ρ, log d_m), each point
@@ -57,9 +60,10 @@ impl std::str::FromStr for Strategy {
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         match s {
             "informative" => Ok(Strategy::Informative),
+            "mixed" => Ok(Strategy::Mixed),
             "random" => Ok(Strategy::Random),
             "lhs" => Ok(Strategy::Lhs),
-            _ => Err(format!("`{s}`: expected informative, random or lhs")),
+            _ => Err(format!("`{s}`: expected informative, mixed, random or lhs")),
         }
     }
 }
@@ -553,6 +557,19 @@ pub fn pick(
         Strategy::Lhs => {
             let pool: Vec<Design> = open.iter().map(|&i| designs[i].clone()).collect();
             lhs_pick(&pool, k, seed)
+        }
+        Strategy::Mixed => {
+            let first = pick(Strategy::Informative, reg, designs, measured, k.div_ceil(2), seed);
+            let taken: HashSet<String> = first.iter().map(|d| d.key.clone()).collect();
+            let rest = pick(
+                Strategy::Lhs,
+                reg,
+                designs,
+                &|d: &Design| measured(d) || taken.contains(&d.key),
+                k - first.len(),
+                seed,
+            );
+            first.into_iter().chain(rest).collect()
         }
         Strategy::Informative => {
             let mut out: Vec<usize> = Vec::new();

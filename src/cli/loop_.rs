@@ -53,7 +53,7 @@ pub struct LoopArgs {
     /// Extra attempts after a failed oracle call.
     #[arg(long, default_value_t = 1)]
     pub retries: usize,
-    /// Which designs to measure: informative, random or lhs.
+    /// Which designs to measure: informative, mixed, random or lhs.
     #[arg(long, default_value = "informative")]
     pub strategy: Strategy,
     /// Latin-hypercube starts of the first round's fit.
