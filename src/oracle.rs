@@ -202,7 +202,7 @@ pub fn parse_oracle_output(stdout: &str) -> std::result::Result<f64, String> {
 }
 
 /// The text of the number after `"key":` in a JSON object line, parsed exactly.
-fn raw_number(line: &str, key: &str) -> Option<f64> {
+pub(crate) fn raw_number(line: &str, key: &str) -> Option<f64> {
     let pat = format!("\"{key}\"");
     let at = line.find(&pat)? + pat.len();
     let rest = line[at..].trim_start().strip_prefix(':')?.trim_start();

@@ -53,8 +53,9 @@ pub struct LoopArgs {
     /// Extra attempts after a failed oracle call.
     #[arg(long, default_value_t = 1)]
     pub retries: usize,
-    /// Which designs to measure: informative, mixed, random or lhs.
-    #[arg(long, default_value = "informative")]
+    /// Which designs to measure: mixed (half informative, half Latin hypercube), informative,
+    /// random or lhs.
+    #[arg(long, default_value = "mixed")]
     pub strategy: Strategy,
     /// Latin-hypercube starts of the first round's fit.
     #[arg(long, default_value_t = 200)]
