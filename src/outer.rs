@@ -975,7 +975,11 @@ impl<'a> OuterLoop<'a> {
             &[conf, thr],
             false,
         )?;
+        // Each coefficient as its deviation from the final estimate, relative to it
+        // ((v − final)/|final|, clamped to ±150 % so one wild early round cannot flatten the
+        // rest), with its 95 % interval as a band.
         let last = &rounds[rounds.len() - 1];
+        let rel = |v: f64, s: f64| ((v - s) / s.abs()).clamp(-1.5, 1.5);
         let series: Vec<Series> = last
             .names
             .iter()
@@ -985,15 +989,9 @@ impl<'a> OuterLoop<'a> {
                 let s = last.values[k];
                 Series {
                     name: n.clone(),
-                    points: rounds.iter().map(|r| (r.round as f64, r.values[k] / s)).collect(),
+                    points: rounds.iter().map(|r| (r.round as f64, rel(r.values[k], s))).collect(),
                     band: Some(
-                        rounds
-                            .iter()
-                            .map(|r| {
-                                let (a, b) = (r.ci95[k].0 / s, r.ci95[k].1 / s);
-                                (r.round as f64, a.min(b).max(-2.0), a.max(b).min(4.0))
-                            })
-                            .collect(),
+                        rounds.iter().map(|r| (r.round as f64, rel(r.ci95[k].0, s), rel(r.ci95[k].1, s))).collect(),
                     ),
                     step: false,
                 }
@@ -1001,9 +999,9 @@ impl<'a> OuterLoop<'a> {
             .collect();
         lines(
             &self.journal.dir.join("coefficients.svg"),
-            "Coefficients and 95 % bootstrap intervals, relative to the final estimate",
+            "Coefficients and 95 % bootstrap intervals, relative to the final estimate (±150 % shown)",
             "round",
-            "value / final value",
+            "(value − final) / |final|",
             &series,
             false,
         )
