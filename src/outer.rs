@@ -48,7 +48,7 @@ pub enum Strategy {
     /// Half the designs (rounded up) as [`Strategy::Informative`], the rest by
     /// [`Strategy::Lhs`] among the other unmeasured designs (exploration). The default: in
     /// the comparison of `docs/loop.md` it reached the true optimum most often, with the
-    /// fewest calls.
+    /// smallest worst case.
     Mixed,
     /// Uniformly at random among the feasible designs not yet measured.
     Random,
