@@ -9,7 +9,6 @@ use crate::error::{read_file, Error, Origin, Result};
 use crate::precision::DType;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// Dense compute peaks per data type, in TFLOP/s (TOPS for integers). A missing entry means
 /// no published figure: the cost model refuses to use that compute type on this device.
@@ -88,6 +87,10 @@ pub struct Efficiency {
     /// Elementwise and gather operators (embedding, norms, RoPE, activation, KV write).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elementwise: Option<ClassEfficiency>,
+    /// Mixture-of-experts router and expert GEMMs (grouped GEMMs run below dense cuBLAS
+    /// rates); falls back to `gemm` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moe: Option<ClassEfficiency>,
 }
 
 fn one() -> f64 {
@@ -96,7 +99,7 @@ fn one() -> f64 {
 
 impl Default for Efficiency {
     fn default() -> Self {
-        Efficiency { compute: 1.0, bandwidth: 1.0, gemm: None, attention: None, elementwise: None }
+        Efficiency { compute: 1.0, bandwidth: 1.0, gemm: None, attention: None, elementwise: None, moe: None }
     }
 }
 
@@ -110,17 +113,20 @@ pub enum OpClass {
     Attention,
     /// Elementwise / gather.
     Elementwise,
+    /// MoE router and experts.
+    Moe,
 }
 
 impl OpClass {
     /// All classes.
-    pub const ALL: [OpClass; 3] = [OpClass::Gemm, OpClass::Attention, OpClass::Elementwise];
+    pub const ALL: [OpClass; 4] = [OpClass::Gemm, OpClass::Attention, OpClass::Elementwise, OpClass::Moe];
     /// Lower-case name.
     pub fn name(self) -> &'static str {
         match self {
             OpClass::Gemm => "gemm",
             OpClass::Attention => "attention",
             OpClass::Elementwise => "elementwise",
+            OpClass::Moe => "moe",
         }
     }
 }
@@ -132,6 +138,7 @@ impl Efficiency {
             OpClass::Gemm => self.gemm,
             OpClass::Attention => self.attention,
             OpClass::Elementwise => self.elementwise,
+            OpClass::Moe => self.moe.or(self.gemm),
         };
         o.unwrap_or(ClassEfficiency { compute: self.compute, bandwidth: self.bandwidth })
     }
@@ -147,6 +154,18 @@ pub struct Overhead {
     /// Added once per transformer block per forward step, ms.
     #[serde(default)]
     pub per_layer_ms: f64,
+    /// Added on top of `per_layer_ms` for each mixture-of-experts block (routing, token
+    /// sorting and dispatch kernels), ms.
+    #[serde(default)]
+    pub per_moe_layer_ms: f64,
+}
+
+impl Overhead {
+    /// Overhead of one block of `arch` per forward step, ms.
+    #[inline]
+    pub fn layer_ms(&self, arch: &crate::Architecture) -> f64 {
+        self.per_layer_ms + if arch.is_moe() { self.per_moe_layer_ms } else { 0.0 }
+    }
 }
 
 /// How attention is executed: one fused kernel (FlashAttention-style; scores never reach
@@ -263,6 +282,7 @@ impl Hardware {
         };
         nonneg("overhead.per_step_ms", self.overhead.per_step_ms)?;
         nonneg("overhead.per_layer_ms", self.overhead.per_layer_ms)?;
+        nonneg("overhead.per_moe_layer_ms", self.overhead.per_moe_layer_ms)?;
         Ok(())
     }
 
@@ -293,20 +313,7 @@ pub fn hardware_names() -> Vec<String> {
 /// Resolve a hardware named on the command line: a file path or a name under
 /// `models/hardware/`.
 pub fn load_hardware(spec: &str) -> Result<Hardware> {
-    let path = Path::new(spec);
-    let file = if path.is_file() {
-        path.to_path_buf()
-    } else {
-        let f = hardware_dir().join(format!("{spec}.toml"));
-        if !f.is_file() {
-            return Err(Error::Unknown {
-                kind: "hardware".into(),
-                name: spec.into(),
-                hint: format!("not a file and not under models/hardware/; known: {}", hardware_names().join(", ")),
-            });
-        }
-        f
-    };
+    let file = crate::resolve_model_file(spec, "hardware", "hardware")?;
     let origin = Origin::file(file.display().to_string());
     Hardware::from_toml_str(&read_file(&file)?, &origin)
 }

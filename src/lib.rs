@@ -6,6 +6,7 @@
 
 pub mod architecture;
 pub mod batch;
+pub mod calibrate;
 pub mod cli;
 pub mod cost;
 pub mod error;
@@ -15,7 +16,10 @@ pub mod instance;
 pub mod law;
 pub mod measurement;
 pub mod objective;
+pub mod pareto;
+pub mod plot;
 pub mod precision;
+pub mod region;
 pub mod solve;
 pub mod space;
 
@@ -31,7 +35,7 @@ use std::path::{Path, PathBuf};
 /// The `models/` folder: `$COLAW_MODELS` if set, else `./models` when it exists, else the
 /// one shipped with the source tree this binary was built from.
 pub fn models_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("COLAW_MODELS") {
+    if let Some(p) = std::env::var_os("COLAW_MODELS").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
     let local = Path::new("models");
@@ -58,4 +62,23 @@ pub fn list_stems(dir: &Path, ext: &str) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+/// Resolve a model file named on the command line: an existing path, or `NAME.toml` under
+/// `models/<subdir>/`. The error lists what is shipped.
+pub fn resolve_model_file(spec: &str, subdir: &str, kind: &str) -> Result<PathBuf> {
+    let path = Path::new(spec);
+    if path.is_file() {
+        return Ok(path.to_path_buf());
+    }
+    let dir = models_dir().join(subdir);
+    let f = dir.join(format!("{spec}.toml"));
+    if f.is_file() {
+        return Ok(f);
+    }
+    Err(Error::Unknown {
+        kind: kind.into(),
+        name: spec.into(),
+        hint: format!("not a file and not under models/{subdir}/; known: {}", list_stems(&dir, "toml").join(", ")),
+    })
 }

@@ -134,7 +134,11 @@ fn paper_factors_reproduced() {
             colaw::hardware::AttentionKernel::Unfused,
             &mut ops,
         );
-        let linear: Vec<_> = ops.as_slice().iter().filter(|o| o.class == colaw::hardware::OpClass::Gemm).collect();
+        let linear: Vec<_> = ops
+            .as_slice()
+            .iter()
+            .filter(|o| matches!(o.class, colaw::hardware::OpClass::Gemm | colaw::hardware::OpClass::Moe))
+            .collect();
         let flops: f64 = linear.iter().map(|o| o.flops.a).sum();
         let bytes: f64 = linear.iter().map(|o| o.bytes.a).sum();
         assert!(close(flops / dd, xi_f), "ξ_F {} vs {xi_f}", flops / dd);

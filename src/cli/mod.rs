@@ -2,10 +2,14 @@
 //! `anyhow` lives here only; every error exits non-zero with one message.
 
 mod batch;
+mod calibrate;
 mod eval;
+mod fit;
 mod output;
 mod params;
+mod pareto;
 mod predict;
+mod region;
 mod solve;
 
 use crate::cost::Workload;
@@ -29,10 +33,18 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Predict the latency of every row of a measurement CSV; adds a `predicted_ms` column.
     Predict(predict::PredictArgs),
+    /// Fit efficiency factors and overheads to measured latencies; write a hardware file.
+    Calibrate(calibrate::CalibrateArgs),
+    /// Uncertainty-aware feasible regions: probabilities per design over bootstrap samples.
+    Region(region::RegionArgs),
+    /// Exact loss-versus-metric Pareto front by ε-constraint solves.
+    Pareto(pareto::ParetoArgs),
     /// Choose the best architecture of an instance file under its budgets (exactly).
     Solve(solve::SolveArgs),
     /// Solve many instances: one JSON line each, resumable (--resume) and shardable (--shard K/N).
     Batch(batch::BatchArgs),
+    /// Fit a law's coefficients to observations (robust multi-start fit, bootstrap intervals).
+    Fit(fit::FitArgs),
 }
 
 /// Workload options shared by commands.
@@ -100,7 +112,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Params(a) => params::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Predict(a) => predict::run(a),
+        Command::Calibrate(a) => calibrate::run(a),
+        Command::Region(a) => region::run(a),
+        Command::Pareto(a) => pareto::run(a),
         Command::Solve(a) => solve::run(a),
         Command::Batch(a) => batch::run(a),
+        Command::Fit(a) => fit::run(a),
     }
 }

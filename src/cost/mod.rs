@@ -167,7 +167,7 @@ struct Rates {
 /// (hardware, precision) and evaluate many architectures.
 #[derive(Debug, Clone, Copy)]
 pub struct CostModel {
-    rates: [Rates; 3],
+    rates: [Rates; 4],
     overhead: Overhead,
     attention: AttentionKernel,
     mode: Mode,
@@ -179,6 +179,7 @@ fn class_index(c: OpClass) -> usize {
         OpClass::Gemm => 0,
         OpClass::Attention => 1,
         OpClass::Elementwise => 2,
+        OpClass::Moe => 3,
     }
 }
 
@@ -232,7 +233,7 @@ impl CostModel {
             Rates { ops_per_ms: peak * e.compute / 1e3, bytes_per_ms: bw * e.bandwidth / 1e3 }
         };
         Ok(CostModel {
-            rates: [rate(OpClass::Gemm), rate(OpClass::Attention), rate(OpClass::Elementwise)],
+            rates: [rate(OpClass::Gemm), rate(OpClass::Attention), rate(OpClass::Elementwise), rate(OpClass::Moe)],
             overhead: if paper { Overhead::default() } else { hw.overhead },
             attention: if paper { AttentionKernel::Unfused } else { hw.attention_kernel },
             mode,
@@ -325,14 +326,15 @@ impl CostModel {
             bucket(&mut decode_sum, op.per_layer, self.op_decode_sum_ms(op));
         }
         let oh = self.overhead;
+        let layer_oh = oh.layer_ms(arch);
         prefill.fixed += oh.per_step_ms;
-        prefill.per_layer += oh.per_layer_ms;
+        prefill.per_layer += layer_oh;
         if w.gen_tokens > 0 {
             decode.fixed += oh.per_step_ms;
-            decode.per_layer += oh.per_layer_ms;
+            decode.per_layer += layer_oh;
             let s = w.gen_tokens as f64;
             decode_sum.fixed += s * oh.per_step_ms;
-            decode_sum.per_layer += s * oh.per_layer_ms;
+            decode_sum.per_layer += s * layer_oh;
         }
         let (weights, kv, act) = self.memory_parts(arch);
         WidthCosts {
@@ -417,8 +419,8 @@ impl CostModel {
             });
         }
         let oh = self.overhead;
-        if oh.per_step_ms > 0.0 || oh.per_layer_ms > 0.0 {
-            let step = oh.per_step_ms + l * oh.per_layer_ms;
+        let step = oh.per_step_ms + l * oh.layer_ms(arch);
+        if step > 0.0 {
             let steps = 1.0 + w.gen_tokens as f64;
             rows.push(OpCost {
                 op: "overhead",
@@ -448,7 +450,7 @@ impl CostModel {
         };
         step_ops(arch, &w.precision, step, self.mode, self.attention, &mut ops);
         let l = arch.layers as f64;
-        let mut t = self.overhead.per_step_ms + l * self.overhead.per_layer_ms;
+        let mut t = self.overhead.per_step_ms + l * self.overhead.layer_ms(arch);
         for op in ops.as_slice() {
             let (x, _) = self.op_time_ms(op, c);
             t += if op.per_layer { l * x } else { x };

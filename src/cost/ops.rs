@@ -227,12 +227,19 @@ pub fn step_ops(
         push(FfnNorm, Elementwise, true, fl, by);
         if e > 1 {
             let ef = e as f64;
-            push(Router, Gemm, true, c(2.0 * n * d * ef), c(d * ef * wb + n * (d + ef) * ab));
+            push(Router, OpClass::Moe, true, c(2.0 * n * d * ef), c(d * ef * wb + n * (d + ef) * ab));
         }
     }
     let kf = k as f64;
     let loaded = expected_distinct_experts(e, k, n);
-    push(Ffn, Gemm, true, c(6.0 * n * kf * d * f), c(loaded * 3.0 * d * f * wb + n * kf * (2.0 * d + 3.0 * f) * ab));
+    let ffn_class = if e > 1 { OpClass::Moe } else { Gemm };
+    push(
+        Ffn,
+        ffn_class,
+        true,
+        c(6.0 * n * kf * d * f),
+        c(loaded * 3.0 * d * f * wb + n * kf * (2.0 * d + 3.0 * f) * ab),
+    );
     if full {
         push(FfnAct, Elementwise, true, c(4.0 * n * kf * f), c(3.0 * n * kf * f * ab));
         push(FinalNorm, Elementwise, false, c(4.0 * n * d), c(3.0 * n * d * ab + d * wb));

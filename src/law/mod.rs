@@ -5,11 +5,18 @@
 //! by name); the paper's law and Chinchilla ship as such files under `models/laws/`, and
 //! [`PaperLaw`] / [`ChinchillaLaw`] are closed-form Rust twins used to check them.
 
+pub mod bootstrap;
 mod builtin;
+pub mod data;
+mod fastmath;
+pub mod fit;
 mod power;
 mod vars;
 
+pub use bootstrap::{bootstrap, Bootstrap, BootstrapOptions};
 pub use builtin::{ChinchillaLaw, PaperLaw};
+pub use data::{read_observations, ColumnMap, Observations};
+pub use fit::{fit_power_law, Fit, FitModel, FitOptions, Fitter, LseModel, Starts};
 pub use power::{law_dir, law_names, load_law, Exponent, Factor, LawFile, PowerLaw, Term};
 pub use vars::{LawInputs, Var, ALL_VARS};
 

@@ -19,7 +19,7 @@ use super::{LawInputs, LossLaw, Var};
 use crate::error::{read_file, Error, Origin, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// An exponent as written in a file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -301,20 +301,7 @@ pub fn law_names() -> Vec<String> {
 
 /// Resolve a law named on the command line: a file path or a name under `models/laws/`.
 pub fn load_law(spec: &str) -> Result<PowerLaw> {
-    let path = Path::new(spec);
-    let file = if path.is_file() {
-        path.to_path_buf()
-    } else {
-        let f = law_dir().join(format!("{spec}.toml"));
-        if !f.is_file() {
-            return Err(Error::Unknown {
-                kind: "law".into(),
-                name: spec.into(),
-                hint: format!("not a file and not under models/laws/; known: {}", law_names().join(", ")),
-            });
-        }
-        f
-    };
+    let file = crate::resolve_model_file(spec, "laws", "law")?;
     PowerLaw::from_toml_str(&read_file(&file)?, &Origin::file(file.display().to_string()))
 }
 

@@ -1,0 +1,503 @@
+//! Calibration of the cost model's free terms against measured latencies.
+//!
+//! The free terms are the efficiency factors of each operator class (fraction of peak
+//! compute and of peak bandwidth, in (0, 1]) and the fixed overheads per forward step and per
+//! layer (≥ 0, ms). They are fitted with argmin's L-BFGS on the mean squared log ratio
+//! log(predicted/measured) — a relative error, so a 10 µs decode step counts as much as a
+//! 100 ms prefill. Bounds are enforced by reparametrisation: η = sigmoid(θ), overhead = e^θ.
+//! A tiny ridge towards the device's datasheet values keeps terms the data cannot see
+//! (e.g. attention compute when every row is a short decode) where they were.
+
+use crate::cost::{step_ops, Mode, OpList, Step};
+use crate::error::{Error, Result};
+use crate::hardware::{ClassEfficiency, Hardware, OpClass};
+use crate::measurement::{Measurement, Phase};
+use argmin::core::{CostFunction, Executor, Gradient, State};
+use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::quasinewton::LBFGS;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde::Serialize;
+
+/// Number of fitted terms.
+pub const N_TERMS: usize = 11;
+
+/// Efficiency terms come first: (compute, bandwidth) per class in [`OpClass::ALL`] order.
+const N_EFF: usize = 8;
+const PER_STEP: usize = 8;
+const PER_LAYER: usize = 9;
+const PER_MOE_LAYER: usize = 10;
+
+/// Names of the fitted terms, in vector order (also the columns of the samples CSV).
+pub const TERM_NAMES: [&str; N_TERMS] = [
+    "gemm_compute",
+    "gemm_bandwidth",
+    "attention_compute",
+    "attention_bandwidth",
+    "elementwise_compute",
+    "elementwise_bandwidth",
+    "moe_compute",
+    "moe_bandwidth",
+    "per_step_ms",
+    "per_layer_ms",
+    "per_moe_layer_ms",
+];
+
+/// The calibrated terms.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Terms {
+    /// Values in [`TERM_NAMES`] order.
+    pub values: [f64; N_TERMS],
+}
+
+impl Terms {
+    /// The terms a hardware file currently has.
+    pub fn from_hardware(hw: &Hardware) -> Terms {
+        let mut v = [0.0; N_TERMS];
+        for (i, c) in OpClass::ALL.iter().enumerate() {
+            let e = hw.efficiency.for_class(*c);
+            v[2 * i] = e.compute;
+            v[2 * i + 1] = e.bandwidth;
+        }
+        v[PER_STEP] = hw.overhead.per_step_ms;
+        v[PER_LAYER] = hw.overhead.per_layer_ms;
+        v[PER_MOE_LAYER] = hw.overhead.per_moe_layer_ms;
+        Terms { values: v }
+    }
+
+    /// Write the terms into a copy of `hw` (per-class efficiencies, overheads).
+    pub fn apply(&self, hw: &Hardware) -> Hardware {
+        let mut out = hw.clone();
+        let v = &self.values;
+        let ce = |i: usize| Some(ClassEfficiency { compute: v[2 * i], bandwidth: v[2 * i + 1] });
+        out.efficiency.gemm = ce(0);
+        out.efficiency.attention = ce(1);
+        out.efficiency.elementwise = ce(2);
+        out.efficiency.moe = ce(3);
+        out.overhead.per_step_ms = v[PER_STEP];
+        out.overhead.per_layer_ms = v[PER_LAYER];
+        out.overhead.per_moe_layer_ms = v[PER_MOE_LAYER];
+        out
+    }
+
+    fn to_theta(self) -> Vec<f64> {
+        self.values
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                if i < N_EFF {
+                    let x = x.clamp(1e-6, 1.0 - 1e-9);
+                    (x / (1.0 - x)).ln()
+                } else {
+                    x.max(1e-9).ln()
+                }
+            })
+            .collect()
+    }
+
+    fn from_theta(t: &[f64]) -> Terms {
+        let mut v = [0.0; N_TERMS];
+        for i in 0..N_TERMS {
+            v[i] = if i < N_EFF { 1.0 / (1.0 + (-t[i]).exp()) } else { t[i].exp() };
+        }
+        Terms { values: v }
+    }
+
+    /// Name → value map for JSON and TOML.
+    pub fn named(&self) -> Vec<(&'static str, f64)> {
+        TERM_NAMES.iter().copied().zip(self.values).collect()
+    }
+}
+
+/// One measurement reduced to what the fit needs: per operator its ideal (η = 1) compute
+/// and memory times, and how often it runs.
+#[derive(Debug, Clone)]
+pub struct CalRow {
+    /// Line in the measurement file.
+    pub line: usize,
+    /// Phase.
+    pub phase: Phase,
+    /// Batch.
+    pub batch: u32,
+    /// Architecture label (cross-validation folds group rows of one architecture).
+    pub arch_key: String,
+    /// Measured latency, ms.
+    pub measured_ms: f64,
+    layers: f64,
+    moe: bool,
+    /// (class index, compute ms at η=1, memory ms at η=1, multiplicity).
+    ops: Vec<(usize, f64, f64, f64)>,
+}
+
+/// Reduce measurements to calibration rows, with errors naming the row.
+pub fn prepare(rows: &[Measurement], hw: &Hardware, file: &str) -> Result<Vec<CalRow>> {
+    let mut out = Vec::with_capacity(rows.len());
+    let bw_per_ms = hw.bandwidth_gbps * 1e9 / 1e3;
+    let mut ops = OpList::default();
+    for m in rows {
+        let origin = crate::error::Origin::line(file, m.line);
+        let measured_ms = m.latency_ms.ok_or_else(|| {
+            Error::missing(&origin, "latency_ms", "calibration needs a measured latency in every row")
+        })?;
+        let peak_per_ms = hw.peak_ops_per_s(m.precision.compute).map_err(|e| {
+            Error::invalid(
+                &origin,
+                "compute_dtype",
+                m.precision.compute,
+                format!("the cost model cannot cost this row: {e}"),
+            )
+        })?;
+        let peak_per_ms = peak_per_ms / 1e3;
+        let (step, c) = match m.phase {
+            Phase::Prefill => (Step { batch: m.batch as f64, new_tokens: m.tokens as f64 }, 0.0),
+            Phase::Decode => (Step { batch: m.batch as f64, new_tokens: 1.0 }, m.tokens as f64),
+        };
+        step_ops(&m.arch, &m.precision, step, Mode::Full, hw.attention_kernel, &mut ops);
+        let l = m.arch.layers as f64;
+        let v = ops
+            .as_slice()
+            .iter()
+            .map(|op| {
+                let ci = OpClass::ALL.iter().position(|&x| x == op.class).unwrap_or(0);
+                (ci, op.flops.at(c) / peak_per_ms, op.bytes.at(c) / bw_per_ms, if op.per_layer { l } else { 1.0 })
+            })
+            .collect();
+        out.push(CalRow {
+            line: m.line,
+            phase: m.phase,
+            batch: m.batch,
+            arch_key: m.arch.label(),
+            measured_ms,
+            layers: l,
+            moe: m.arch.is_moe(),
+            ops: v,
+        });
+    }
+    Ok(out)
+}
+
+/// Predicted latency of a row under given terms, ms.
+pub fn predict(row: &CalRow, t: &Terms) -> f64 {
+    let v = &t.values;
+    let mut ms = v[PER_STEP] + row.layers * (v[PER_LAYER] + if row.moe { v[PER_MOE_LAYER] } else { 0.0 });
+    for &(ci, tc, tm, mult) in &row.ops {
+        ms += mult * (tc / v[2 * ci]).max(tm / v[2 * ci + 1]);
+    }
+    ms
+}
+
+/// Prediction and its gradient with respect to θ.
+fn predict_grad(row: &CalRow, t: &Terms, g: &mut [f64; N_TERMS]) -> f64 {
+    let v = &t.values;
+    *g = [0.0; N_TERMS];
+    let moe = if row.moe { 1.0 } else { 0.0 };
+    let mut ms = v[PER_STEP] + row.layers * (v[PER_LAYER] + moe * v[PER_MOE_LAYER]);
+    // d(e^θ)/dθ = e^θ.
+    g[PER_STEP] = v[PER_STEP];
+    g[PER_LAYER] = row.layers * v[PER_LAYER];
+    g[PER_MOE_LAYER] = moe * row.layers * v[PER_MOE_LAYER];
+    for &(ci, tc, tm, mult) in &row.ops {
+        let (ic, ib) = (2 * ci, 2 * ci + 1);
+        let (xc, xb) = (tc / v[ic], tm / v[ib]);
+        // d(x/η)/dθ = −(x/η)·(1 − η) for η = sigmoid(θ).
+        if xc >= xb {
+            ms += mult * xc;
+            g[ic] -= mult * xc * (1.0 - v[ic]);
+        } else {
+            ms += mult * xb;
+            g[ib] -= mult * xb * (1.0 - v[ib]);
+        }
+    }
+    ms
+}
+
+const RIDGE: f64 = 1e-10;
+
+/// The fitting problem on a (multi)set of rows.
+struct Problem<'a> {
+    rows: &'a [CalRow],
+    /// Row indices, repeated for bootstrap resamples.
+    idx: &'a [usize],
+    prior: Vec<f64>,
+}
+
+impl Problem<'_> {
+    fn eval(&self, theta: &[f64], grad: Option<&mut [f64]>) -> f64 {
+        let t = Terms::from_theta(theta);
+        let n = self.idx.len() as f64;
+        let mut f = 0.0;
+        let mut gsum = [0.0; N_TERMS];
+        let mut g = [0.0; N_TERMS];
+        for &i in self.idx {
+            let r = &self.rows[i];
+            let p = predict_grad(r, &t, &mut g);
+            let e = (p / r.measured_ms).ln();
+            f += e * e;
+            for (s, gk) in gsum.iter_mut().zip(g) {
+                *s += 2.0 * e / p * gk;
+            }
+        }
+        f /= n;
+        f += RIDGE * theta.iter().zip(&self.prior).map(|(t, p)| (t - p).powi(2)).sum::<f64>();
+        if let Some(out) = grad {
+            for (k, o) in out.iter_mut().enumerate() {
+                *o = gsum[k] / n + 2.0 * RIDGE * (theta[k] - self.prior[k]);
+            }
+        }
+        f
+    }
+}
+
+impl CostFunction for Problem<'_> {
+    type Param = Vec<f64>;
+    type Output = f64;
+    fn cost(&self, p: &Vec<f64>) -> std::result::Result<f64, argmin::core::Error> {
+        Ok(self.eval(p, None))
+    }
+}
+
+impl Gradient for Problem<'_> {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+    fn gradient(&self, p: &Vec<f64>) -> std::result::Result<Vec<f64>, argmin::core::Error> {
+        let mut g = vec![0.0; N_TERMS];
+        self.eval(p, Some(&mut g));
+        Ok(g)
+    }
+}
+
+fn lbfgs(problem: Problem<'_>, start: Vec<f64>) -> (Vec<f64>, f64) {
+    let f0 = problem.eval(&start, None);
+    let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
+        .with_tolerance_cost(1e-12)
+        .and_then(|s| s.with_tolerance_grad(1e-10));
+    let run =
+        solver.and_then(|s| Executor::new(problem, s).configure(|st| st.param(start.clone()).max_iters(500)).run());
+    match run {
+        Ok(res) => {
+            let st = res.state();
+            match st.get_best_param() {
+                Some(p) if st.get_best_cost().is_finite() && st.get_best_cost() <= f0 => {
+                    (p.clone(), st.get_best_cost())
+                }
+                _ => (start, f0),
+            }
+        }
+        // A failed line search leaves the start as the answer; the multi-start covers it.
+        Err(_) => (start, f0),
+    }
+}
+
+/// Fit the terms on the rows `idx` (indices into `rows`, repeats allowed), from the prior
+/// and a few spread starts; returns the best terms and objective.
+pub fn fit(rows: &[CalRow], idx: &[usize], prior: &Terms, warm: Option<&Terms>) -> (Terms, f64) {
+    let p0 = prior.to_theta();
+    let mut starts: Vec<Vec<f64>> = Vec::new();
+    if let Some(w) = warm {
+        starts.push(w.to_theta());
+    } else {
+        starts.push(p0.clone());
+        for (eta, oh) in [(0.5, 1e-3), (0.8, 1e-2), (0.3, 1e-4), (0.65, 5e-3)] {
+            let mut t = *prior;
+            for i in 0..N_EFF {
+                t.values[i] = eta;
+            }
+            t.values[PER_STEP] = oh * 5.0;
+            t.values[PER_LAYER] = oh;
+            t.values[PER_MOE_LAYER] = oh;
+            starts.push(t.to_theta());
+        }
+    }
+    let mut best = (p0.clone(), f64::INFINITY);
+    for s in starts {
+        let (th, f) = lbfgs(Problem { rows, idx, prior: p0.clone() }, s);
+        if f < best.1 {
+            best = (th, f);
+        }
+    }
+    (Terms::from_theta(&best.0), best.1)
+}
+
+/// Mean absolute percentage error, %.
+pub fn mape(pred: &[f64], meas: &[f64]) -> f64 {
+    100.0 * pred.iter().zip(meas).map(|(p, m)| ((p - m) / m).abs()).sum::<f64>() / pred.len().max(1) as f64
+}
+
+fn ranks(x: &[f64]) -> Vec<f64> {
+    let mut idx: Vec<usize> = (0..x.len()).collect();
+    idx.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
+    let mut r = vec![0.0; x.len()];
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && x[idx[j + 1]] == x[idx[i]] {
+            j += 1;
+        }
+        let avg = (i + j) as f64 / 2.0 + 1.0;
+        for k in i..=j {
+            r[idx[k]] = avg;
+        }
+        i = j + 1;
+    }
+    r
+}
+
+/// Spearman rank correlation (average ranks for ties).
+pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = ra.len() as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in ra.iter().zip(&rb) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma).powi(2);
+        sbb += (y - mb).powi(2);
+    }
+    if saa == 0.0 || sbb == 0.0 {
+        return f64::NAN;
+    }
+    sab / (saa * sbb).sqrt()
+}
+
+/// Accuracy of one group of rows (a phase and batch).
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupStats {
+    /// Phase.
+    pub phase: &'static str,
+    /// Batch.
+    pub batch: u32,
+    /// Rows.
+    pub n: usize,
+    /// MAPE of the datasheet model, %.
+    pub mape_uncalibrated: f64,
+    /// In-sample MAPE after calibration, %.
+    pub mape_calibrated: f64,
+    /// k-fold cross-validated MAPE (folds by architecture), %.
+    pub mape_cv: f64,
+    /// Spearman of the datasheet model.
+    pub spearman_uncalibrated: f64,
+    /// In-sample Spearman after calibration.
+    pub spearman_calibrated: f64,
+    /// Cross-validated Spearman.
+    pub spearman_cv: f64,
+}
+
+/// Result of a calibration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Calibration {
+    /// Fitted terms.
+    pub terms: Terms,
+    /// Objective (mean squared log ratio) at the optimum.
+    pub objective: f64,
+    /// Rows used.
+    pub n: usize,
+    /// Folds used for cross-validation.
+    pub folds: usize,
+    /// Per phase and batch accuracy.
+    pub groups: Vec<GroupStats>,
+    /// All rows together.
+    pub overall: GroupStats,
+    /// Cross-validated predictions, row order.
+    #[serde(skip)]
+    pub cv_predictions: Vec<f64>,
+}
+
+/// Minimum rows to identify the terms.
+pub const MIN_ROWS: usize = 2 * N_TERMS;
+
+/// Calibrate: fit on all rows, cross-validate with `folds` folds grouped by architecture.
+pub fn calibrate(rows: &[CalRow], base: &Hardware, folds: usize) -> Result<Calibration> {
+    if rows.len() < MIN_ROWS {
+        return Err(Error::Unsupported(format!(
+            "{} measurement rows cannot identify {N_TERMS} terms: give at least {MIN_ROWS} rows spanning prefill and decode",
+            rows.len()
+        )));
+    }
+    let prior = Terms::from_hardware(base);
+    let all: Vec<usize> = (0..rows.len()).collect();
+    let (terms, objective) = fit(rows, &all, &prior, None);
+    // Folds by architecture so CV measures prediction for unseen designs.
+    let mut keys: Vec<&str> = rows.iter().map(|r| r.arch_key.as_str()).collect();
+    keys.sort();
+    keys.dedup();
+    let folds = folds.clamp(2, keys.len().max(2));
+    let fold_of = |r: &CalRow| keys.binary_search(&r.arch_key.as_str()).unwrap_or(0) % folds;
+    let mut cv = vec![f64::NAN; rows.len()];
+    for k in 0..folds {
+        let train: Vec<usize> = all.iter().copied().filter(|&i| fold_of(&rows[i]) != k).collect();
+        if train.len() < MIN_ROWS {
+            continue;
+        }
+        let (t, _) = fit(rows, &train, &prior, Some(&terms));
+        for (i, r) in rows.iter().enumerate() {
+            if fold_of(r) == k {
+                cv[i] = predict(r, &t);
+            }
+        }
+    }
+    let base_pred: Vec<f64> = rows.iter().map(|r| predict(r, &prior)).collect();
+    let cal_pred: Vec<f64> = rows.iter().map(|r| predict(r, &terms)).collect();
+    let stats = |phase: &'static str, batch: u32, sel: &[usize]| {
+        let pick = |v: &[f64]| sel.iter().map(|&i| v[i]).collect::<Vec<_>>();
+        let m: Vec<f64> = sel.iter().map(|&i| rows[i].measured_ms).collect();
+        let (b, c, x) = (pick(&base_pred), pick(&cal_pred), pick(&cv));
+        GroupStats {
+            phase,
+            batch,
+            n: sel.len(),
+            mape_uncalibrated: mape(&b, &m),
+            mape_calibrated: mape(&c, &m),
+            mape_cv: mape(&x, &m),
+            spearman_uncalibrated: spearman(&b, &m),
+            spearman_calibrated: spearman(&c, &m),
+            spearman_cv: spearman(&x, &m),
+        }
+    };
+    let mut groups = Vec::new();
+    let mut keys_pb: Vec<(Phase, u32)> = rows.iter().map(|r| (r.phase, r.batch)).collect();
+    keys_pb.sort_by_key(|(p, b)| (p.name(), *b));
+    keys_pb.dedup();
+    for (p, b) in keys_pb {
+        let sel: Vec<usize> = all.iter().copied().filter(|&i| rows[i].phase == p && rows[i].batch == b).collect();
+        groups.push(stats(p.name(), b, &sel));
+    }
+    let overall = stats("all", 0, &all);
+    Ok(Calibration { terms, objective, n: rows.len(), folds, groups, overall, cv_predictions: cv })
+}
+
+/// Bootstrap the terms: `b` resamples of the rows (seeded; resample i uses its own RNG
+/// derived from (seed, i), so results do not depend on thread count), each refitted from
+/// the full fit.
+pub fn bootstrap(rows: &[CalRow], base: &Hardware, full: &Terms, b: usize, seed: u64) -> Vec<Terms> {
+    use rayon::prelude::*;
+    let prior = Terms::from_hardware(base);
+    (0..b)
+        .into_par_iter()
+        .map(|i| {
+            let mut rng = StdRng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let idx: Vec<usize> = (0..rows.len()).map(|_| rng.random_range(0..rows.len())).collect();
+            fit(rows, &idx, &prior, Some(full)).0
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spearman_basics() {
+        assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]) - 1.0).abs() < 1e-12);
+        assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
+        assert_eq!(ranks(&[5.0, 1.0, 5.0]), vec![2.5, 1.0, 2.5]);
+    }
+
+    #[test]
+    fn theta_roundtrip() {
+        let t = Terms { values: [0.7, 0.9, 0.5, 0.6, 1.0, 0.8, 0.4, 0.5, 0.01, 0.002, 0.03] };
+        let back = Terms::from_theta(&t.to_theta());
+        for (a, b) in t.values.iter().zip(back.values) {
+            assert!((a - b).abs() < 1e-6, "{a} {b}");
+        }
+    }
+}

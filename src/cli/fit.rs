@@ -1,0 +1,227 @@
+//! `colaw fit --law LAW DATA.csv`: fit a law's coefficients to observations, optionally
+//! bootstrap them, write the fitted law file and the samples CSV, print JSON.
+
+use super::output::print_json;
+use crate::law::bootstrap::{bootstrap, write_samples, Bootstrap, BootstrapOptions};
+use crate::law::fit::{to_theta, FitModel, FitOptions, Fitter, LseModel, Starts};
+use crate::law::{load_law, read_observations, ColumnMap, LossLaw};
+use anyhow::Context;
+use clap::Args;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// Arguments of `fit`.
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// Observations CSV: a loss column and a column per law variable (by name or alias such
+    /// as N, D), or architecture columns (layers, hidden, heads, ffn, vocab, …).
+    pub data: PathBuf,
+    /// Law file or name under models/laws/ whose form is fitted (its values are one start).
+    #[arg(long)]
+    pub law: String,
+    /// Column mapping VAR=COLUMN,… (VAR: a law variable, `loss` or `weight`).
+    #[arg(long)]
+    pub map: Option<String>,
+    /// Bootstrap resamples (0: none).
+    #[arg(long, default_value_t = 0)]
+    pub bootstrap: usize,
+    /// Seed for the bootstrap, Latin-hypercube starts and CV folds.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Huber δ on log-loss residuals.
+    #[arg(long, default_value_t = 1e-3)]
+    pub huber_delta: f64,
+    /// Drop the K highest-loss rows before fitting.
+    #[arg(long, default_value_t = 0)]
+    pub drop_highest: usize,
+    /// Starting points: auto, grid, or lhs:N.
+    #[arg(long, default_value = "auto")]
+    pub starts: String,
+    /// Cross-validation folds (0: off).
+    #[arg(long, default_value_t = 5)]
+    pub cv_folds: usize,
+    /// Write the fitted law file here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write the bootstrap samples CSV here (needs --bootstrap).
+    #[arg(long)]
+    pub samples: Option<PathBuf>,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    law: String,
+    data: String,
+    data_sha256: String,
+    method: String,
+    coefficients: BTreeMap<String, f64>,
+    ci95: BTreeMap<String, [f64; 2]>,
+    stderr: BTreeMap<String, f64>,
+    objective: f64,
+    r2: f64,
+    rmse: f64,
+    rmse_log: f64,
+    cv_rmse_log: Option<f64>,
+    cv_rmse: Option<f64>,
+    cv_folds: usize,
+    n: usize,
+    dropped: usize,
+    huber_delta: f64,
+    starts: usize,
+    starts_at_best: usize,
+    starts_converged: usize,
+    iterations: u64,
+    converged: bool,
+    status: String,
+    bootstrap: usize,
+    bootstrap_converged: usize,
+    seed: u64,
+    separable: bool,
+    fit_ms: f64,
+    bootstrap_ms: f64,
+    warnings: Vec<String>,
+    out: Option<String>,
+    samples: Option<String>,
+}
+
+fn parse_starts(s: &str) -> anyhow::Result<Starts> {
+    Ok(match s {
+        "auto" => Starts::Auto,
+        "grid" => Starts::Grid,
+        other => match other.strip_prefix("lhs:").map(str::parse::<usize>) {
+            Some(Ok(n)) if n > 0 => Starts::Lhs(n),
+            _ => anyhow::bail!("--starts = \"{other}\": must be auto, grid or lhs:N with N ≥ 1"),
+        },
+    })
+}
+
+pub fn run(a: FitArgs) -> anyhow::Result<()> {
+    if a.samples.is_some() && a.bootstrap == 0 {
+        anyhow::bail!("--samples needs --bootstrap B with B ≥ 1");
+    }
+    let law = load_law(&a.law)?;
+    let model = LseModel::new(&law).with_context(|| format!("law `{}` cannot be fitted", law.name))?;
+    let map = match &a.map {
+        Some(m) => ColumnMap::parse(m)?,
+        None => ColumnMap::default(),
+    };
+    let obs = read_observations(&a.data, model.feature_vars(), &map, law.default_tokens())?;
+    let opts = FitOptions {
+        huber_delta: a.huber_delta,
+        drop_highest: a.drop_highest,
+        starts: parse_starts(&a.starts)?,
+        cv_folds: a.cv_folds,
+        seed: a.seed,
+        ..FitOptions::default()
+    };
+    let fitter = Fitter::new(&model, &obs, opts)?;
+    let fit = fitter.fit(Some(&to_theta(model.kinds(), &law.values)))?;
+    let boot: Option<Bootstrap> = (a.bootstrap > 0).then(|| {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let b = indicatif::ProgressBar::new(a.bootstrap as u64);
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("bootstrap {bar:40} {pos}/{len} resamples ({eta} left)")
+            {
+                b.set_style(style);
+            }
+            b
+        });
+        let tick = || {
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+        };
+        let bo = BootstrapOptions { resamples: a.bootstrap, seed: a.seed, ..Default::default() };
+        let r = bootstrap(&fitter, &fit, &bo, Some(&tick));
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        r
+    });
+
+    let method = format!(
+        "Huber(δ={}) on log-loss residuals, log-sum-exp form, argmin L-BFGS (More–Thuente) from {} starts",
+        a.huber_delta, fit.starts
+    );
+    let mut fitted = law.with_values(&fit.values);
+    let mut table = toml::Table::new();
+    table.insert("method".into(), method.clone().into());
+    table.insert("data".into(), a.data.display().to_string().into());
+    table.insert("data_sha256".into(), obs.sha256.clone().into());
+    table.insert("n".into(), (fit.n as i64).into());
+    table.insert("dropped_highest".into(), (fit.dropped as i64).into());
+    table.insert("huber_delta".into(), a.huber_delta.into());
+    table.insert("objective".into(), fit.objective.into());
+    table.insert("r2".into(), fit.quality.r2.into());
+    table.insert("rmse".into(), fit.quality.rmse.into());
+    table.insert("rmse_log".into(), fit.quality.rmse_log.into());
+    table.insert("starts".into(), (fit.starts as i64).into());
+    table.insert("starts_at_best".into(), (fit.starts_at_best as i64).into());
+    table.insert("seed".into(), (a.seed as i64).into());
+    if let Some(b) = &boot {
+        table.insert("bootstrap".into(), (b.samples.len() as i64).into());
+        let mut ci = toml::Table::new();
+        let mut se = toml::Table::new();
+        for (k, n) in b.names.iter().enumerate() {
+            ci.insert(n.clone(), toml::Value::Array(vec![b.ci95[k].0.into(), b.ci95[k].1.into()]));
+            se.insert(n.clone(), b.stderr[k].into());
+        }
+        table.insert("ci95".into(), ci.into());
+        table.insert("stderr".into(), se.into());
+        if let Some(s) = &a.samples {
+            table.insert("samples".into(), s.display().to_string().into());
+        }
+    }
+    fitted.file.fit = Some(table);
+    fitted.file.source = Some(format!("fitted by `colaw fit` to {}", a.data.display()));
+    if let Some(out) = &a.out {
+        std::fs::write(out, fitted.to_toml_string()).with_context(|| format!("writing {}", out.display()))?;
+    }
+    if let (Some(path), Some(b)) = (&a.samples, &boot) {
+        write_samples(path, b)?;
+    }
+
+    let names = &fit.names;
+    let by_name = |v: &[f64]| names.iter().cloned().zip(v.iter().copied()).collect::<BTreeMap<_, _>>();
+    let finite = |v: f64| v.is_finite().then_some(v);
+    let report = Report {
+        law: law.name.clone(),
+        data: a.data.display().to_string(),
+        data_sha256: obs.sha256.clone(),
+        method,
+        coefficients: by_name(&fit.values),
+        ci95: boot
+            .as_ref()
+            .map(|b| names.iter().cloned().zip(b.ci95.iter().map(|c| [c.0, c.1])).collect())
+            .unwrap_or_default(),
+        stderr: boot.as_ref().map(|b| by_name(&b.stderr)).unwrap_or_default(),
+        objective: fit.objective,
+        r2: fit.quality.r2,
+        rmse: fit.quality.rmse,
+        rmse_log: fit.quality.rmse_log,
+        cv_rmse_log: finite(fit.quality.cv_rmse_log),
+        cv_rmse: finite(fit.quality.cv_rmse),
+        cv_folds: fit.quality.cv_folds,
+        n: fit.n,
+        dropped: fit.dropped,
+        huber_delta: a.huber_delta,
+        starts: fit.starts,
+        starts_at_best: fit.starts_at_best,
+        starts_converged: fit.starts_converged,
+        iterations: fit.best.iterations,
+        converged: fit.best.converged,
+        status: fit.best.status.clone(),
+        bootstrap: boot.as_ref().map_or(0, |b| b.samples.len()),
+        bootstrap_converged: boot.as_ref().map_or(0, |b| b.converged.iter().filter(|c| **c).count()),
+        seed: a.seed,
+        separable: fitted.is_separable(),
+        fit_ms: fit.fit_ms,
+        bootstrap_ms: boot.as_ref().map_or(0.0, |b| b.ms),
+        warnings: fit.warnings.clone(),
+        out: a.out.as_ref().map(|p| p.display().to_string()),
+        samples: a.samples.as_ref().map(|p| p.display().to_string()),
+    };
+    print_json(&report)
+}

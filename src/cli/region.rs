@@ -1,0 +1,367 @@
+//! `colaw region INSTANCE.toml --samples SAMPLES.csv --out DIR`.
+
+use super::output::print_json;
+use crate::cost::WidthCosts;
+use crate::instance::{BudgetMetric, Instance};
+use crate::law::{LawInputs, LossLaw};
+use crate::pareto::parse_metric;
+use crate::plot::{heatmaps, Panel};
+use crate::region::{read_coefficient_samples, read_latency_samples, region, DesignStats, Region, RegionOptions};
+use crate::solve::{metric_of, Problem};
+use anyhow::{bail, Context};
+use clap::Args;
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// Arguments of `region`.
+#[derive(Debug, Args)]
+pub struct RegionArgs {
+    /// Instance file.
+    pub instance: PathBuf,
+    /// Bootstrap coefficient samples of the instance's law (`colaw fit --samples`).
+    #[arg(long)]
+    pub samples: Option<PathBuf>,
+    /// Loss threshold for P(loss ≤ target).
+    #[arg(long)]
+    pub target_loss: Option<f64>,
+    /// Latency-calibration samples (`colaw calibrate --samples`).
+    #[arg(long)]
+    pub latency_samples: Option<PathBuf>,
+    /// Apply the latency samples to this scenario only (repeatable; default all).
+    #[arg(long)]
+    pub latency_scenario: Vec<String>,
+    /// Output folder for region.csv, summary.json, maps and the budget map.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Budget-map grid size per axis (0 = no budget map).
+    #[arg(long, default_value_t = 12)]
+    pub budget_grid: usize,
+    /// Latency metric of the budget map (default: the first latency budget of the scenario).
+    #[arg(long)]
+    pub map_metric: Option<String>,
+    /// Scenario of the budget map (default: the first).
+    #[arg(long)]
+    pub map_scenario: Option<String>,
+}
+
+fn scenario_index(inst: &Instance, name: &str) -> anyhow::Result<usize> {
+    inst.scenarios.iter().position(|s| s.name == name).with_context(|| {
+        format!(
+            "unknown scenario `{name}`; the instance has {}",
+            inst.scenarios.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
+pub fn run(a: RegionArgs) -> anyhow::Result<()> {
+    let t0 = std::time::Instant::now();
+    let inst = Instance::load(&a.instance)?;
+    let coef = match &a.samples {
+        Some(p) => read_coefficient_samples(p, &inst.law)?,
+        None => Vec::new(),
+    };
+    let lat = match &a.latency_samples {
+        Some(p) => read_latency_samples(p)?,
+        None => Vec::new(),
+    };
+    if coef.is_empty() && lat.is_empty() {
+        bail!("give --samples (law coefficients) and/or --latency-samples: without samples there is no uncertainty");
+    }
+    if let Some(t) = a.target_loss {
+        anyhow::ensure!(t.is_finite() && t > 0.0, "--target-loss {t}: must be a positive loss");
+    }
+    let latency_scenarios = if a.latency_scenario.is_empty() {
+        None
+    } else {
+        Some(a.latency_scenario.iter().map(|n| scenario_index(&inst, n)).collect::<anyhow::Result<Vec<_>>>()?)
+    };
+    let opts = RegionOptions { target_loss: a.target_loss, latency_scenarios };
+    let r = region(&inst, &coef, &lat, &opts)?;
+    std::fs::create_dir_all(&a.out).with_context(|| a.out.display().to_string())?;
+    let mut files = Vec::new();
+    let csv_path = a.out.join("region.csv");
+    let mut w = csv::Writer::from_path(&csv_path).with_context(|| csv_path.display().to_string())?;
+    for d in &r.designs {
+        w.serialize(d)?;
+    }
+    w.flush()?;
+    files.push(csv_path);
+    files.extend(maps(&inst, &r, &a.out)?);
+    let mut budget_map = serde_json::Value::Null;
+    if a.budget_grid > 0 {
+        let (v, f) = budget_map_files(&inst, &coef, &a, &a.out)?;
+        budget_map = v;
+        files.extend(f);
+    }
+    let pick = |i: Option<usize>| i.map(|k| &r.designs[k]);
+    let summary = json!({
+        "instance": inst.name,
+        "draws": r.draws,
+        "coefficient_samples": r.coefficient_samples,
+        "latency_samples": r.latency_samples,
+        "candidates": r.candidates,
+        "designs_listed": r.designs_listed,
+        "infeasible_draws": r.infeasible_draws,
+        "target_loss": r.target_loss,
+        "point_optimum": pick(r.point_optimum),
+        "point_optimum_stays_optimal": pick(r.point_optimum).map(|d| d.p_optimal),
+        "most_often_optimal": pick(r.most_often_optimal),
+        "safest": pick(r.safest),
+        "budget_map": budget_map,
+        "files": files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "region_ms": t0.elapsed().as_secs_f64() * 1e3,
+    });
+    let sp = a.out.join("summary.json");
+    std::fs::write(&sp, serde_json::to_string_pretty(&summary)?)?;
+    print_json(&summary)
+}
+
+/// depth × width maps, one panel per MoE setting, the maximum probability over the other
+/// dimensions (heads, FFN ratio, storage types) in each cell.
+fn maps(inst: &Instance, r: &Region, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut hidden: Vec<u32> = inst.space.widths.iter().map(|w| w.hidden).collect();
+    hidden.sort();
+    hidden.dedup();
+    let mut moe: Vec<(u32, u32)> = inst.space.widths.iter().map(|w| (w.experts, w.active_experts)).collect();
+    moe.sort();
+    moe.dedup();
+    let depths = &inst.space.depths;
+    let mut out = Vec::new();
+    type Probability = fn(&DesignStats) -> f64;
+    let mut kinds: Vec<(&str, &str, Probability)> =
+        vec![("feasible", "P(meets all budgets)", |d| d.p_feasible), ("optimal", "P(optimal)", |d| d.p_optimal)];
+    if r.target_loss.is_some() {
+        kinds.push(("target", "P(meets budgets and loss ≤ target)", |d| d.p_feasible_and_target));
+    }
+    for (key, title, f) in kinds {
+        let panels: Vec<Panel> = moe
+            .iter()
+            .map(|&(e, k)| {
+                // A cell exists (0 by default) when the space has that (hidden, MoE) width.
+                let mut values: Vec<Vec<Option<f64>>> = vec![vec![None; hidden.len()]; depths.len()];
+                for wc in inst.space.widths.iter().filter(|w| (w.experts, w.active_experts) == (e, k)) {
+                    let x = hidden.binary_search(&wc.hidden).unwrap_or(0);
+                    for row in values.iter_mut() {
+                        row[x].get_or_insert(0.0);
+                    }
+                }
+                for d in r.designs.iter().filter(|d| (d.experts, d.active_experts) == (e, k)) {
+                    let (x, y) =
+                        (hidden.binary_search(&d.hidden).unwrap_or(0), depths.binary_search(&d.layers).unwrap_or(0));
+                    let v = values[y][x].get_or_insert(0.0);
+                    *v = v.max(f(d));
+                }
+                Panel {
+                    title: if e == 1 { "dense".into() } else { format!("MoE E={e}, top-{k}") },
+                    x_labels: hidden.iter().map(|h| h.to_string()).collect(),
+                    y_labels: depths.iter().map(|l| l.to_string()).collect(),
+                    values,
+                }
+            })
+            .collect();
+        let path = dir.join(format!("map_{key}.svg"));
+        heatmaps(
+            &path,
+            &format!("{title} — {} ({} draws)", inst.name, r.draws),
+            "hidden size d",
+            "layers l",
+            "probability (max over heads, FFN ratio, dtypes)",
+            (0.0, 1.0),
+            &panels,
+        )?;
+        out.push(path);
+    }
+    Ok(out)
+}
+
+#[derive(Serialize)]
+struct MapCell {
+    latency_budget: f64,
+    memory_budget_bytes: f64,
+    best_loss: Option<f64>,
+    loss_p05: Option<f64>,
+    loss_p95: Option<f64>,
+    label: Option<String>,
+    layers: Option<u32>,
+    hidden: Option<u32>,
+    experts: Option<u32>,
+    active_experts: Option<u32>,
+}
+
+/// Over a grid of latency × memory budgets: the best achievable objective (point estimates)
+/// with the chosen design's loss band over the coefficient samples.
+fn budget_map_files(
+    inst: &Instance,
+    coef: &[Vec<f64>],
+    a: &RegionArgs,
+    dir: &Path,
+) -> anyhow::Result<(serde_json::Value, Vec<PathBuf>)> {
+    let s = match &a.map_scenario {
+        Some(n) => scenario_index(inst, n)?,
+        None => 0,
+    };
+    let lat_metric = match &a.map_metric {
+        Some(m) => parse_metric(m)?,
+        None => inst
+            .budgets
+            .iter()
+            .find(|b| {
+                b.scenario == s
+                    && !matches!(
+                        b.metric,
+                        BudgetMetric::MemoryBytes | BudgetMetric::Params | BudgetMetric::ActiveParams
+                    )
+            })
+            .map_or(BudgetMetric::DecodeMs, |b| b.metric),
+    };
+    let problem = Problem::new(inst)?;
+    let depths = &inst.space.depths;
+    // (latency, memory, objective, width, depth) of every design meeting the other budgets.
+    type Row = (f64, f64, f64, usize, u32);
+    let designs: Vec<Row> = (0..inst.space.widths.len())
+        .into_par_iter()
+        .map_init(Vec::<WidthCosts>::new, |buf, w| {
+            problem.costs(w, buf);
+            let mut v = Vec::new();
+            for &l in depths {
+                let a = inst.space.widths[w].arch(l);
+                let pc = a.params();
+                let ms: Vec<_> = buf.iter().map(|c| c.at_depth(l)).collect();
+                let others_ok = inst.budgets.iter().all(|b| {
+                    (b.scenario == s && (b.metric == lat_metric || b.metric == BudgetMetric::MemoryBytes))
+                        || metric_of(b.metric, &ms[b.scenario], &pc) <= b.limit
+                });
+                if others_ok {
+                    let obj = problem.full_objective(w, buf, l);
+                    v.push((metric_of(lat_metric, &ms[s], &pc), ms[s].memory_bytes.total, obj, w, l));
+                }
+            }
+            v
+        })
+        .flatten()
+        .collect();
+    if designs.is_empty() {
+        return Ok((json!({"note": "no design meets the other budgets"}), Vec::new()));
+    }
+    let n = a.budget_grid.max(2);
+    let range = |f: &dyn Fn(&Row) -> f64| {
+        designs.iter().map(f).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)))
+    };
+    let (l0, l1) = range(&|d| d.0);
+    let (m0, m1) = range(&|d| d.1);
+    let grid = |lo: f64, hi: f64| -> Vec<f64> {
+        (0..n).map(|k| lo.max(1e-300) * (hi / lo.max(1e-300)).powf(k as f64 / (n - 1) as f64)).collect()
+    };
+    let (lats, mems) = (grid(l0, l1), grid(m0, m1));
+    let laws: Vec<_> = coef.iter().map(|c| inst.law.with_values(c)).collect();
+    let mut cells = Vec::new();
+    for &mb in &mems {
+        for &lb in &lats {
+            let best = designs
+                .iter()
+                .filter(|d| d.0 <= lb * (1.0 + 1e-12) && d.1 <= mb * (1.0 + 1e-12))
+                .min_by(|x, y| x.2.total_cmp(&y.2));
+            let cell = match best {
+                None => MapCell {
+                    latency_budget: lb,
+                    memory_budget_bytes: mb,
+                    best_loss: None,
+                    loss_p05: None,
+                    loss_p95: None,
+                    label: None,
+                    layers: None,
+                    hidden: None,
+                    experts: None,
+                    active_experts: None,
+                },
+                Some(&(_, _, _, w, l)) => {
+                    let arch = inst.space.widths[w].arch(l);
+                    let x = LawInputs::from_arch(&arch, inst.tokens);
+                    let mut band: Vec<f64> = laws.iter().map(|law| law.loss(&x)).collect();
+                    band.sort_by(f64::total_cmp);
+                    let q = |f: f64| band.get(((f * (band.len().max(1) - 1) as f64).round()) as usize).copied();
+                    MapCell {
+                        latency_budget: lb,
+                        memory_budget_bytes: mb,
+                        best_loss: Some(inst.law.loss(&x)),
+                        loss_p05: q(0.05),
+                        loss_p95: q(0.95),
+                        label: Some(arch.label()),
+                        layers: Some(arch.layers),
+                        hidden: Some(arch.hidden),
+                        experts: Some(arch.experts),
+                        active_experts: Some(arch.active_experts),
+                    }
+                }
+            };
+            cells.push(cell);
+        }
+    }
+    let path = dir.join("budget_map.csv");
+    let mut w = csv::Writer::from_path(&path)?;
+    for c in &cells {
+        w.serialize(c)?;
+    }
+    w.flush()?;
+    let mut files = vec![path];
+    let unit = if matches!(lat_metric, BudgetMetric::Params | BudgetMetric::ActiveParams) { "" } else { " (ms)" };
+    let fmt_lat = |v: f64| {
+        if v >= 100.0 {
+            format!("{v:.0}")
+        } else if v >= 1.0 {
+            format!("{v:.1}")
+        } else {
+            format!("{v:.2}")
+        }
+    };
+    let panel = |f: &dyn Fn(&MapCell) -> Option<f64>, title: &str| Panel {
+        title: title.into(),
+        x_labels: lats.iter().map(|&v| fmt_lat(v)).collect(),
+        y_labels: mems.iter().map(|&m| format!("{:.2}", m / 1e9)).collect(),
+        values: (0..n).map(|j| (0..n).map(|i| f(&cells[j * n + i])).collect()).collect(),
+    };
+    let xd = format!("{} budget{unit}", lat_metric.name());
+    let losses: Vec<f64> = cells.iter().filter_map(|c| c.best_loss).collect();
+    let lr = (
+        losses.iter().copied().fold(f64::INFINITY, f64::min),
+        losses.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    );
+    for (key, title, f, range, vd) in [
+        (
+            "loss",
+            "best predicted loss",
+            (&|c: &MapCell| c.best_loss) as &dyn Fn(&MapCell) -> Option<f64>,
+            lr,
+            "loss (nats)",
+        ),
+        (
+            "layers",
+            "depth of the chosen design",
+            &|c: &MapCell| c.layers.map(f64::from),
+            (*depths.first().unwrap_or(&1) as f64, *depths.last().unwrap_or(&1) as f64),
+            "layers",
+        ),
+        (
+            "experts",
+            "experts of the chosen design (1 = dense)",
+            &|c: &MapCell| c.experts.map(f64::from),
+            (1.0, inst.space.widths.iter().map(|w| w.experts).max().unwrap_or(1).max(2) as f64),
+            "experts",
+        ),
+    ] {
+        let p = dir.join(format!("budget_map_{key}.svg"));
+        heatmaps(
+            &p,
+            &format!("Budget map: {title} — {}", inst.name),
+            &xd,
+            "memory budget (GB)",
+            vd,
+            range,
+            &[panel(f, title)],
+        )?;
+        files.push(p);
+    }
+    Ok((json!({"scenario": inst.scenarios[s].name, "latency_metric": lat_metric.name(), "grid": n}), files))
+}

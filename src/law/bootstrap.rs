@@ -1,0 +1,224 @@
+//! Nonparametric bootstrap of a fit: resample rows with replacement, refit, and summarise the
+//! coefficient samples (percentile 95 % intervals, standard errors).
+//!
+//! Resample `b` draws its rows with an RNG seeded from `(seed, b)` alone and is refitted
+//! deterministically, so the samples are the same for a seed whatever the number of threads.
+//! Resampling is done as multiplicity weights (a row drawn k times gets weight k·w), which is
+//! the same objective as repeating rows.
+//!
+//! The samples CSV (read by the region and robust-solve features) has a header
+//! `resample,<coefficient names…>,objective,converged` and one row per resample: the
+//! resample index, each coefficient's value in natural units (as in the law file), the Huber
+//! objective of that refit and whether its best start converged. See `docs/fitting.md`.
+
+use super::fit::{mix_seed, to_values, Fit, FitModel, Fitter};
+use crate::error::{Error, Origin, Result};
+use rand::{RngExt, SeedableRng};
+use rayon::prelude::*;
+use std::path::Path;
+use std::time::Instant;
+
+/// Bootstrap settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BootstrapOptions {
+    /// Resamples (B).
+    pub resamples: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Extra starts per refit besides the full fit's optimum: the next-best distinct optima
+    /// of the full fit (default 3).
+    pub restarts: usize,
+}
+
+impl Default for BootstrapOptions {
+    fn default() -> Self {
+        BootstrapOptions { resamples: 1000, seed: 0, restarts: 3 }
+    }
+}
+
+/// Bootstrap result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bootstrap {
+    /// Coefficient names.
+    pub names: Vec<String>,
+    /// One coefficient vector per resample (natural units).
+    pub samples: Vec<Vec<f64>>,
+    /// Objective of each refit.
+    pub objective: Vec<f64>,
+    /// Whether each refit's best start converged.
+    pub converged: Vec<bool>,
+    /// Percentile 95 % interval per coefficient.
+    pub ci95: Vec<(f64, f64)>,
+    /// Standard deviation of the samples per coefficient.
+    pub stderr: Vec<f64>,
+    /// Seed used.
+    pub seed: u64,
+    /// Wall time (ms).
+    pub ms: f64,
+}
+
+/// Row multiplicities of resample `index` (n draws with replacement from n rows).
+pub fn resample_counts(seed: u64, index: u64, n: usize) -> Vec<u32> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(mix_seed(seed, index));
+    let mut c = vec![0u32; n];
+    for _ in 0..n {
+        c[rng.random_range(0..n)] += 1;
+    }
+    c
+}
+
+/// Quantile with linear interpolation (numpy's default) of sorted data.
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let h = (sorted.len() - 1) as f64 * q;
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// Run the bootstrap of `fit`; `progress` is called once per finished resample.
+pub fn bootstrap<M: FitModel>(
+    fitter: &Fitter<'_, M>,
+    fit: &Fit,
+    opts: &BootstrapOptions,
+    progress: Option<&(dyn Fn() + Sync)>,
+) -> Bootstrap {
+    let t0 = Instant::now();
+    let n = fitter.data.len();
+    let starts: Vec<Vec<f64>> = fit.optima.iter().take(1 + opts.restarts).cloned().collect();
+    let kinds = fitter.model.kinds();
+    let refits: Vec<(Vec<f64>, f64, bool)> = (0..opts.resamples)
+        .into_par_iter()
+        .map(|b| {
+            let counts = resample_counts(opts.seed, b as u64, n);
+            let w: Vec<f64> = counts.iter().zip(&fitter.data.w).map(|(&c, &w)| c as f64 * w).collect();
+            let r = fitter.best_of(&starts, &w);
+            if let Some(p) = progress {
+                p();
+            }
+            (to_values(kinds, &r.theta), r.objective, r.converged)
+        })
+        .collect();
+    let names = fit.names.clone();
+    let samples: Vec<Vec<f64>> = refits.iter().map(|r| r.0.clone()).collect();
+    let (ci95, stderr) = summarise(&samples, names.len());
+    Bootstrap {
+        names,
+        objective: refits.iter().map(|r| r.1).collect(),
+        converged: refits.iter().map(|r| r.2).collect(),
+        samples,
+        ci95,
+        stderr,
+        seed: opts.seed,
+        ms: t0.elapsed().as_secs_f64() * 1e3,
+    }
+}
+
+/// Percentile 95 % intervals and standard deviations of samples (one vector per resample).
+pub fn summarise(samples: &[Vec<f64>], d: usize) -> (Vec<(f64, f64)>, Vec<f64>) {
+    let mut ci = Vec::with_capacity(d);
+    let mut se = Vec::with_capacity(d);
+    for k in 0..d {
+        let mut col: Vec<f64> = samples.iter().map(|s| s[k]).filter(|v| v.is_finite()).collect();
+        col.sort_by(f64::total_cmp);
+        ci.push((quantile(&col, 0.025), quantile(&col, 0.975)));
+        let m = col.iter().sum::<f64>() / col.len() as f64;
+        let var = col.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (col.len().max(2) - 1) as f64;
+        se.push(var.sqrt());
+    }
+    (ci, se)
+}
+
+/// Write the samples CSV (format in the module docs).
+pub fn write_samples(path: &Path, b: &Bootstrap) -> Result<()> {
+    let io = |e: std::io::Error| Error::Io { path: path.display().to_string(), source: e };
+    let mut w = csv::Writer::from_path(path).map_err(|e| io(e.into()))?;
+    let mut head = vec!["resample".to_string()];
+    head.extend(b.names.iter().cloned());
+    head.push("objective".into());
+    head.push("converged".into());
+    w.write_record(&head).map_err(|e| io(e.into()))?;
+    for (i, s) in b.samples.iter().enumerate() {
+        let mut rec = vec![i.to_string()];
+        rec.extend(s.iter().map(|v| format!("{v:e}")));
+        rec.push(format!("{:e}", b.objective[i]));
+        rec.push(b.converged[i].to_string());
+        w.write_record(&rec).map_err(|e| io(e.into()))?;
+    }
+    w.flush().map_err(io)
+}
+
+/// Read a samples CSV: the coefficient names (every column except `resample`, `objective`
+/// and `converged`) and one vector per row.
+pub fn read_samples(path: &Path) -> Result<(Vec<String>, Vec<Vec<f64>>)> {
+    let file = path.display().to_string();
+    let mut r = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| Error::Parse { origin: Origin::file(&file), message: e.to_string() })?;
+    let headers =
+        r.headers().map_err(|e| Error::Parse { origin: Origin::file(&file), message: e.to_string() })?.clone();
+    let cols: Vec<(usize, String)> = headers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| !matches!(*h, "resample" | "objective" | "converged"))
+        .map(|(i, h)| (i, h.to_string()))
+        .collect();
+    let mut out = Vec::new();
+    for (k, rec) in r.records().enumerate() {
+        let o = Origin::line(&file, k + 2);
+        let rec = rec.map_err(|e| Error::Parse { origin: o.clone(), message: e.to_string() })?;
+        let mut v = Vec::with_capacity(cols.len());
+        for (i, name) in &cols {
+            let s = rec.get(*i).unwrap_or("");
+            let x: f64 = s.parse().map_err(|_| Error::invalid(&o, name, format!("\"{s}\""), "must be a number"))?;
+            if !x.is_finite() {
+                return Err(Error::invalid(&o, name, x, "must be finite"));
+            }
+            v.push(x);
+        }
+        out.push(v);
+    }
+    Ok((cols.into_iter().map(|c| c.1).collect(), out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_like_numpy() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile(&v, 0.5), 2.5);
+        assert!((quantile(&v, 0.025) - 1.075).abs() < 1e-12);
+        assert_eq!(quantile(&v, 1.0), 4.0);
+    }
+
+    #[test]
+    fn counts_depend_on_seed_and_index_only() {
+        let a = resample_counts(7, 3, 50);
+        assert_eq!(a, resample_counts(7, 3, 50));
+        assert_ne!(a, resample_counts(7, 4, 50));
+        assert_eq!(a.iter().sum::<u32>(), 50);
+    }
+
+    #[test]
+    fn samples_roundtrip() {
+        let b = Bootstrap {
+            names: vec!["A".into(), "alpha".into()],
+            samples: vec![vec![400.5, 0.34], vec![410.0, 0.35]],
+            objective: vec![1e-3, 2e-3],
+            converged: vec![true, false],
+            ci95: vec![],
+            stderr: vec![],
+            seed: 0,
+            ms: 0.0,
+        };
+        let f = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+        write_samples(f.path(), &b).unwrap();
+        let (names, s) = read_samples(f.path()).unwrap();
+        assert_eq!(names, b.names);
+        assert_eq!(s, b.samples);
+    }
+}

@@ -1,0 +1,214 @@
+//! Exact loss-versus-metric Pareto fronts by ε-constraint solves, and budgets taken from a
+//! reference architecture ("the best design at the latency of Qwen2.5-0.5B").
+//!
+//! Every front point is the exact optimum of the instance with one extra budget, metric ≤ ε.
+//! Without a point count the front is traced completely: solve, then tighten ε to just below
+//! the optimum's metric and solve again, until nothing is feasible — each step finds the next
+//! non-dominated point, so the front is exact and complete. With `points = N`, ε takes N
+//! geometrically spaced values between the smallest reachable metric and the unconstrained
+//! optimum's.
+
+use crate::architecture::Architecture;
+use crate::cost::CostModel;
+use crate::error::{Error, Result};
+use crate::instance::{Budget, BudgetMetric, Instance};
+use crate::law::{LawInputs, LossLaw};
+use crate::solve::{metric_of, solve, Problem, Solution, SolveOptions, Status};
+use serde::Serialize;
+
+/// One point of a front.
+#[derive(Debug, Clone, Serialize)]
+pub struct FrontPoint {
+    /// The metric's value for this design.
+    pub metric: f64,
+    /// ε of the solve that found it.
+    pub epsilon: f64,
+    /// Objective.
+    pub objective: f64,
+    /// Predicted loss (point law).
+    pub loss: f64,
+    /// 5th percentile of the loss over coefficient samples (when given).
+    pub loss_p05: Option<f64>,
+    /// 95th percentile.
+    pub loss_p95: Option<f64>,
+    /// Design label.
+    pub label: String,
+    /// The design.
+    pub arch: Architecture,
+    /// Weight storage type.
+    pub weight_dtype: String,
+    /// KV storage type.
+    pub kv_dtype: String,
+    /// Solver used, and its status for this point.
+    pub solver: String,
+    /// Status of the solve (optimal for an exact solver).
+    pub status: Status,
+}
+
+/// Parse a metric name as used on the command line.
+pub fn parse_metric(s: &str) -> Result<BudgetMetric> {
+    Ok(match s {
+        "prefill" | "prefill_ms" => BudgetMetric::PrefillMs,
+        "decode" | "decode_ms" => BudgetMetric::DecodeMs,
+        "tpot" | "tpot_ms" => BudgetMetric::TpotMs,
+        "total" | "total_ms" => BudgetMetric::TotalMs,
+        "memory" | "memory_bytes" => BudgetMetric::MemoryBytes,
+        "params" => BudgetMetric::Params,
+        "active_params" => BudgetMetric::ActiveParams,
+        other => {
+            return Err(Error::Unsupported(format!(
+                "unknown metric `{other}`: one of prefill, decode, tpot, total, memory, params, active_params"
+            )))
+        }
+    })
+}
+
+/// A solution's value of a metric in one scenario.
+pub fn solution_metric(sol: &Solution, m: BudgetMetric, scenario: usize) -> Option<f64> {
+    let s = sol.scenarios.get(scenario)?;
+    let p = sol.params?;
+    Some(match m {
+        BudgetMetric::PrefillMs => s.latency_ms.prefill,
+        BudgetMetric::DecodeMs => s.latency_ms.decode,
+        BudgetMetric::TpotMs => s.latency_ms.tpot,
+        BudgetMetric::TotalMs => s.latency_ms.total,
+        BudgetMetric::MemoryBytes => s.memory_bytes.total,
+        BudgetMetric::Params => p.total as f64,
+        BudgetMetric::ActiveParams => p.active as f64,
+    })
+}
+
+/// The instance with every latency budget's limit replaced by `reference`'s own value of
+/// that metric in that scenario (at the scenario's workload and the space's first storage
+/// types). Memory and parameter budgets stay: "the best design at the latency of X that
+/// fits the device", not "no larger than X".
+pub fn with_budgets_from(inst: &Instance, reference: &Architecture) -> Result<Instance> {
+    let mut out = inst.clone();
+    let w0 = inst.space.widths.first().ok_or_else(|| Error::Unsupported("empty design space".into()))?;
+    let pc = reference.params();
+    let latency = |m: BudgetMetric| {
+        matches!(m, BudgetMetric::PrefillMs | BudgetMetric::DecodeMs | BudgetMetric::TpotMs | BudgetMetric::TotalMs)
+    };
+    if !out.budgets.iter().any(|b| latency(b.metric)) {
+        return Err(Error::Unsupported(
+            "--budget-from replaces latency budgets, and this instance has none: add e.g. `tpot_ms` to a scenario's budget"
+                .into(),
+        ));
+    }
+    for b in out.budgets.iter_mut().filter(|b| latency(b.metric)) {
+        let s = &inst.scenarios[b.scenario];
+        let model = CostModel::with_mode(&s.hardware, &s.workload_for(w0.weights, w0.kv_cache), s.mode)?;
+        let m = model.metrics(reference);
+        b.limit = metric_of(b.metric, &m, &pc);
+        b.source = format!("{} of {}", b.metric.name(), reference.name.as_deref().unwrap_or("the reference"));
+    }
+    Ok(out)
+}
+
+fn add_epsilon(inst: &Instance, metric: BudgetMetric, scenario: usize, eps: f64) -> Instance {
+    let mut i = inst.clone();
+    i.budgets.push(Budget {
+        scenario,
+        scenario_name: inst.scenarios[scenario].name.clone(),
+        metric,
+        limit: eps,
+        source: "pareto ε".into(),
+    });
+    i
+}
+
+fn point(sol: &Solution, metric: BudgetMetric, scenario: usize, eps: f64) -> Option<FrontPoint> {
+    if !matches!(sol.status, Status::Optimal | Status::Feasible) {
+        return None;
+    }
+    Some(FrontPoint {
+        metric: solution_metric(sol, metric, scenario)?,
+        epsilon: eps,
+        objective: sol.objective?,
+        loss: sol.loss?,
+        loss_p05: None,
+        loss_p95: None,
+        label: sol.label.clone()?,
+        arch: sol.arch.clone()?,
+        weight_dtype: sol.weight_dtype.clone()?,
+        kv_dtype: sol.kv_dtype.clone()?,
+        solver: sol.solver.clone(),
+        status: sol.status,
+    })
+}
+
+/// Keep the non-dominated points, sorted by metric (ties: lower objective wins).
+fn nondominated(mut pts: Vec<FrontPoint>) -> Vec<FrontPoint> {
+    pts.sort_by(|a, b| a.metric.total_cmp(&b.metric).then(a.objective.total_cmp(&b.objective)));
+    let mut out: Vec<FrontPoint> = Vec::new();
+    for p in pts {
+        if out.last().is_none_or(|q| p.objective < q.objective - 1e-12 * q.objective.abs().max(1.0)) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The exact front of objective versus `metric` in scenario `scenario`.
+pub fn pareto(
+    inst: &Instance,
+    metric: BudgetMetric,
+    scenario: usize,
+    points: usize,
+    solver: &str,
+    opts: &SolveOptions,
+) -> Result<Vec<FrontPoint>> {
+    if scenario >= inst.scenarios.len() {
+        return Err(Error::Unsupported(format!("scenario index {scenario} out of range")));
+    }
+    let first = solve(inst, solver, opts)?;
+    let Some(top) = point(&first, metric, scenario, f64::INFINITY) else {
+        return Ok(Vec::new());
+    };
+    let mut pts = vec![top.clone()];
+    if points == 0 {
+        // Trace: each solve's optimum is the next non-dominated point.
+        let mut eps = top.metric;
+        for _ in 0..100_000 {
+            eps -= (eps.abs() * 1e-9).max(1e-12);
+            let sol = solve(&add_epsilon(inst, metric, scenario, eps), solver, opts)?;
+            match point(&sol, metric, scenario, eps) {
+                Some(p) => {
+                    eps = p.metric;
+                    pts.push(p);
+                }
+                None => break,
+            }
+        }
+    } else {
+        let probe = add_epsilon(inst, metric, scenario, top.metric);
+        let reach = Problem::new(&probe)?.reachability();
+        let lo = reach.last().map_or(top.metric, |r| r.best_reachable).max(1e-12);
+        let hi = top.metric;
+        for k in 0..points.saturating_sub(1) {
+            let f = k as f64 / (points - 1).max(1) as f64;
+            let eps = lo * (hi / lo).powf(f);
+            let sol = solve(&add_epsilon(inst, metric, scenario, eps), solver, opts)?;
+            if let Some(p) = point(&sol, metric, scenario, eps) {
+                pts.push(p);
+            }
+        }
+    }
+    Ok(nondominated(pts))
+}
+
+/// Fill each point's 5–95 % loss band from coefficient samples (law coefficient order).
+pub fn add_loss_bands(inst: &Instance, front: &mut [FrontPoint], samples: &[Vec<f64>]) {
+    if samples.is_empty() {
+        return;
+    }
+    let laws: Vec<_> = samples.iter().map(|s| inst.law.with_values(s)).collect();
+    for p in front {
+        let x = LawInputs::from_arch(&p.arch, inst.tokens);
+        let mut v: Vec<f64> = laws.iter().map(|l| l.loss(&x)).collect();
+        v.sort_by(f64::total_cmp);
+        let q = |f: f64| v[((f * (v.len() - 1) as f64).round() as usize).min(v.len() - 1)];
+        p.loss_p05 = Some(q(0.05));
+        p.loss_p95 = Some(q(0.95));
+    }
+}
