@@ -4,7 +4,7 @@
 //! Σ z = 1), and continuous u_w = L·z_w linearised exactly:
 //!
 //! ```text
-//! L = Σ_i depth_i·y_i,   Σ_w u_w = L,   depth_min·z_w ≤ u_w ≤ depthmax_w·z_w
+//! L = Σ_i depth_i·y_i,   Σ_w u_w = L,   0 ≤ u_w ≤ depthmax_w·z_w
 //! ```
 //!
 //! so u_w is L on the chosen width and 0 elsewhere. Every cost and parameter count is
@@ -211,9 +211,39 @@ fn build(p: &Problem, rows: &[WidthRow], cuts: &[(usize, usize)], top1: bool) ->
         e.add_mul(1.0, u[j]);
         e.add_mul(-hi, z[j]);
         m.add_constraint(e.leq(0.0));
-        let mut e = Expression::with_capacity(2);
-        e.add_mul(1.0, u[j]);
-        e.add_mul(-(depths[0] as f64), z[j]);
+    }
+    // Valid inequalities that make the LP relaxation tight (both hold at every integer point):
+    // depth i can be chosen only with a width whose largest feasible depth reaches it,
+    //   y_i ≤ Σ_{w: lmax_w ≥ i} z_w,
+    // and, F being the depth part of the objective, the chosen depth's F is at least the
+    // best F the chosen width can reach,
+    //   Σ_i F_i·y_i ≥ Σ_w min_{i ≤ lmax_w} F_i · z_w.
+    // With no per-layer width part (H = 0, the paper's law) the second makes the LP bound
+    // equal to the optimum, so HiGHS closes at the root.
+    for (i, &yi) in y.iter().enumerate() {
+        let mut e = Expression::with_capacity(keep.len() + 1);
+        e.add_mul(1.0, yi);
+        for (j, &w) in keep.iter().enumerate() {
+            if rows[w].lmax.unwrap_or(0) >= i {
+                e.add_mul(-1.0, z[j]);
+            }
+        }
+        m.add_constraint(e.leq(0.0));
+    }
+    if p.structure == Structure::Separable {
+        let mut prefix_min = Vec::with_capacity(depths.len());
+        let mut best = f64::INFINITY;
+        for f in &p.depth_obj[..depths.len()] {
+            best = best.min(*f);
+            prefix_min.push(best);
+        }
+        let mut e = Expression::with_capacity(depths.len() + keep.len());
+        for (i, &yi) in y.iter().enumerate() {
+            e.add_mul(p.depth_obj[i], yi);
+        }
+        for (j, &w) in keep.iter().enumerate() {
+            e.add_mul(-prefix_min[rows[w].lmax.unwrap_or(0)], z[j]);
+        }
         m.add_constraint(e.geq(0.0));
     }
     // Budgets, scaled to ≤ 1.
