@@ -104,6 +104,11 @@ fn recovers_paper_law_on_table5_space() {
         fit.objective,
         fit.starts_at_best
     );
+    // The optimiser's job: an objective no worse than the true coefficients' own.
+    let mut g = vec![0.0; fit.values.len()];
+    let at_truth = model.objective(&to_theta(model.kinds(), &law.values), &f.compact(&f.data.w), 1e-3, &mut g);
+    eprintln!("paper recovery: objective {:.6e} vs {:.6e} at the truth", fit.objective, at_truth);
+    assert!(fit.objective <= at_truth, "{} > {}", fit.objective, at_truth);
     let fitted = law.with_values(&fit.values);
     // Predictions on fresh designs from the same space: within 0.5 % of the true law.
     let fresh = table5_data(&law, 300, 0.0, 3);
