@@ -62,6 +62,15 @@ pub struct BenchConfig {
     pub time_limit_s: Option<f64>,
     /// Instances run at once.
     pub jobs: usize,
+    /// Per solver: largest space (candidates) it is run on; larger ones are recorded as
+    /// `skipped` (e.g. the compact MIP, whose binaries grow with the width configurations).
+    pub max_candidates: BTreeMap<String, u64>,
+}
+
+/// Default size caps: the compact MIP hits a 60 s limit at ~10⁶ candidates (57,600 width
+/// configurations) and needs > 20 GB at 10⁸; the assignment MIP refuses > 2·10⁶ itself.
+pub fn default_max_candidates() -> BTreeMap<String, u64> {
+    BTreeMap::from([("mip".to_string(), 2_000_000u64)])
 }
 
 /// One (instance, solver) result: a CSV row.
@@ -176,6 +185,13 @@ pub fn run_one(inst: &Instance, path: &str, solver: &str, cfg: &BenchConfig, per
         alarm_reason: String::new(),
         message: String::new(),
     };
+    if let Some(&cap) = cfg.max_candidates.get(solver) {
+        if inst.candidates() > cap {
+            row.status = "skipped".into();
+            row.message = format!("{} candidates > --max-candidates {solver}={cap}", inst.candidates());
+            return row;
+        }
+    }
     let pool = match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
         Ok(p) => p,
         Err(e) => {
@@ -395,6 +411,8 @@ pub struct SolverSummary {
     pub no_design: usize,
     /// Status `error` (e.g. a formulation that refuses the size).
     pub errors: usize,
+    /// Not run: the space exceeds the solver's `--max-candidates`.
+    pub skipped: usize,
     /// Correctness alarms.
     pub alarms: usize,
 }
@@ -437,6 +455,7 @@ pub fn summarize(rows: &[BenchRow], solvers: &[String], shift_ms: f64) -> Vec<So
                 max_gap: (!exact && !gaps.is_empty()).then(|| gaps.iter().copied().fold(f64::MIN, f64::max)),
                 no_design: mine.iter().filter(|r| r.best_known.is_some() && r.objective.is_none()).count(),
                 errors: mine.iter().filter(|r| r.status == "error").count(),
+                skipped: mine.iter().filter(|r| r.status == "skipped").count(),
                 alarms: mine.iter().filter(|r| r.alarm).count(),
             }
         })
@@ -448,11 +467,11 @@ pub fn summary_table(sums: &[SolverSummary], shift_ms: f64) -> String {
     let f = |x: f64| if x.is_finite() { format!("{x:.2}") } else { "–".into() };
     let mut s = format!(
         "| solver | kind | instances | solved | wins | sgm time (ms, shift {shift_ms} ms) | median (ms) | max (ms) | \
-         peak RSS (MB) | mean gap | max gap | errors | ALARMS |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+         peak RSS (MB) | mean gap | max gap | errors | skipped | ALARMS |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     );
     for x in sums {
         s += &format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             x.solver,
             if x.exact { "exact" } else { "heuristic" },
             x.instances,
@@ -465,6 +484,7 @@ pub fn summary_table(sums: &[SolverSummary], shift_ms: f64) -> String {
             x.mean_gap.map_or("–".into(), |g| format!("{:.3} %", g * 100.0)),
             x.max_gap.map_or("–".into(), |g| format!("{:.3} %", g * 100.0)),
             x.errors,
+            x.skipped,
             x.alarms
         );
     }

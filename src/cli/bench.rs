@@ -1,8 +1,8 @@
 //! `colaw bench --solvers enum,mip,mip-assign,analytic PATHS… --out BENCH.csv`.
 
 use crate::bench::{
-    check, read_csv, run_bench, summarize, summary_table, write_csv, write_profile, BenchConfig, BenchRow,
-    DEFAULT_SHIFT_MS,
+    check, default_max_candidates, read_csv, run_bench, summarize, summary_table, write_csv, write_profile,
+    BenchConfig, BenchRow, DEFAULT_SHIFT_MS,
 };
 use crate::solve::SOLVER_KINDS;
 use clap::Args;
@@ -35,6 +35,10 @@ pub struct BenchArgs {
     /// Shift of the shifted geometric mean time, ms.
     #[arg(long, default_value_t = DEFAULT_SHIFT_MS)]
     pub shift_ms: f64,
+    /// Largest space a solver is run on, SOLVER=N (repeatable; default mip=2e6); larger
+    /// spaces give `skipped` rows.
+    #[arg(long = "max-candidates", value_name = "SOLVER=N")]
+    pub max_candidates: Vec<String>,
     /// Re-judge rows of an earlier BENCH.csv (e.g. merged shards) instead of running.
     #[arg(long, conflicts_with = "paths")]
     pub from: Option<Vec<PathBuf>>,
@@ -69,7 +73,17 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
             (rows, solvers)
         }
         None => {
+            let mut caps = default_max_candidates();
+            for m in &a.max_candidates {
+                let (s, n) = m
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("--max-candidates {m}: expected SOLVER=N, e.g. mip=1e6"))?;
+                let n: f64 = n.parse().map_err(|_| anyhow::anyhow!("--max-candidates {m}: N must be a number"))?;
+                anyhow::ensure!(n.is_finite() && n >= 1.0, "--max-candidates {m}: N must be at least 1");
+                caps.insert(s.to_string(), n as u64);
+            }
             let cfg = BenchConfig {
+                max_candidates: caps,
                 paths: a.paths.clone(),
                 solvers: a.solvers.clone(),
                 repeat: a.repeat,
