@@ -606,6 +606,16 @@ tpot_ms = 20
     }
 
     #[test]
+    fn file_roundtrips_through_toml() {
+        let f: InstanceFile = toml::from_str(SMALL).unwrap();
+        let text = toml::to_string(&f).unwrap();
+        let back = Instance::from_toml_str(&text, &Origin::default(), None).unwrap();
+        let orig = Instance::from_toml_str(SMALL, &Origin::default(), None).unwrap();
+        assert_eq!(back.space.widths, orig.space.widths);
+        assert_eq!(back.budgets.len(), orig.budgets.len());
+    }
+
+    #[test]
     fn bad_budget_named() {
         let t = SMALL.replace("tpot_ms = 20", "tpot_ms = -3");
         let e = Instance::from_toml_str(&t, &Origin::file("s.toml"), None).unwrap_err().to_string();

@@ -78,13 +78,24 @@ pub fn solution_metric(sol: &Solution, m: BudgetMetric, scenario: usize) -> Opti
     })
 }
 
-/// The instance with every budget's limit replaced by `reference`'s own value of that
-/// metric in that scenario (at the scenario's workload and the space's first storage types).
+/// The instance with every latency budget's limit replaced by `reference`'s own value of
+/// that metric in that scenario (at the scenario's workload and the space's first storage
+/// types). Memory and parameter budgets stay: "the best design at the latency of X that
+/// fits the device", not "no larger than X".
 pub fn with_budgets_from(inst: &Instance, reference: &Architecture) -> Result<Instance> {
     let mut out = inst.clone();
     let w0 = inst.space.widths.first().ok_or_else(|| Error::Unsupported("empty design space".into()))?;
     let pc = reference.params();
-    for b in &mut out.budgets {
+    let latency = |m: BudgetMetric| {
+        matches!(m, BudgetMetric::PrefillMs | BudgetMetric::DecodeMs | BudgetMetric::TpotMs | BudgetMetric::TotalMs)
+    };
+    if !out.budgets.iter().any(|b| latency(b.metric)) {
+        return Err(Error::Unsupported(
+            "--budget-from replaces latency budgets, and this instance has none: add e.g. `tpot_ms` to a scenario's budget"
+                .into(),
+        ));
+    }
+    for b in out.budgets.iter_mut().filter(|b| latency(b.metric)) {
         let s = &inst.scenarios[b.scenario];
         let model = CostModel::with_mode(&s.hardware, &s.workload_for(w0.weights, w0.kv_cache), s.mode)?;
         let m = model.metrics(reference);

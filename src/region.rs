@@ -19,20 +19,17 @@ use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Read bootstrap coefficient samples for `law`: one row per resample, a column per
-/// coefficient named as in the law file (other columns, e.g. `sample`, are ignored).
+/// Read bootstrap coefficient samples for `law` (the `colaw fit --samples` format: one row
+/// per resample, a column per coefficient named as in the law file; other columns such as
+/// `resample` or `objective` are ignored). Rows come back in the law's coefficient order.
 pub fn read_coefficient_samples(path: &Path, law: &PowerLaw) -> Result<Vec<Vec<f64>>> {
     let file = path.display().to_string();
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| Error::Parse { origin: Origin::file(&file), message: e.to_string() })?;
-    let head = rdr.headers().map_err(|e| Error::Parse { origin: Origin::file(&file), message: e.to_string() })?.clone();
-    let cols: Vec<usize> = law
+    let (names, rows) = crate::law::bootstrap::read_samples(path)?;
+    let idx: Vec<usize> = law
         .names
         .iter()
         .map(|n| {
-            head.iter().position(|h| h == n).ok_or_else(|| {
+            names.iter().position(|h| h == n).ok_or_else(|| {
                 Error::missing(
                     &Origin::file(&file),
                     n,
@@ -45,7 +42,10 @@ pub fn read_coefficient_samples(path: &Path, law: &PowerLaw) -> Result<Vec<Vec<f
             })
         })
         .collect::<Result<_>>()?;
-    read_rows(rdr, &file, &cols, &law.names)
+    if rows.is_empty() {
+        return Err(Error::Parse { origin: Origin::file(&file), message: "no samples".into() });
+    }
+    Ok(rows.iter().map(|r| idx.iter().map(|&i| r[i]).collect()).collect())
 }
 
 /// Read latency-calibration samples written by `colaw calibrate --samples`.

@@ -213,6 +213,9 @@ pub struct Space {
     pub widths: Vec<WidthConfig>,
     /// Combinations dropped by linking rules or validation.
     pub skipped: u64,
+    /// Every architecture appears with every (weight, KV) storage-type pair of the grid
+    /// (true for enumerated grids); lets solvers skip storage types that are dominated.
+    pub dtype_product: bool,
 }
 
 impl Space {
@@ -459,7 +462,7 @@ impl SpaceSpec {
                 "no width configuration satisfies the rules (heads must divide hidden or match head_dim; kv_heads must divide heads)",
             ));
         }
-        Ok(Space { depths, widths, skipped })
+        Ok(Space { depths, widths, skipped, dtype_product: true })
     }
 }
 

@@ -122,6 +122,46 @@ fn recovers_paper_law_on_table5_space() {
     }
 }
 
+/// The Huber/LSE landscape has local optima where a term dies (its log-coefficient runs to
+/// −∞ and its exponent stops mattering) or the constant absorbs the loss. A naive fit from a
+/// few generic starts ends there; the multi-start finds the global optimum (the truth).
+#[test]
+fn multi_start_escapes_local_optima_that_trap_a_naive_fit() {
+    let law = load_law("chinchilla").unwrap();
+    let obs = chinchilla_data(&law, 200, 0.002, 8);
+    let model = LseModel::new(&law).unwrap();
+    // θ order: log A, log B, log E, alpha, beta. Three generic starts, all with β = 1: each
+    // ends where the data term has died (objective ~50× the optimum).
+    let naive = vec![vec![1.0, 1.0, 1.0, 1.0, 1.0], vec![5.0, 5.0, 0.0, 1.0, 1.0], vec![0.0, 0.0, 0.0, 1.0, 1.0]];
+    let few = Fitter::new(
+        &model,
+        &obs,
+        FitOptions { starts: Starts::Points(naive), include_law_start: false, ..Default::default() },
+    )
+    .unwrap()
+    .fit(None)
+    .unwrap();
+    let many = Fitter::new(&model, &obs, FitOptions { include_law_start: false, ..Default::default() })
+        .unwrap()
+        .fit(None)
+        .unwrap();
+    let mut g = vec![0.0; 5];
+    let f = Fitter::new(&model, &obs, FitOptions::default()).unwrap();
+    let at_truth = model.objective(&to_theta(model.kinds(), &law.values), &f.compact(&f.data.w), 1e-3, &mut g);
+    eprintln!(
+        "multi-modal: naive {:?} objective {:.4e}; multi-start {:?} objective {:.4e} ({} of {} starts at best); truth {:.4e}",
+        few.values, few.objective, many.values, many.objective, many.starts_at_best, many.starts, at_truth
+    );
+    assert!(few.objective > 10.0 * many.objective, "naive {} vs {}", few.objective, many.objective);
+    assert!(many.objective <= at_truth * (1.0 + 1e-9), "multi-start {} above the truth's {}", many.objective, at_truth);
+    assert!(many.starts_at_best < many.starts, "the landscape should have other local optima");
+    assert!(many.optima.len() > 1);
+    for (k, n) in law.names.iter().enumerate() {
+        let tol = if n.starts_with("alpha") || n.starts_with("beta") { 0.01 } else { 0.1 };
+        assert!(rel(many.values[k], law.values[k]) < tol || (many.values[k] - law.values[k]).abs() < tol, "{n}");
+    }
+}
+
 #[test]
 fn bootstrap_is_deterministic_across_thread_counts() {
     let law = load_law("chinchilla").unwrap();
@@ -216,6 +256,63 @@ fn cli_fit_writes_a_loadable_law_and_samples() {
     let (names, rows) = colaw::law::bootstrap::read_samples(&samples).unwrap();
     assert_eq!(names, vec!["A", "B", "E", "alpha", "beta"]);
     assert_eq!(rows.len(), 30);
+}
+
+#[test]
+fn cli_fit_paper_law_from_architecture_columns() {
+    // 170 Table-5 designs written as architecture columns; the law's variables (r, ρ, d_m …)
+    // are derived from them.
+    let law = load_law("paper").unwrap();
+    let mut rng = Rng::seed_from_u64(21);
+    let noise = Normal::new(0.0, 0.002).unwrap();
+    let widths = [768u32, 1024, 1280, 1536, 1792, 2048, 2304, 2560, 3072];
+    let moe = [(1u32, 1u32), (8, 1), (8, 2), (16, 1), (16, 2)];
+    let mut csv =
+        String::from("name,layers,hidden,heads,kv_heads,head_dim,ffn,vocab,experts,active_experts,tied,final_loss\n");
+    for i in 0..170 {
+        let (l, d) = (4 * rng.random_range(1..=8u32), widths[rng.random_range(0..9)]);
+        let (e, k) = moe[rng.random_range(0..5)];
+        let r = [0.5, 1.0, 2.0, 4.0][rng.random_range(0..4)];
+        let heads = d / 128;
+        let kv = [1, 2, heads][rng.random_range(0..3)];
+        let mut a = Architecture::new(l, d, heads, (r * d as f64 / k as f64) as u32, 32000);
+        (a.kv_heads, a.head_dim, a.experts, a.active_experts) = (kv, 128, e, k);
+        let loss = law.loss(&LawInputs::from_arch(&a, None)) * f64::exp(noise.sample(&mut rng));
+        csv += &format!("m{i},{l},{d},{heads},{kv},128,{},32000,{e},{k},false,{loss}\n", a.ffn);
+    }
+    let data = temp(".csv", &csv);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("paper-fit.toml");
+    let o = colaw(&[
+        "fit",
+        "--law",
+        "paper",
+        data.path().to_str().unwrap(),
+        "--map",
+        "loss=final_loss",
+        "--starts",
+        "lhs:100",
+        "--cv-folds",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["n"], 170);
+    assert_eq!(v["separable"], true);
+    assert!(v["r2"].as_f64().unwrap() > 0.99, "{v}");
+    assert!((v["coefficients"]["alpha_l"].as_f64().unwrap() - 1.63).abs() < 0.05, "{v}");
+    let fitted = colaw::law::load_law(out.to_str().unwrap()).unwrap();
+    assert!(fitted.is_separable());
+    // Dense-only data: ρ = 1 in every row, so α_ρ cannot be identified.
+    let dense: String =
+        csv.lines().filter(|l| l.starts_with("name") || l.contains(",1,1,false,")).map(|l| format!("{l}\n")).collect();
+    let dense = temp(".csv", &dense);
+    fails(
+        &["fit", "--law", "paper", dense.path().to_str().unwrap(), "--map", "loss=final_loss"],
+        &["rho", "alpha_rho", "every row"],
+    );
 }
 
 #[test]

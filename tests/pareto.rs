@@ -91,6 +91,10 @@ fn budgets_from_reference_architecture() {
     let w0 = &inst.space.widths[0];
     let m = CostModel::with_mode(&s.hardware, &s.workload_for(w0.weights, w0.kv_cache), s.mode).unwrap();
     assert_eq!(at_ref.budgets[0].limit, m.metrics(&reference).latency_ms.decode);
+    // Non-latency budgets (device memory) are kept.
+    for (a, b) in inst.budgets.iter().zip(&at_ref.budgets).skip(1) {
+        assert_eq!(a.limit, b.limit, "{:?}", a.metric);
+    }
     // The reference itself is in the space and meets its own budget, so the optimum is at
     // least as good as the reference.
     let sol = solve(&at_ref, "enum", &SolveOptions::default()).unwrap();

@@ -32,7 +32,7 @@ pub struct ParetoArgs {
     /// Bootstrap coefficient samples: adds a 5–95 % loss band per front design.
     #[arg(long)]
     pub samples: Option<PathBuf>,
-    /// Set the instance's budgets to this architecture's own metrics first.
+    /// Set the instance's latency budgets to this architecture's own values first.
     #[arg(long)]
     pub budget_from: Option<String>,
     /// Output folder for front.csv and front.svg.

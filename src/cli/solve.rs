@@ -35,6 +35,22 @@ pub struct SolveArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
+    /// Set every latency budget to this architecture's own value ("the best design at the
+    /// latency of Qwen2.5-0.5B"): preset, config.json or colaw file.
+    #[arg(long)]
+    pub budget_from: Option<String>,
+    /// Robust objective over --samples: `mean` or `cvar:ALPHA` (e.g. cvar:0.1).
+    #[arg(long)]
+    pub risk: Option<String>,
+    /// Bootstrap coefficient samples of the law (`colaw fit --samples`).
+    #[arg(long)]
+    pub samples: Option<PathBuf>,
+    /// Latency calibration samples (`colaw calibrate --samples`), for --chance.
+    #[arg(long)]
+    pub latency_samples: Option<PathBuf>,
+    /// Chance constraint: budgets must hold in at least (1 − ε) of the latency samples.
+    #[arg(long)]
+    pub chance: Option<f64>,
 }
 
 /// Options from the instance, overridden by flags; validated.
@@ -71,8 +87,14 @@ pub fn options(inst: &Instance, a: &SolveArgs) -> anyhow::Result<(String, SolveO
 }
 
 pub fn run(a: SolveArgs) -> anyhow::Result<()> {
-    let inst = Instance::load(&a.instance)?;
+    let mut inst = Instance::load(&a.instance)?;
+    if let Some(r) = &a.budget_from {
+        inst = crate::pareto::with_budgets_from(&inst, &crate::architecture::load_arch(r)?)?;
+    }
     let (kind, opts) = options(&inst, &a)?;
+    if a.risk.is_some() || a.chance.is_some() || a.samples.is_some() {
+        return robust(&inst, &kind, &opts, &a);
+    }
     let sol = solve(&inst, &kind, &opts)?;
     match a.format {
         Format::Json => print_json(&sol)?,
@@ -149,10 +171,10 @@ pub fn table(s: &Solution) -> String {
                 for b in &sc.budgets {
                     let _ = writeln!(
                         o,
-                        "       {:<14} {:>14.4} ≤ {:<14.4} {} [{}]",
+                        "       {:<14} {:>12} ≤ {:<12} {} [{}]",
                         b.metric.name(),
-                        b.value,
-                        b.limit,
+                        num(b.value),
+                        num(b.limit),
                         if b.ok { "ok" } else { "VIOLATED" },
                         b.source
                     );
@@ -168,14 +190,59 @@ pub fn table(s: &Solution) -> String {
         for b in r {
             let _ = writeln!(
                 o,
-                "  {:<14} ({:<14}) {:>14.4} {:>14.4}  {}",
+                "  {:<14} ({:<14}) {:>14} {:>14}  {}",
                 b.metric.name(),
                 b.scenario,
-                b.limit,
-                b.best_reachable,
+                num(b.limit),
+                num(b.best_reachable),
                 if b.satisfiable_alone { "ok" } else { "CANNOT" }
             );
         }
     }
     o
+}
+
+/// `--risk` / `--chance`: robust selection by the robust MIP or by enumeration.
+fn robust(inst: &Instance, kind: &str, opts: &SolveOptions, a: &SolveArgs) -> anyhow::Result<()> {
+    use crate::solve::{robust_enum, robust_mip, Risk, RobustSpec};
+    let risk = Risk::parse(a.risk.as_deref().unwrap_or("mean"))?;
+    let coefficients = match &a.samples {
+        Some(p) => crate::region::read_coefficient_samples(p, &inst.law)?,
+        None => Vec::new(),
+    };
+    let latency = match &a.latency_samples {
+        Some(p) => crate::region::read_latency_samples(p)?,
+        None => Vec::new(),
+    };
+    anyhow::ensure!(
+        a.chance.is_none() || !latency.is_empty(),
+        "--chance needs --latency-samples (written by `colaw calibrate --samples`)"
+    );
+    let spec = RobustSpec { risk, coefficients, latency, chance_epsilon: a.chance, latency_scenarios: None };
+    // auto: enumeration is faster up to a few million candidates (the CVaR MIP carries one
+    // row per coefficient sample); beyond that the MIP scales better.
+    let kind = if kind == "auto" {
+        if inst.candidates() <= 5_000_000 {
+            "enum"
+        } else {
+            "mip"
+        }
+    } else {
+        kind
+    };
+    let sol = match kind {
+        "enum" => robust_enum(inst, &spec)?,
+        "mip" => robust_mip(inst, &spec, opts)?,
+        other => anyhow::bail!("robust selection runs with --solver mip (default) or enum, not `{other}`"),
+    };
+    print_json(&sol)
+}
+
+/// A number for tables: 4 decimals, or 4 significant digits in scientific notation when large.
+fn num(x: f64) -> String {
+    if x.abs() >= 1e6 {
+        format!("{x:.4e}")
+    } else {
+        format!("{x:.4}")
+    }
 }

@@ -93,8 +93,7 @@ pub fn bootstrap<M: FitModel>(
         .map(|b| {
             let counts = resample_counts(opts.seed, b as u64, n);
             let w: Vec<f64> = counts.iter().zip(&fitter.data.w).map(|(&c, &w)| c as f64 * w).collect();
-            let rows: Vec<u32> = (0..n as u32).filter(|&i| w[i as usize] > 0.0).collect();
-            let r = fitter.best_of(&starts, &rows, &w);
+            let r = fitter.best_of(&starts, &w);
             if let Some(p) = progress {
                 p();
             }

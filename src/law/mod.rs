@@ -8,6 +8,7 @@
 pub mod bootstrap;
 mod builtin;
 pub mod data;
+mod fastmath;
 pub mod fit;
 mod power;
 mod vars;

@@ -4,7 +4,8 @@
 //! feasible depth is found by binary search, and only feasible depths are scored. Widths are
 //! pruned with a law-only lower bound: the widths with the smallest bounds are scored first
 //! to get an incumbent, then every width whose bound exceeds the k-th best objective is
-//! skipped without touching the cost model. Parallel over widths with rayon (`threads`).
+//! skipped without touching the cost model. For a top-1 search, widths dominated by the
+//! same architecture with the grid's smallest storage types are skipped too. Parallel over widths with rayon (`threads`).
 
 use super::{Pick, Problem, RawSolution, SolveOptions, Solver, Status, Structure};
 use crate::cost::WidthCosts;
@@ -113,7 +114,14 @@ fn run(p: &Problem, opts: &SolveOptions) -> Result<RawSolution> {
     let deadline = Instant::now() + Duration::from_secs_f64(opts.time_limit_s.min(1e9));
     // Law-only lower bounds, when the structure gives them.
     let lb: Option<Vec<f64>> = if p.cheap_lower_bound(0) > f64::NEG_INFINITY {
-        Some((0..n).into_par_iter().with_min_len(4096).map(|w| p.cheap_lower_bound(w)).collect())
+        let skip_dominated = k == 1;
+        Some(
+            (0..n)
+                .into_par_iter()
+                .with_min_len(4096)
+                .map(|w| if skip_dominated && p.dominated(w) { f64::INFINITY } else { p.cheap_lower_bound(w) })
+                .collect(),
+        )
     } else {
         None
     };

@@ -4,7 +4,7 @@
 //! Σ z = 1), and continuous u_w = L·z_w linearised exactly:
 //!
 //! ```text
-//! L = Σ_i depth_i·y_i,   Σ_w u_w = L,   depth_min·z_w ≤ u_w ≤ depthmax_w·z_w
+//! L = Σ_i depth_i·y_i,   Σ_w u_w = L,   0 ≤ u_w ≤ depthmax_w·z_w
 //! ```
 //!
 //! so u_w is L on the chosen width and 0 elsewhere. Every cost and parameter count is
@@ -13,7 +13,9 @@
 //! Σ_i F_i·y_i + Σ_w (G_w·z_w + H_w·u_w) for a separable law, or −N = −Σ_w (n_w·z_w +
 //! n'_w·u_w) for a law monotone decreasing in a parameter count N. That is |depths| +
 //! |widths| binaries, not their product. Presolve drops widths with no feasible depth and
-//! bounds u_w by each width's largest feasible depth (which makes the budget rows exact).
+//! bounds u_w by each width's largest feasible depth (which makes the budget rows exact);
+//! for a top-1 search it also drops widths dominated by the same architecture with smaller
+//! storage types ([`Problem::dominated`]).
 //!
 //! Extension point for heterogeneous designs (groups of layers choosing their own
 //! precision/FFN/experts): a group g gets its own y^g, z^g and u^g = L_g·z^g blocks, and a
@@ -152,8 +154,8 @@ struct Vars {
 }
 
 /// Build the compact model, excluding the (width, depth) pairs in `cuts`.
-fn build(p: &Problem, rows: &[WidthRow], cuts: &[(usize, usize)]) -> Option<(HighsProblem, Vars, f64)> {
-    let keep: Vec<usize> = (0..rows.len()).filter(|&w| rows[w].lmax.is_some()).collect();
+fn build(p: &Problem, rows: &[WidthRow], cuts: &[(usize, usize)], top1: bool) -> Option<(HighsProblem, Vars, f64)> {
+    let keep: Vec<usize> = (0..rows.len()).filter(|&w| rows[w].lmax.is_some() && !(top1 && p.dominated(w))).collect();
     if keep.is_empty() {
         return None;
     }
@@ -189,29 +191,27 @@ fn build(p: &Problem, rows: &[WidthRow], cuts: &[(usize, usize)]) -> Option<(Hig
         Structure::General => return None,
     }
     let mut m = vars.minimise(obj).using(highs);
-    let sum = |vs: &[Variable]| {
-        vs.iter().fold(Expression::with_capacity(vs.len()), |mut e, v| {
-            e.add_mul(1.0, *v);
-            e
-        })
-    };
-    m.add_constraint(sum(&y).eq(1.0));
-    m.add_constraint(sum(&z).eq(1.0));
-    // Σ u_w = L.
-    let mut link = sum(&u);
-    for (i, &yi) in y.iter().enumerate() {
-        link.add_mul(-(depths[i] as f64), yi);
-    }
-    m.add_constraint(link.eq(0.0));
-    for (j, &w) in keep.iter().enumerate() {
-        let hi = p.depths[rows[w].lmax.unwrap_or(0)] as f64;
-        let mut e = Expression::with_capacity(2);
-        e.add_mul(1.0, u[j]);
-        e.add_mul(-hi, z[j]);
-        m.add_constraint(e.leq(0.0));
-        let mut e = Expression::with_capacity(2);
-        e.add_mul(1.0, u[j]);
-        e.add_mul(-(depths[0] as f64), z[j]);
+    let lmax: Vec<usize> = keep.iter().map(|&w| rows[w].lmax.unwrap_or(0)).collect();
+    choice_constraints(&mut m, &y, &z, &u, depths, &lmax);
+    // A second valid inequality: F being the depth part of the objective, the chosen
+    // depth's F is at least the best F the chosen width can reach,
+    //   Σ_i F_i·y_i ≥ Σ_w min_{i ≤ lmax_w} F_i · z_w.
+    // With no per-layer width part (H = 0, the paper's law) it makes the LP bound equal to
+    // the optimum, so HiGHS closes at the root.
+    if p.structure == Structure::Separable {
+        let mut prefix_min = Vec::with_capacity(depths.len());
+        let mut best = f64::INFINITY;
+        for f in &p.depth_obj[..depths.len()] {
+            best = best.min(*f);
+            prefix_min.push(best);
+        }
+        let mut e = Expression::with_capacity(depths.len() + keep.len());
+        for (i, &yi) in y.iter().enumerate() {
+            e.add_mul(p.depth_obj[i], yi);
+        }
+        for (j, &w) in keep.iter().enumerate() {
+            e.add_mul(-prefix_min[rows[w].lmax.unwrap_or(0)], z[j]);
+        }
         m.add_constraint(e.geq(0.0));
     }
     // Budgets, scaled to ≤ 1.
@@ -240,6 +240,49 @@ fn build(p: &Problem, rows: &[WidthRow], cuts: &[(usize, usize)]) -> Option<(Hig
         }
     }
     Some((m, Vars { y, z, keep }, scale))
+}
+
+/// One depth and one width configuration, with the exact linearisation u_j = L·z_j:
+/// Σ y = 1, Σ z = 1, Σ u = Σ_i depth_i·y_i, u_j ≤ depth_{lmax_j}·z_j; plus the valid
+/// inequality that depth i is chosen only with a width whose largest feasible depth
+/// reaches it, y_i ≤ Σ_{j: lmax_j ≥ i} z_j, which tightens the LP relaxation.
+pub(super) fn choice_constraints(
+    m: &mut HighsProblem,
+    y: &[Variable],
+    z: &[Variable],
+    u: &[Variable],
+    depths: &[u32],
+    lmax: &[usize],
+) {
+    let sum = |vs: &[Variable]| {
+        vs.iter().fold(Expression::with_capacity(vs.len()), |mut e, v| {
+            e.add_mul(1.0, *v);
+            e
+        })
+    };
+    m.add_constraint(sum(y).eq(1.0));
+    m.add_constraint(sum(z).eq(1.0));
+    let mut link = sum(u);
+    for (i, &yi) in y.iter().enumerate() {
+        link.add_mul(-(depths[i] as f64), yi);
+    }
+    m.add_constraint(link.eq(0.0));
+    for (j, (&uj, &zj)) in u.iter().zip(z).enumerate() {
+        let mut e = Expression::with_capacity(2);
+        e.add_mul(1.0, uj);
+        e.add_mul(-(depths[lmax[j]] as f64), zj);
+        m.add_constraint(e.leq(0.0));
+    }
+    for (i, &yi) in y.iter().enumerate() {
+        let mut e = Expression::with_capacity(z.len() + 1);
+        e.add_mul(1.0, yi);
+        for (j, &zj) in z.iter().enumerate() {
+            if lmax[j] >= i {
+                e.add_mul(-1.0, zj);
+            }
+        }
+        m.add_constraint(e.leq(0.0));
+    }
 }
 
 /// Index of the largest of `len` columns starting at `start` (variables are numbered in
@@ -285,7 +328,7 @@ impl Solver for MipCompact {
         let mut nodes = 0u64;
         let mut buf = Vec::new();
         for round in 0..opts.top_k.max(1) {
-            let Some((model, vars, scale)) = build(p, &rows, &cuts) else {
+            let Some((model, vars, scale)) = build(p, &rows, &cuts, opts.top_k <= 1) else {
                 if round == 0 {
                     out.status = Status::Infeasible;
                 }

@@ -14,6 +14,7 @@ mod enumerate;
 mod mip_assign;
 mod mip_compact;
 mod problem;
+mod robust;
 
 pub use analytic::Analytic;
 pub use auto::{choose, Choice};
@@ -21,6 +22,7 @@ pub use enumerate::Enumerate;
 pub use mip_assign::MipAssign;
 pub use mip_compact::MipCompact;
 pub use problem::{Problem, Structure, WidthRow};
+pub use robust::{robust_enum, robust_mip, Risk, RobustSolution, RobustSpec};
 
 use crate::architecture::{Architecture, ParamCounts};
 use crate::cost::{CostModel, Latency, Memory, Metrics};

@@ -56,6 +56,7 @@ pub struct Problem<'a> {
     /// models[dtype combo][scenario].
     models: Vec<Vec<CostModel>>,
     term_lb: f64,
+    min_bytes: (f64, f64),
 }
 
 /// Parameter counts of a width as linear functions of depth: (total, active).
@@ -159,7 +160,9 @@ impl<'a> Problem<'a> {
             .map(|(&l, &f)| f + inst.terms.iter().map(|t| t.depth_part(l)).sum::<f64>())
             .collect();
         let term_lb = inst.terms.iter().map(|t| t.lower_bound()).sum::<f64>();
-        Ok(Problem { inst, structure, depths, depth_obj, law_depth, dtypes, models, term_lb })
+        let min_bytes =
+            dtypes.iter().fold((f64::INFINITY, f64::INFINITY), |(a, b), (w, k)| (a.min(w.bytes()), b.min(k.bytes())));
+        Ok(Problem { inst, structure, depths, depth_obj, law_depth, dtypes, models, term_lb, min_bytes })
     }
 
     /// widths × depths.
@@ -242,7 +245,7 @@ impl<'a> Problem<'a> {
                 if !inst.terms.is_empty() {
                     let view = WidthView { width: wc, arch: &arch, params: p, active_params: pa, costs };
                     for t in &inst.terms {
-                        let s = t.split(&view).expect("term split checked at setup");
+                        let s = t.split(&view).expect("ObjectiveTerm::split must return Some for every width or for none (checked on the first width at setup)");
                         row.g += s.fixed;
                         row.h += s.per_layer;
                     }
@@ -319,6 +322,18 @@ impl<'a> Problem<'a> {
             }
             _ => f64::NEG_INFINITY,
         }
+    }
+
+    /// True when width `w` is dominated by the same architecture with the grid's smallest
+    /// storage types: costs only grow with bytes per element and the loss does not read
+    /// storage types, so with no extra terms it can never be strictly better. Only for
+    /// top-1 searches (a dominated design may still be among the k best).
+    pub fn dominated(&self, w: usize) -> bool {
+        let wc = &self.inst.space.widths[w];
+        self.inst.space.dtype_product
+            && self.inst.terms.is_empty()
+            && self.structure != Structure::General
+            && (wc.weights.bytes() > self.min_bytes.0 || wc.kv_cache.bytes() > self.min_bytes.1)
     }
 
     /// For each budget: the smallest value any design reaches (that budget alone).

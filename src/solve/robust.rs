@@ -1,0 +1,493 @@
+//! Robust selection under law and latency uncertainty.
+//!
+//! Objectives over the bootstrap coefficient samples s = 1..S of the law:
+//! - **mean**: minimise (1/S) Σ_s obj_s(d);
+//! - **CVaR_α**: minimise t + 1/(αS) Σ_s max(0, obj_s(d) − t) (Rockafellar–Uryasev), the
+//!   mean of the worst α share of the samples; in the MIP, e_s ≥ obj_s − t, e_s ≥ 0 are
+//!   linear because obj_s is linear in the compact variables (separable laws).
+//!
+//! Latency chance constraint over calibration samples j = 1..J: the budgets must hold in at
+//! least ⌈(1 − ε)·J⌉ samples. In the MIP each sample gets a binary b_j that switches its
+//! budget rows off through a big-M that is exact (the largest overshoot any kept width can
+//! reach); Σ b_j ≥ ⌈(1 − ε)J⌉. Without a chance constraint the point cost model decides
+//! feasibility. `robust_enum` evaluates every design directly and is the reference.
+
+use super::mip_compact::{argmax, choice_constraints, run_highs, MipOutcome};
+use super::{Problem, SolveOptions, Status, Structure, WidthRow};
+use crate::calibrate::Terms;
+use crate::cost::WidthCosts;
+use crate::error::{Error, Result};
+use crate::instance::Instance;
+use crate::law::{LawInputs, LossLaw, PowerLaw};
+use good_lp::solvers::highs::highs;
+use good_lp::{variable, Expression, ProblemVariables, SolverModel, Variable};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::time::Instant;
+
+/// Risk measure of the objective over coefficient samples.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Risk {
+    /// Expected objective.
+    Mean,
+    /// Conditional value at risk: mean of the worst `alpha` share.
+    Cvar {
+        /// Tail share in (0, 1].
+        alpha: f64,
+    },
+}
+
+impl Risk {
+    /// Parse `mean` or `cvar:ALPHA`.
+    pub fn parse(s: &str) -> Result<Risk> {
+        if s == "mean" {
+            return Ok(Risk::Mean);
+        }
+        if let Some(a) = s.strip_prefix("cvar:").or_else(|| s.strip_prefix("cvar")) {
+            let a = a.trim_start_matches(':');
+            let alpha: f64 = if a.is_empty() {
+                0.1
+            } else {
+                a.parse().map_err(|_| Error::Unsupported(format!("--risk {s}: ALPHA must be a number")))?
+            };
+            if !(alpha > 0.0 && alpha <= 1.0) {
+                return Err(Error::Unsupported(format!("--risk {s}: ALPHA must lie in (0, 1]")));
+            }
+            return Ok(Risk::Cvar { alpha });
+        }
+        Err(Error::Unsupported(format!("--risk {s}: use mean or cvar:ALPHA (e.g. cvar:0.1)")))
+    }
+
+    /// The measure of a set of sample values (exact for equally weighted samples).
+    pub fn of(&self, values: &mut [f64]) -> f64 {
+        match *self {
+            Risk::Mean => values.iter().sum::<f64>() / values.len() as f64,
+            Risk::Cvar { alpha } => {
+                values.sort_by(|a, b| b.total_cmp(a));
+                let k = alpha * values.len() as f64;
+                let whole = (k + 1e-9).floor() as usize;
+                let mut s: f64 = values[..whole.min(values.len())].iter().sum();
+                if whole < values.len() {
+                    s += (k - whole as f64).max(0.0) * values[whole];
+                }
+                s / k
+            }
+        }
+    }
+}
+
+/// What to be robust against.
+#[derive(Debug, Clone)]
+pub struct RobustSpec {
+    /// Risk measure over coefficient samples.
+    pub risk: Risk,
+    /// Coefficient samples in the law's order (empty: the point law only).
+    pub coefficients: Vec<Vec<f64>>,
+    /// Latency calibration samples (needed for a chance constraint).
+    pub latency: Vec<Terms>,
+    /// Budgets must hold in at least (1 − ε) of the latency samples.
+    pub chance_epsilon: Option<f64>,
+    /// Scenarios the latency samples apply to (default: all).
+    pub latency_scenarios: Option<Vec<usize>>,
+}
+
+/// Result of a robust solve.
+#[derive(Debug, Clone, Serialize)]
+pub struct RobustSolution {
+    /// Outcome.
+    pub status: Status,
+    /// `robust-mip` or `robust-enum`.
+    pub solver: String,
+    /// Risk measure.
+    pub risk: Risk,
+    /// Risk value of the chosen design, recomputed directly.
+    pub value: Option<f64>,
+    /// Proven lower bound (MIP).
+    pub bound: Option<f64>,
+    /// Relative gap.
+    pub gap: Option<f64>,
+    /// Chosen design label.
+    pub label: Option<String>,
+    /// Chosen design.
+    pub arch: Option<crate::Architecture>,
+    /// Weight storage type.
+    pub weight_dtype: Option<String>,
+    /// KV storage type.
+    pub kv_dtype: Option<String>,
+    /// Mean loss of the design over the coefficient samples.
+    pub loss_mean: Option<f64>,
+    /// Share of latency samples in which it meets every budget.
+    pub latency_ok_share: Option<f64>,
+    /// Required share ⌈(1 − ε)J⌉/J, when a chance constraint was given.
+    pub latency_required_share: Option<f64>,
+    /// Coefficient samples used.
+    pub coefficient_samples: usize,
+    /// Latency samples used.
+    pub latency_samples: usize,
+    /// Wall time, ms.
+    pub solve_ms: f64,
+    /// Chosen (width, depth) indices.
+    #[serde(skip)]
+    pub pick: Option<(usize, usize)>,
+}
+
+/// Everything both variants share.
+struct Prepared<'a> {
+    inst: &'a Instance,
+    problem: Problem<'a>,
+    laws: Vec<PowerLaw>,
+    /// Point-model rows (with budget linears).
+    point_rows: Vec<WidthRow>,
+    /// Per latency sample: rows with budget linears (chance constraint only).
+    sample_rows: Vec<Vec<WidthRow>>,
+    need: usize,
+    /// Non-law objective per design, split: depth part, width part, per-layer part.
+    term_f: Vec<f64>,
+    term_g: Vec<f64>,
+    term_h: Vec<f64>,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(inst: &'a Instance, spec: &RobustSpec) -> Result<Self> {
+        if let Some(e) = spec.chance_epsilon {
+            if !(0.0..1.0).contains(&e) {
+                return Err(Error::Unsupported(format!("chance ε = {e}: must lie in [0, 1)")));
+            }
+            if spec.latency.is_empty() {
+                return Err(Error::Unsupported("a chance constraint needs latency samples (--latency-samples)".into()));
+            }
+        }
+        let problem = Problem::new(inst)?;
+        let laws: Vec<PowerLaw> = if spec.coefficients.is_empty() {
+            vec![inst.law.as_ref().clone()]
+        } else {
+            spec.coefficients.iter().map(|c| inst.law.with_values(c)).collect()
+        };
+        let point_rows = problem.rows(true);
+        let (sample_rows, need) = match spec.chance_epsilon {
+            None => (Vec::new(), 0),
+            Some(eps) => {
+                let rows = spec
+                    .latency
+                    .par_iter()
+                    .map(|t| {
+                        let mut j = inst.clone();
+                        for (k, s) in j.scenarios.iter_mut().enumerate() {
+                            if spec.latency_scenarios.as_ref().is_none_or(|v| v.contains(&k)) {
+                                s.hardware = t.apply(&s.hardware);
+                            }
+                        }
+                        Ok(Problem::new(&j)?.rows(true))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let jn = spec.latency.len() as f64;
+                (rows, (((1.0 - eps) * jn) - 1e-9).ceil().max(0.0) as usize)
+            }
+        };
+        // Non-law parts of the objective: the separable split minus the point law's parts.
+        let lw = inst.loss_weight;
+        let law = inst.law.as_ref();
+        let depths = &inst.space.depths;
+        let (term_f, term_g, term_h) = if problem.structure == Structure::Separable {
+            let f =
+                depths.iter().enumerate().map(|(i, &l)| problem.depth_obj[i] - lw * law.depth_part(l as f64)).collect();
+            let g = (0..inst.space.widths.len())
+                .map(|w| {
+                    let x = LawInputs::from_arch(&inst.space.widths[w].arch(1), inst.tokens);
+                    point_rows[w].g - if lw > 0.0 { lw * law.width_part(&x) } else { 0.0 }
+                })
+                .collect();
+            let h = point_rows.iter().map(|r| r.h).collect();
+            (f, g, h)
+        } else {
+            (Vec::new(), Vec::new(), Vec::new())
+        };
+        Ok(Prepared { inst, problem, laws, point_rows, sample_rows, need, term_f, term_g, term_h })
+    }
+
+    /// Number of latency samples in which design (w, i) meets every budget.
+    fn latency_ok(&self, w: usize, i: usize) -> usize {
+        self.sample_rows.iter().filter(|r| r[w].lmax.is_some_and(|m| i <= m)).count()
+    }
+
+    fn admissible(&self, w: usize, i: usize) -> bool {
+        if self.sample_rows.is_empty() {
+            self.point_rows[w].lmax.is_some_and(|m| i <= m)
+        } else {
+            self.latency_ok(w, i) >= self.need
+        }
+    }
+
+    /// Objective of design (w, i) under each coefficient sample.
+    fn sample_objectives(&self, w: usize, i: usize, buf: &mut Vec<WidthCosts>) -> Vec<f64> {
+        let inst = self.inst;
+        let lw = inst.loss_weight;
+        let l = inst.space.depths[i];
+        let arch = inst.space.widths[w].arch(l);
+        let x = LawInputs::from_arch(&arch, inst.tokens);
+        let extra = if inst.terms.is_empty() {
+            0.0
+        } else {
+            self.problem.costs(w, buf);
+            self.problem.full_objective(w, buf, l) - lw * inst.law.loss(&x)
+        };
+        self.laws.iter().map(|law| lw * law.loss(&x) + extra).collect()
+    }
+
+    fn finish(&self, solver: &str, risk: Risk, pick: Option<(usize, usize)>, t0: Instant) -> RobustSolution {
+        let mut out = RobustSolution {
+            status: if pick.is_some() { Status::Optimal } else { Status::Infeasible },
+            solver: solver.into(),
+            risk,
+            value: None,
+            bound: None,
+            gap: None,
+            label: None,
+            arch: None,
+            weight_dtype: None,
+            kv_dtype: None,
+            loss_mean: None,
+            latency_ok_share: None,
+            latency_required_share: (!self.sample_rows.is_empty())
+                .then(|| self.need as f64 / self.sample_rows.len() as f64),
+            coefficient_samples: if self.laws.len() > 1 { self.laws.len() } else { 0 },
+            latency_samples: self.sample_rows.len(),
+            solve_ms: 0.0,
+            pick,
+        };
+        if let Some((w, i)) = pick {
+            let inst = self.inst;
+            let wc = &inst.space.widths[w];
+            let arch = wc.arch(inst.space.depths[i]);
+            let mut v = self.sample_objectives(w, i, &mut Vec::new());
+            let x = LawInputs::from_arch(&arch, inst.tokens);
+            out.loss_mean = Some(self.laws.iter().map(|l| l.loss(&x)).sum::<f64>() / self.laws.len() as f64);
+            out.value = Some(risk.of(&mut v));
+            out.label = Some(arch.label());
+            out.arch = Some(arch);
+            out.weight_dtype = Some(wc.weights.to_string());
+            out.kv_dtype = Some(wc.kv_cache.to_string());
+            if !self.sample_rows.is_empty() {
+                out.latency_ok_share = Some(self.latency_ok(w, i) as f64 / self.sample_rows.len() as f64);
+            }
+        }
+        out.solve_ms = t0.elapsed().as_secs_f64() * 1e3;
+        out
+    }
+}
+
+/// Reference: evaluate the risk of every admissible design.
+pub fn robust_enum(inst: &Instance, spec: &RobustSpec) -> Result<RobustSolution> {
+    let t0 = Instant::now();
+    let p = Prepared::new(inst, spec)?;
+    let nd = inst.space.depths.len();
+    let best = (0..inst.space.widths.len())
+        .into_par_iter()
+        .map_init(Vec::new, |buf, w| {
+            let mut best: Option<(f64, usize, usize)> = None;
+            for i in 0..nd {
+                if p.admissible(w, i) {
+                    let mut v = p.sample_objectives(w, i, buf);
+                    let r = spec.risk.of(&mut v);
+                    if best.is_none_or(|(b, _, _)| r < b) {
+                        best = Some((r, w, i));
+                    }
+                }
+            }
+            best
+        })
+        .reduce(
+            || None,
+            |a, b| match (a, b) {
+                (Some(x), Some(y)) => Some(if y.0 < x.0 || (y.0 == x.0 && (y.1, y.2) < (x.1, x.2)) { y } else { x }),
+                (x, None) => x,
+                (None, y) => y,
+            },
+        );
+    let mut sol = p.finish("robust-enum", spec.risk, best.map(|(_, w, i)| (w, i)), t0);
+    sol.bound = sol.value;
+    sol.gap = sol.value.map(|_| 0.0);
+    Ok(sol)
+}
+
+/// Exact robust MIP (separable objectives): the compact formulation with per-sample
+/// objective rows (CVaR) and per-sample budget rows (chance constraint).
+pub fn robust_mip(inst: &Instance, spec: &RobustSpec, opts: &SolveOptions) -> Result<RobustSolution> {
+    let t0 = Instant::now();
+    let p = Prepared::new(inst, spec)?;
+    if p.problem.structure != Structure::Separable {
+        return Err(Error::Unsupported(format!(
+            "robust-mip needs a separable objective; this instance has {}: use robust-enum",
+            p.problem.structure_description()
+        )));
+    }
+    let depths = &inst.space.depths;
+    let nw = inst.space.widths.len();
+    let lw = inst.loss_weight;
+    // Largest depth any admissible design of each width may take.
+    let lmax: Vec<Option<usize>> = (0..nw)
+        .map(|w| {
+            if p.sample_rows.is_empty() {
+                p.point_rows[w].lmax
+            } else {
+                p.sample_rows.iter().filter_map(|r| r[w].lmax).max()
+            }
+        })
+        .collect();
+    let keep: Vec<usize> = (0..nw).filter(|&w| lmax[w].is_some()).collect();
+    if keep.is_empty() || (!p.sample_rows.is_empty() && p.need > p.sample_rows.len()) {
+        return Ok(p.finish("robust-mip", spec.risk, None, t0));
+    }
+    let imax = keep.iter().filter_map(|&w| lmax[w]).max().unwrap_or(0);
+    let ds = &depths[..=imax];
+    // Per-sample law parts.
+    let fs: Vec<Vec<f64>> = p.laws.iter().map(|l| ds.iter().map(|&d| lw * l.depth_part(d as f64)).collect()).collect();
+    let gs: Vec<Vec<f64>> = p
+        .laws
+        .iter()
+        .map(|l| {
+            keep.iter()
+                .map(|&w| lw * l.width_part(&LawInputs::from_arch(&inst.space.widths[w].arch(1), inst.tokens)))
+                .collect()
+        })
+        .collect();
+    let s_n = p.laws.len() as f64;
+    let mut vars = ProblemVariables::new();
+    let y = vars.add_vector(variable().binary(), ds.len());
+    let z = vars.add_vector(variable().binary(), keep.len());
+    let u: Vec<Variable> =
+        keep.iter().map(|&w| vars.add(variable().min(0.0).max(depths[lmax[w].unwrap_or(0)] as f64))).collect();
+    // obj_s as an expression in (y, z, u).
+    let obj_s = |s: usize| {
+        let mut e = Expression::with_capacity(ds.len() + 2 * keep.len());
+        for (i, &yi) in y.iter().enumerate() {
+            e.add_mul(fs[s][i] + p.term_f[i], yi);
+        }
+        for (j, &w) in keep.iter().enumerate() {
+            e.add_mul(gs[s][j] + p.term_g[w], z[j]);
+            if p.term_h[w] != 0.0 {
+                e.add_mul(p.term_h[w], u[j]);
+            }
+        }
+        e
+    };
+    let (objective, cvar_vars) = match spec.risk {
+        Risk::Mean => {
+            let mut e = Expression::with_capacity(ds.len() + 2 * keep.len());
+            for (i, &yi) in y.iter().enumerate() {
+                e.add_mul(fs.iter().map(|f| f[i]).sum::<f64>() / s_n + p.term_f[i], yi);
+            }
+            for (j, &w) in keep.iter().enumerate() {
+                e.add_mul(gs.iter().map(|g| g[j]).sum::<f64>() / s_n + p.term_g[w], z[j]);
+                if p.term_h[w] != 0.0 {
+                    e.add_mul(p.term_h[w], u[j]);
+                }
+            }
+            (e, None)
+        }
+        Risk::Cvar { alpha } => {
+            let t = vars.add(variable());
+            let es = vars.add_vector(variable().min(0.0), p.laws.len());
+            let mut e = Expression::with_capacity(1 + es.len());
+            e.add_mul(1.0, t);
+            for &v in &es {
+                e.add_mul(1.0 / (alpha * s_n), v);
+            }
+            (e, Some((t, es)))
+        }
+    };
+    let b: Vec<Variable> =
+        if p.sample_rows.is_empty() { Vec::new() } else { vars.add_vector(variable().binary(), p.sample_rows.len()) };
+    let mut m = vars.minimise(objective).using(highs);
+    let lmax_kept: Vec<usize> = keep.iter().map(|&w| lmax[w].unwrap_or(0)).collect();
+    choice_constraints(&mut m, &y, &z, &u, ds, &lmax_kept);
+    if let Some((t, es)) = &cvar_vars {
+        for (s, &e_s) in es.iter().enumerate() {
+            // e_s ≥ obj_s − t.
+            let mut e = obj_s(s);
+            e.add_mul(-1.0, *t);
+            e.add_mul(-1.0, e_s);
+            m.add_constraint(e.leq(0.0));
+        }
+    }
+    // Budgets: point rows, or per latency sample switched by b_j.
+    let budget_row = |rows: &[WidthRow], k: usize, limit: f64| {
+        let mut e = Expression::with_capacity(2 * keep.len());
+        let mut worst: f64 = 0.0;
+        for (j, &w) in keep.iter().enumerate() {
+            let lin = rows[w].budgets[k];
+            e.add_mul(lin.fixed / limit, z[j]);
+            e.add_mul(lin.per_layer / limit, u[j]);
+            worst = worst.max((lin.fixed + lin.per_layer * depths[lmax[w].unwrap_or(0)] as f64) / limit);
+        }
+        (e, (worst - 1.0).max(0.0))
+    };
+    if p.sample_rows.is_empty() {
+        for (k, bd) in inst.budgets.iter().enumerate() {
+            m.add_constraint(budget_row(&p.point_rows, k, bd.limit).0.leq(1.0));
+        }
+    } else {
+        for (jx, rows) in p.sample_rows.iter().enumerate() {
+            for (k, bd) in inst.budgets.iter().enumerate() {
+                let (mut e, big_m) = budget_row(rows, k, bd.limit);
+                if big_m > 0.0 {
+                    // row ≤ 1 + M(1 − b_j)  ⇔  row + M·b_j ≤ 1 + M.
+                    e.add_mul(big_m, b[jx]);
+                    m.add_constraint(e.leq(1.0 + big_m));
+                }
+            }
+        }
+        let mut e = Expression::with_capacity(b.len());
+        for &v in &b {
+            e.add_mul(1.0, v);
+        }
+        m.add_constraint(e.geq(p.need as f64));
+    }
+    let left = opts.time_limit_s - t0.elapsed().as_secs_f64();
+    let outcome = run_highs(m, opts, left, opts.write_model.as_deref())?;
+    let (pick, optimal, bound) = match outcome {
+        MipOutcome::Infeasible => (None, true, None),
+        MipOutcome::Stopped(_) => (None, false, None),
+        MipOutcome::Solved { cols, optimal, bound, .. } => {
+            let i = argmax(&cols, 0, y.len());
+            let w = keep[argmax(&cols, y.len(), z.len())];
+            (Some((w, i)), optimal, bound)
+        }
+    };
+    let mut sol = p.finish("robust-mip", spec.risk, pick, t0);
+    if let Some((w, i)) = pick {
+        if !p.admissible(w, i) {
+            return Err(Error::Unsupported(format!(
+                "BUG: robust-mip returned an inadmissible design (width {w}, depth {i})"
+            )));
+        }
+        if !optimal {
+            sol.status = Status::Feasible;
+        }
+        sol.bound = bound.or(if optimal { sol.value } else { None });
+        sol.gap = match (sol.value, sol.bound) {
+            (Some(v), Some(b)) => Some(((v - b) / v.abs().max(1e-12)).max(0.0)),
+            _ => None,
+        };
+    } else if !optimal {
+        sol.status = Status::NoSolution;
+    }
+    Ok(sol)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cvar_of_samples() {
+        // Worst 50 % of {1, 2, 3, 4} = mean(4, 3) = 3.5; worst 30 %: (4 + 0.2·3)/1.2.
+        assert!((Risk::Cvar { alpha: 0.5 }.of(&mut [1.0, 2.0, 3.0, 4.0]) - 3.5).abs() < 1e-12);
+        assert!((Risk::Cvar { alpha: 0.3 }.of(&mut [1.0, 2.0, 3.0, 4.0]) - 4.6 / 1.2).abs() < 1e-12);
+        assert!((Risk::Cvar { alpha: 1.0 }.of(&mut [1.0, 2.0, 3.0, 4.0]) - 2.5).abs() < 1e-12);
+        assert_eq!(Risk::Mean.of(&mut [1.0, 3.0]), 2.0);
+        assert!(Risk::parse("cvar:0").is_err() && Risk::parse("max").is_err());
+        assert_eq!(Risk::parse("cvar:0.2").unwrap(), Risk::Cvar { alpha: 0.2 });
+    }
+}
