@@ -18,6 +18,8 @@ pub mod instance;
 pub mod law;
 pub mod measurement;
 pub mod objective;
+pub mod oracle;
+pub mod outer;
 pub mod pareto;
 pub mod plot;
 pub mod precision;

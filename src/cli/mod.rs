@@ -7,6 +7,7 @@ mod calibrate;
 mod eval;
 mod fit;
 mod gen;
+mod loop_;
 mod output;
 mod params;
 mod pareto;
@@ -51,6 +52,10 @@ enum Command {
     Gen(gen::GenArgs),
     /// Benchmark solver variants on instances: CSV, summary, correctness alarms, performance profile.
     Bench(bench::BenchArgs),
+    /// Outer loop: fit → choose → measure (oracle) → refit until the choice is certain; resumable.
+    Loop(loop_::LoopArgs),
+    /// Measure one design (JSON on stdin) with an oracle spec; prints {"loss": …}.
+    Oracle(loop_::OracleArgs),
 }
 
 /// Workload options shared by commands.
@@ -126,5 +131,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Fit(a) => fit::run(a),
         Command::Gen(a) => gen::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Loop(a) => loop_::run(a),
+        Command::Oracle(a) => loop_::run_oracle(a),
     }
 }

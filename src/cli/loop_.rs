@@ -1,0 +1,137 @@
+//! `colaw loop`: fit → choose → measure → refit until the choice is certain (resumable), and
+//! `colaw oracle`: evaluate one design (JSON on stdin) with an oracle spec.
+
+use super::output::print_json;
+use crate::instance::Instance;
+use crate::law::Starts;
+use crate::oracle::{parse_oracle, Design};
+use crate::outer::{Journal, LoopOptions, OuterLoop, Strategy};
+use anyhow::Context;
+use clap::Args;
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Arguments of `loop`.
+#[derive(Debug, Args)]
+pub struct LoopArgs {
+    /// Instance file: the design space, budgets and the law whose form is fitted.
+    #[arg(long)]
+    pub instance: PathBuf,
+    /// Initial observations: hidden, layers, heads, kv_heads, head_dim, ffn, experts,
+    /// active_experts, vocab, tied, loss (optional weight_dtype, kv_dtype).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// `synthetic:LAW[:noise=σ][:seed=s]`, or a shell command reading the design as JSON on
+    /// stdin and printing {"loss": …}.
+    #[arg(long)]
+    pub oracle: String,
+    /// Journal folder; an existing journal is resumed.
+    #[arg(long)]
+    pub journal: PathBuf,
+    /// Rounds that measure.
+    #[arg(long, default_value_t = 10)]
+    pub rounds: usize,
+    /// Designs measured per round.
+    #[arg(long, default_value_t = 4)]
+    pub per_round: usize,
+    /// Stop when the choice is optimal in at least this share of bootstrap samples.
+    #[arg(long, default_value_t = 0.9)]
+    pub stop_confidence: f64,
+    /// Bootstrap resamples per round.
+    #[arg(long, default_value_t = 50)]
+    pub bootstrap: usize,
+    /// Seed (fits, bootstraps, random strategies).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Oracle calls at once.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Wall-clock limit per oracle call, seconds (commands only).
+    #[arg(long)]
+    pub timeout_s: Option<f64>,
+    /// Extra attempts after a failed oracle call.
+    #[arg(long, default_value_t = 1)]
+    pub retries: usize,
+    /// Which designs to measure: informative, mixed, random or lhs.
+    #[arg(long, default_value = "informative")]
+    pub strategy: Strategy,
+    /// Latin-hypercube starts of the first round's fit.
+    #[arg(long, default_value_t = 200)]
+    pub starts: usize,
+    /// Latin-hypercube starts added to the warm start in later rounds.
+    #[arg(long, default_value_t = 20)]
+    pub warm_starts: usize,
+    /// When --data does not exist: measure N feasible designs spread by a Latin hypercube
+    /// with the oracle first and write them there (for demos; not journaled).
+    #[arg(long, default_value_t = 0)]
+    pub init: usize,
+}
+
+pub fn run(a: LoopArgs) -> anyhow::Result<()> {
+    let inst = Instance::load(&a.instance)?;
+    let timeout = match a.timeout_s {
+        Some(t) if !(t.is_finite() && t > 0.0) => anyhow::bail!("--timeout-s = {t}: must be a positive number"),
+        Some(t) => Some(Duration::from_secs_f64(t)),
+        None => None,
+    };
+    let oracle = parse_oracle(&a.oracle, timeout)?;
+    if a.starts == 0 {
+        anyhow::bail!("--starts = 0: needs at least one start");
+    }
+    let opts = LoopOptions {
+        rounds: a.rounds,
+        per_round: a.per_round,
+        stop_confidence: a.stop_confidence,
+        bootstrap: a.bootstrap,
+        seed: a.seed,
+        jobs: a.jobs,
+        retries: a.retries,
+        starts: Starts::Lhs(a.starts),
+        warm_starts: a.warm_starts,
+        strategy: a.strategy,
+    };
+    if !a.data.exists() && a.init > 0 {
+        let rows = crate::outer::initial_data(&inst, oracle.as_ref(), a.init, a.seed)?;
+        eprintln!("measured {} initial designs into {}", rows.len(), a.data.display());
+        std::fs::write(&a.data, crate::outer::data_csv(&rows))
+            .with_context(|| format!("writing {}", a.data.display()))?;
+    }
+    let journal = Journal::new(&a.journal)?;
+    let print = |s: &str| eprintln!("{s}");
+    let mut lp = OuterLoop::new(&inst, oracle.as_ref(), opts, journal);
+    lp.on_round = Some(&print);
+    let report = lp.run(&a.data).with_context(|| format!("loop with journal {}", a.journal.display()))?;
+    print_json(&serde_json::json!({
+        "choice": report.choice,
+        "confidence": report.confidence,
+        "stop": report.stop,
+        "rounds": report.rounds.len(),
+        "calls": report.calls,
+        "calls_this_run": report.calls_this_run,
+        "measured": report.measured,
+        "failed": report.failed,
+        "intervals": report.rounds.last().map(crate::outer::intervals),
+        "journal": report.journal,
+    }))
+}
+
+/// Arguments of `oracle`.
+#[derive(Debug, Args)]
+pub struct OracleArgs {
+    /// Oracle spec, as for `loop --oracle`.
+    pub spec: String,
+    /// Wall-clock limit, seconds (commands only).
+    #[arg(long)]
+    pub timeout_s: Option<f64>,
+}
+
+pub fn run_oracle(a: OracleArgs) -> anyhow::Result<()> {
+    let mut s = String::new();
+    std::io::stdin().read_to_string(&mut s).context("reading the design from stdin")?;
+    let d: Design = serde_json::from_str(s.trim()).context("stdin must be one design as JSON (as `loop` sends it)")?;
+    let o = parse_oracle(&a.spec, a.timeout_s.map(Duration::from_secs_f64))?;
+    let loss = o.evaluate(&d).map_err(|e| anyhow::anyhow!("oracle failed: {e}"))?;
+    println!("{}", serde_json::json!({ "loss": loss }));
+    Ok(())
+}
