@@ -19,7 +19,9 @@
 //! - `infeasible`: one budget set 2–20 % below the smallest value any design reaches (the
 //!   solver's reachability), so no design meets it.
 //! - `tight`: one budget set 10⁻⁶ above the k-th smallest value any design reaches
-//!   (k ∈ 1..5): feasible, with the optimum on the boundary. Checked feasible by `enum`.
+//!   (k ∈ 1..5): feasible, with only about k designs meeting it (ties aside), so the
+//!   optimum sits at the budget's edge. Checked feasible by `enum` (k grows if device
+//!   memory cuts the k-th design).
 
 use crate::error::{Error, Origin, Result};
 use crate::hardware::load_hardware;

@@ -82,3 +82,19 @@ fn large_sizes_follow_the_ladder() {
     assert!(sizes[0] <= 10_000 && sizes[1] <= 100_000 && sizes[2] <= 1_000_000, "{sizes:?}");
     assert!(sizes[2] >= 100_000 && sizes[1] > sizes[0], "{sizes:?}");
 }
+
+/// Regression: `colaw batch` over many instances once overflowed a rayon worker's stack
+/// (each blocked solve stole the next instance); 1,500 generated instances must complete.
+#[test]
+fn batch_of_many_generated_instances_completes() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("many");
+    write_all(&dir, &generate(&opts(Family::Paper, 1500, 9)).unwrap()).unwrap();
+    let out = d.path().join("r.jsonl");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_colaw"))
+        .args(["batch", dir.to_str().unwrap(), "--out", out.to_str().unwrap(), "--jobs", "2"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 1500);
+}
