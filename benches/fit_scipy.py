@@ -69,6 +69,7 @@ def main():
     lnN, lnD, y = load(args.data)
     w = np.ones_like(y)
 
+    c0 = time.process_time()
     t0 = time.perf_counter()
     grid = itertools.product(np.arange(0, 30, 5), np.arange(0, 30, 5), np.arange(-1, 1.5, 0.5),
                              np.arange(0, 2.5, 0.5), np.arange(0, 2.5, 0.5))
@@ -89,13 +90,14 @@ def main():
         r = minimize(objective, best.x, args=(lnN, lnD, y, c), jac=True, method="L-BFGS-B", options=options)
         samples.append(r.x)
     t_boot = time.perf_counter() - t1
+    cpu = time.process_time() - c0
 
     def nat(p):
         return {"A": float(np.exp(p[0])), "B": float(np.exp(p[1])), "E": float(np.exp(p[2])),
                 "alpha": float(p[3]), "beta": float(p[4])}
 
     out = {"n": int(n), "tol": args.tol, "coefficients": nat(best.x), "objective": float(best.fun),
-           "fit_s": t_fit, "bootstrap": args.bootstrap, "bootstrap_s": t_boot, "total_s": t_fit + t_boot}
+           "fit_s": t_fit, "bootstrap": args.bootstrap, "bootstrap_s": t_boot, "total_s": t_fit + t_boot, "cpu_s": cpu}
     if samples:
         s = np.array([list(nat(p).values()) for p in samples])
         out["ci95"] = {k: [float(np.percentile(s[:, i], 2.5)), float(np.percentile(s[:, i], 97.5))]

@@ -9,8 +9,10 @@ mkdir -p "$out"
 
 # Table 5 (Sun et al. 2026). Not stated in the paper, chosen here: head_dim 64, per-expert
 # FFN ratios {0.5, 1, 2, 3, 4}, the Qwen2.5 vocabulary (151,936, tied) of its baseline.
+# Weights are stored in bf16, or int8 on the int8-only hypothetical device (W8A8).
 table5_space() {
-  cat <<'T'
+  local wdt="${1:-bf16}"
+  cat <<T
 [space]
 layers = { from = 4, to = 32, step = 4 }
 hidden = [768, 1024, 1280, 1536, 1792, 2048, 2304, 2560, 3072]
@@ -18,6 +20,7 @@ head_dim = [64]
 kv_heads = [1, 2, 4, 8, "heads"]
 ffn_ratio = [0.5, 1.0, 2.0, 3.0, 4.0]
 moe = [[1, 1], [8, 1], [8, 2], [16, 1], [16, 2]]
+weight_dtype = ["$wdt"]
 vocab = [151936]
 tied = [true]
 T
@@ -49,7 +52,7 @@ for dev in "${devices[@]}"; do
       echo "name = \"table5-$hw-$name\""
       echo "description = \"Paper Table 5 space; Table 2 budget ($desc); paper workload B=1, S_in=1024, S_out=16; compute $compute\""
       echo
-      table5_space
+      if [ "$compute" = int8 ]; then table5_space int8; else table5_space; fi
       echo
       echo "[law]"
       echo "name = \"paper\""

@@ -8,11 +8,11 @@
 use crate::error::{Error, Result};
 use crate::instance::Instance;
 use crate::solve::{solve, Solution, SolveOptions};
-use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// A shard: instance i belongs to shard `index` when i mod `count` = `index` (0-based).
@@ -176,57 +176,62 @@ pub fn run_batch(cfg: &BatchConfig, on_done: &(dyn Fn(&str, &str) + Sync)) -> Re
     let file = std::fs::OpenOptions::new().append(true).create(true).open(&cfg.out).map_err(io)?;
     let file = Mutex::new(file);
     let counts = Mutex::new(summary);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.jobs.max(1))
-        .build()
-        .map_err(|e| Error::Unsupported(format!("cannot start {} jobs: {e}", cfg.jobs)))?;
     let write_err: Mutex<Option<Error>> = Mutex::new(None);
-    pool.install(|| {
-        todo.par_iter().with_max_len(1).for_each(|p| {
-            let path = p.display().to_string();
-            let result = Instance::load(p).and_then(|inst| {
-                let mut o = SolveOptions::from_instance(&inst);
-                if let Some(t) = cfg.time_limit_s {
-                    o.time_limit_s = t;
-                }
-                let kind = cfg.solver.clone().unwrap_or_else(|| inst.solver.kind.clone());
-                solve(&inst, &kind, &o)
-            });
-            let (line, status) = match &result {
-                Ok(sol) => (
-                    serde_json::to_string(&BatchLine { path: path.clone(), solution: sol }),
-                    serde_json::to_value(sol.status)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default(),
-                ),
-                Err(e) => (
-                    serde_json::to_string(&ErrorLine { path: path.clone(), status: "error", message: &e.to_string() }),
-                    "error".to_string(),
-                ),
-            };
-            let mut line = line.unwrap_or_else(|e| {
-                format!("{{\"path\":{:?},\"status\":\"error\",\"message\":{:?}}}", path, e.to_string())
-            });
-            line.push('\n');
-            {
-                let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
-                if let Err(e) = f.write_all(line.as_bytes()).and_then(|_| f.flush()) {
-                    write_err.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(io(e));
-                }
+    let work = |p: &PathBuf| {
+        let path = p.display().to_string();
+        let result = Instance::load(p).and_then(|inst| {
+            let mut o = SolveOptions::from_instance(&inst);
+            if let Some(t) = cfg.time_limit_s {
+                o.time_limit_s = t;
             }
-            {
-                let mut c = counts.lock().unwrap_or_else(|e| e.into_inner());
-                match status.as_str() {
-                    "optimal" => c.optimal += 1,
-                    "feasible" => c.feasible += 1,
-                    "infeasible" => c.infeasible += 1,
-                    "no_solution" => c.no_solution += 1,
-                    _ => c.error += 1,
-                }
+            let kind = cfg.solver.clone().unwrap_or_else(|| inst.solver.kind.clone());
+            solve(&inst, &kind, &o)
+        });
+        let (line, status) = match &result {
+            Ok(sol) => (
+                serde_json::to_string(&BatchLine { path: path.clone(), solution: sol }),
+                serde_json::to_value(sol.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            ),
+            Err(e) => (
+                serde_json::to_string(&ErrorLine { path: path.clone(), status: "error", message: &e.to_string() }),
+                "error".to_string(),
+            ),
+        };
+        let mut line = line.unwrap_or_else(|e| {
+            format!("{{\"path\":{:?},\"status\":\"error\",\"message\":{:?}}}", path, e.to_string())
+        });
+        line.push('\n');
+        {
+            let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) = f.write_all(line.as_bytes()).and_then(|_| f.flush()) {
+                write_err.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(io(e));
             }
-            on_done(&path, &status);
-        })
+        }
+        {
+            let mut c = counts.lock().unwrap_or_else(|e| e.into_inner());
+            match status.as_str() {
+                "optimal" => c.optimal += 1,
+                "feasible" => c.feasible += 1,
+                "infeasible" => c.infeasible += 1,
+                "no_solution" => c.no_solution += 1,
+                _ => c.error += 1,
+            }
+        }
+        on_done(&path, &status);
+    };
+    // Plain worker threads pulling from a shared index, not a rayon pool: a rayon worker
+    // that blocks on a solver's own pool (enum builds one) steals further instances while it
+    // waits, nesting one solve per instance on its stack until it overflows (seen at ~1,000
+    // instances). A plain thread just blocks.
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..cfg.jobs.max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(p) = todo.get(i) else { break };
+                work(p);
+            });
+        }
     });
     if let Some(e) = write_err.into_inner().unwrap_or(None) {
         return Err(e);

@@ -6,11 +6,13 @@
 
 pub mod architecture;
 pub mod batch;
+pub mod bench;
 pub mod calibrate;
 pub mod cli;
 pub mod cost;
 pub mod error;
 pub mod eval;
+pub mod gen;
 pub mod hardware;
 pub mod instance;
 pub mod law;

@@ -216,3 +216,44 @@ fn documented_example_instance_loads_and_solves() {
         assert!((e.objective.unwrap() - m.objective.unwrap()).abs() <= 1e-6 * e.objective.unwrap().abs());
     }
 }
+
+/// A custom term with a depth split is used by the compact MIP; one without a split sends
+/// `mip` to refuse (advice: mip-assign) while mip-assign and enum still agree.
+#[test]
+fn custom_terms_with_and_without_split() {
+    use colaw::cost::Linear;
+    use colaw::objective::{DesignView, ObjectiveTerm, WidthView};
+    use std::sync::Arc;
+    struct Kv(bool);
+    impl ObjectiveTerm for Kv {
+        fn name(&self) -> &str {
+            "kv"
+        }
+        fn value(&self, d: &DesignView) -> f64 {
+            3.0 * d.metrics[0].memory_bytes.kv_cache / 1e9
+        }
+        fn split(&self, w: &WidthView) -> Option<Linear> {
+            let kv = w.costs[0].kv_bytes;
+            self.0.then(|| Linear { fixed: 3.0 * kv.fixed / 1e9, per_layer: 3.0 * kv.per_layer / 1e9 })
+        }
+    }
+    let t = "[space]\nlayers = [4, 8, 16, 24, 32]\nhidden = [768, 1024, 2048]\nhead_dim = [64]\nkv_heads = [1, 4, \"heads\"]\n\
+             ffn_ratio = [1.0, 3.0]\nmoe = [[1, 1], [8, 1]]\nvocab = [32000]\n[[scenario]]\nhardware = \"jetson-orin-nano-8gb\"\n\
+             prompt = 4096\ngen = 256\n[scenario.budget]\ntpot_ms = 25\n";
+    let base = Instance::from_toml_str(t, &Origin::file("t.toml"), None).unwrap();
+    let mut with = base.clone();
+    with.add_term(Arc::new(Kv(true)));
+    let e = solve(&with, "enum", &SolveOptions::default()).unwrap();
+    let m = solve(&with, "mip", &SolveOptions::default()).unwrap();
+    assert_eq!(e.label, m.label);
+    assert!((e.objective.unwrap() - m.objective.unwrap()).abs() < 1e-9);
+    let plain = solve(&base, "enum", &SolveOptions::default()).unwrap();
+    assert!(e.objective.unwrap() > plain.objective.unwrap(), "the penalty costs something");
+    let mut without = base.clone();
+    without.add_term(Arc::new(Kv(false)));
+    assert!(solve(&without, "mip", &SolveOptions::default()).unwrap_err().to_string().contains("mip-assign"));
+    let a = solve(&without, "mip-assign", &SolveOptions::default()).unwrap();
+    let e2 = solve(&without, "enum", &SolveOptions::default()).unwrap();
+    assert!((a.objective.unwrap() - e.objective.unwrap()).abs() < 1e-9);
+    assert!((e2.objective.unwrap() - e.objective.unwrap()).abs() < 1e-9);
+}

@@ -2,9 +2,11 @@
 //! `anyhow` lives here only; every error exits non-zero with one message.
 
 mod batch;
+mod bench;
 mod calibrate;
 mod eval;
 mod fit;
+mod gen;
 mod loop_;
 mod output;
 mod params;
@@ -46,6 +48,10 @@ enum Command {
     Batch(batch::BatchArgs),
     /// Fit a law's coefficients to observations (robust multi-start fit, bootstrap intervals).
     Fit(fit::FitArgs),
+    /// Generate benchmark instances of a family (paper, large, multi, infeasible, tight).
+    Gen(gen::GenArgs),
+    /// Benchmark solver variants on instances: CSV, summary, correctness alarms, performance profile.
+    Bench(bench::BenchArgs),
     /// Outer loop: fit → choose → measure (oracle) → refit until the choice is certain; resumable.
     Loop(loop_::LoopArgs),
     /// Measure one design (JSON on stdin) with an oracle spec; prints {"loss": …}.
@@ -123,6 +129,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Solve(a) => solve::run(a),
         Command::Batch(a) => batch::run(a),
         Command::Fit(a) => fit::run(a),
+        Command::Gen(a) => gen::run(a),
+        Command::Bench(a) => bench::run(a),
         Command::Loop(a) => loop_::run(a),
         Command::Oracle(a) => loop_::run_oracle(a),
     }

@@ -235,14 +235,14 @@ impl LseModel {
 
 impl LseModel {
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     unsafe fn kernel_avx2(&self, theta: &[f64], data: &Compact, delta: f64, grad: &mut [f64]) -> f64 {
-        self.kernel(theta, data, delta, grad)
+        self.kernel::<fastmath::Fused>(theta, data, delta, grad)
     }
 
     #[inline(always)]
     #[allow(clippy::needless_range_loop)]
-    fn kernel(&self, theta: &[f64], data: &Compact, delta: f64, grad: &mut [f64]) -> f64 {
+    fn kernel<A: fastmath::MulAdd>(&self, theta: &[f64], data: &Compact, delta: f64, grad: &mut [f64]) -> f64 {
         const L: usize = LANES;
         let nt = self.terms.len() + usize::from(self.constant.is_some());
         let nfac = self.factors.len();
@@ -289,14 +289,14 @@ impl LseModel {
             let mut s = [0.0f64; L];
             for zt in &mut z[..nt] {
                 for l in 0..L {
-                    zt[l] = fastmath::exp_neg(zt[l] - m[l]);
+                    zt[l] = fastmath::exp_neg::<A>(zt[l] - m[l]);
                     s[l] += zt[l];
                 }
             }
             // Each step a separate 4-lane loop: the compiler turns each into vector code.
             let mut r = [0.0f64; L];
             for l in 0..L {
-                r[l] = m[l] + fastmath::ln_pos(s[l]) - y[l];
+                r[l] = m[l] + fastmath::ln_pos::<A>(s[l]) - y[l];
             }
             let mut c = [0.0f64; L];
             for l in 0..L {
@@ -398,12 +398,12 @@ impl FitModel for LseModel {
     fn objective(&self, theta: &[f64], data: &Compact, delta: f64, grad: &mut [f64]) -> f64 {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU supports AVX2 (checked just above).
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                // SAFETY: the CPU supports AVX2 and FMA (checked just above).
                 return unsafe { self.kernel_avx2(theta, data, delta, grad) };
             }
         }
-        self.kernel(theta, data, delta, grad)
+        self.kernel::<fastmath::Plain>(theta, data, delta, grad)
     }
 
     fn term_weights(&self, theta: &[f64], lnx: &[f64]) -> Vec<(usize, f64)> {

@@ -55,7 +55,8 @@ pub trait ObjectiveTerm: Send + Sync {
     /// The term's value for a design (weight included).
     fn value(&self, design: &DesignView) -> f64;
     /// For a fixed width configuration: value(l) = depth_part(l) + fixed + l·per_layer.
-    /// `None` when the term has no such split.
+    /// `None` when the term has no such split. Must be `Some` for every width configuration
+    /// or for none: the solver decides from the first width which formulations apply.
     fn split(&self, _width: &WidthView) -> Option<Linear> {
         None
     }

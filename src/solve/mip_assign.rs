@@ -34,6 +34,11 @@ impl Solver for MipAssign {
                 for i in 0..=imax {
                     cand.push((w, i, p.objective(w, row, &buf, i)));
                 }
+                if w % 1024 == 0 && t0.elapsed().as_secs_f64() > opts.time_limit_s {
+                    let mut out = RawSolution::empty(Status::NoSolution);
+                    out.note = Some("time limit reached while building the assignment model".into());
+                    return Ok(out);
+                }
                 if cand.len() > MAX_ASSIGN_CANDIDATES {
                     return Err(Error::Unsupported(format!(
                         "mip-assign: more than {MAX_ASSIGN_CANDIDATES} feasible candidates; use --solver enum or mip"
@@ -77,6 +82,16 @@ impl Solver for MipAssign {
                 m.add_constraint(e.leq(1.0));
             }
             let left = opts.time_limit_s - t0.elapsed().as_secs_f64();
+            if left <= 0.0 {
+                // The model took the whole limit to build: report what earlier rounds found.
+                if round == 0 {
+                    out.status = Status::NoSolution;
+                    out.note = Some("time limit reached while building the assignment model".into());
+                } else {
+                    out.note = Some(format!("time limit reached after {round} of {} designs", opts.top_k));
+                }
+                break;
+            }
             let write = if round == 0 { opts.write_model.as_deref() } else { None };
             match run_highs(m, opts, left, write)? {
                 MipOutcome::Infeasible => {

@@ -4,7 +4,7 @@
 //! Σ z = 1), and continuous u_w = L·z_w linearised exactly:
 //!
 //! ```text
-//! L = Σ_i depth_i·y_i,   Σ_w u_w = L,   depth_min·z_w ≤ u_w ≤ depthmax_w·z_w
+//! L = Σ_i depth_i·y_i,   Σ_w u_w = L,   0 ≤ u_w ≤ depthmax_w·z_w
 //! ```
 //!
 //! so u_w is L on the chosen width and 0 elsewhere. Every cost and parameter count is
@@ -191,29 +191,27 @@ fn build(p: &Problem, rows: &[WidthRow], cuts: &[(usize, usize)], top1: bool) ->
         Structure::General => return None,
     }
     let mut m = vars.minimise(obj).using(highs);
-    let sum = |vs: &[Variable]| {
-        vs.iter().fold(Expression::with_capacity(vs.len()), |mut e, v| {
-            e.add_mul(1.0, *v);
-            e
-        })
-    };
-    m.add_constraint(sum(&y).eq(1.0));
-    m.add_constraint(sum(&z).eq(1.0));
-    // Σ u_w = L.
-    let mut link = sum(&u);
-    for (i, &yi) in y.iter().enumerate() {
-        link.add_mul(-(depths[i] as f64), yi);
-    }
-    m.add_constraint(link.eq(0.0));
-    for (j, &w) in keep.iter().enumerate() {
-        let hi = p.depths[rows[w].lmax.unwrap_or(0)] as f64;
-        let mut e = Expression::with_capacity(2);
-        e.add_mul(1.0, u[j]);
-        e.add_mul(-hi, z[j]);
-        m.add_constraint(e.leq(0.0));
-        let mut e = Expression::with_capacity(2);
-        e.add_mul(1.0, u[j]);
-        e.add_mul(-(depths[0] as f64), z[j]);
+    let lmax: Vec<usize> = keep.iter().map(|&w| rows[w].lmax.unwrap_or(0)).collect();
+    choice_constraints(&mut m, &y, &z, &u, depths, &lmax);
+    // A second valid inequality: F being the depth part of the objective, the chosen
+    // depth's F is at least the best F the chosen width can reach,
+    //   Σ_i F_i·y_i ≥ Σ_w min_{i ≤ lmax_w} F_i · z_w.
+    // With no per-layer width part (H = 0, the paper's law) it makes the LP bound equal to
+    // the optimum, so HiGHS closes at the root.
+    if p.structure == Structure::Separable {
+        let mut prefix_min = Vec::with_capacity(depths.len());
+        let mut best = f64::INFINITY;
+        for f in &p.depth_obj[..depths.len()] {
+            best = best.min(*f);
+            prefix_min.push(best);
+        }
+        let mut e = Expression::with_capacity(depths.len() + keep.len());
+        for (i, &yi) in y.iter().enumerate() {
+            e.add_mul(p.depth_obj[i], yi);
+        }
+        for (j, &w) in keep.iter().enumerate() {
+            e.add_mul(-prefix_min[rows[w].lmax.unwrap_or(0)], z[j]);
+        }
         m.add_constraint(e.geq(0.0));
     }
     // Budgets, scaled to ≤ 1.
@@ -242,6 +240,49 @@ fn build(p: &Problem, rows: &[WidthRow], cuts: &[(usize, usize)], top1: bool) ->
         }
     }
     Some((m, Vars { y, z, keep }, scale))
+}
+
+/// One depth and one width configuration, with the exact linearisation u_j = L·z_j:
+/// Σ y = 1, Σ z = 1, Σ u = Σ_i depth_i·y_i, u_j ≤ depth_{lmax_j}·z_j; plus the valid
+/// inequality that depth i is chosen only with a width whose largest feasible depth
+/// reaches it, y_i ≤ Σ_{j: lmax_j ≥ i} z_j, which tightens the LP relaxation.
+pub(super) fn choice_constraints(
+    m: &mut HighsProblem,
+    y: &[Variable],
+    z: &[Variable],
+    u: &[Variable],
+    depths: &[u32],
+    lmax: &[usize],
+) {
+    let sum = |vs: &[Variable]| {
+        vs.iter().fold(Expression::with_capacity(vs.len()), |mut e, v| {
+            e.add_mul(1.0, *v);
+            e
+        })
+    };
+    m.add_constraint(sum(y).eq(1.0));
+    m.add_constraint(sum(z).eq(1.0));
+    let mut link = sum(u);
+    for (i, &yi) in y.iter().enumerate() {
+        link.add_mul(-(depths[i] as f64), yi);
+    }
+    m.add_constraint(link.eq(0.0));
+    for (j, (&uj, &zj)) in u.iter().zip(z).enumerate() {
+        let mut e = Expression::with_capacity(2);
+        e.add_mul(1.0, uj);
+        e.add_mul(-(depths[lmax[j]] as f64), zj);
+        m.add_constraint(e.leq(0.0));
+    }
+    for (i, &yi) in y.iter().enumerate() {
+        let mut e = Expression::with_capacity(z.len() + 1);
+        e.add_mul(1.0, yi);
+        for (j, &zj) in z.iter().enumerate() {
+            if lmax[j] >= i {
+                e.add_mul(-1.0, zj);
+            }
+        }
+        m.add_constraint(e.leq(0.0));
+    }
 }
 
 /// Index of the largest of `len` columns starting at `start` (variables are numbered in

@@ -245,7 +245,7 @@ impl<'a> Problem<'a> {
                 if !inst.terms.is_empty() {
                     let view = WidthView { width: wc, arch: &arch, params: p, active_params: pa, costs };
                     for t in &inst.terms {
-                        let s = t.split(&view).expect("term split checked at setup");
+                        let s = t.split(&view).expect("ObjectiveTerm::split must return Some for every width or for none (checked on the first width at setup)");
                         row.g += s.fixed;
                         row.h += s.per_layer;
                     }

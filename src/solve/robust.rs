@@ -12,7 +12,7 @@
 //! reach); Σ b_j ≥ ⌈(1 − ε)J⌉. Without a chance constraint the point cost model decides
 //! feasibility. `robust_enum` evaluates every design directly and is the reference.
 
-use super::mip_compact::{argmax, run_highs, MipOutcome};
+use super::mip_compact::{argmax, choice_constraints, run_highs, MipOutcome};
 use super::{Problem, SolveOptions, Status, Structure, WidthRow};
 use crate::calibrate::Terms;
 use crate::cost::WidthCosts;
@@ -400,29 +400,8 @@ pub fn robust_mip(inst: &Instance, spec: &RobustSpec, opts: &SolveOptions) -> Re
     let b: Vec<Variable> =
         if p.sample_rows.is_empty() { Vec::new() } else { vars.add_vector(variable().binary(), p.sample_rows.len()) };
     let mut m = vars.minimise(objective).using(highs);
-    let sum = |vs: &[Variable]| {
-        vs.iter().fold(Expression::with_capacity(vs.len()), |mut e, v| {
-            e.add_mul(1.0, *v);
-            e
-        })
-    };
-    m.add_constraint(sum(&y).eq(1.0));
-    m.add_constraint(sum(&z).eq(1.0));
-    let mut link = sum(&u);
-    for (i, &yi) in y.iter().enumerate() {
-        link.add_mul(-(ds[i] as f64), yi);
-    }
-    m.add_constraint(link.eq(0.0));
-    for (j, &w) in keep.iter().enumerate() {
-        let mut e = Expression::with_capacity(2);
-        e.add_mul(1.0, u[j]);
-        e.add_mul(-(depths[lmax[w].unwrap_or(0)] as f64), z[j]);
-        m.add_constraint(e.leq(0.0));
-        let mut e = Expression::with_capacity(2);
-        e.add_mul(1.0, u[j]);
-        e.add_mul(-(ds[0] as f64), z[j]);
-        m.add_constraint(e.geq(0.0));
-    }
+    let lmax_kept: Vec<usize> = keep.iter().map(|&w| lmax[w].unwrap_or(0)).collect();
+    choice_constraints(&mut m, &y, &z, &u, ds, &lmax_kept);
     if let Some((t, es)) = &cvar_vars {
         for (s, &e_s) in es.iter().enumerate() {
             // e_s ≥ obj_s − t.
@@ -459,7 +438,11 @@ pub fn robust_mip(inst: &Instance, spec: &RobustSpec, opts: &SolveOptions) -> Re
                 }
             }
         }
-        m.add_constraint(sum(&b).geq(p.need as f64));
+        let mut e = Expression::with_capacity(b.len());
+        for &v in &b {
+            e.add_mul(1.0, v);
+        }
+        m.add_constraint(e.geq(p.need as f64));
     }
     let left = opts.time_limit_s - t0.elapsed().as_secs_f64();
     let outcome = run_highs(m, opts, left, opts.write_model.as_deref())?;
