@@ -98,6 +98,31 @@ pub struct WidthCosts {
 }
 
 impl WidthCosts {
+    /// Mean decode step (TPOT), ms, as a linear function of depth (0 without decode steps).
+    pub fn tpot_ms(&self) -> Linear {
+        if self.gen_tokens == 0 {
+            return Linear::default();
+        }
+        let g = self.gen_tokens as f64;
+        Linear { fixed: self.decode_sum_ms.fixed / g, per_layer: self.decode_sum_ms.per_layer / g }
+    }
+
+    /// Prefill plus every decode step, ms.
+    pub fn total_ms(&self) -> Linear {
+        Linear {
+            fixed: self.prefill_ms.fixed + self.decode_sum_ms.fixed,
+            per_layer: self.prefill_ms.per_layer + self.decode_sum_ms.per_layer,
+        }
+    }
+
+    /// Weights + KV cache + activations, bytes.
+    pub fn memory_bytes(&self) -> Linear {
+        Linear {
+            fixed: self.weights_bytes.fixed + self.kv_bytes.fixed + self.activation_bytes,
+            per_layer: self.weights_bytes.per_layer + self.kv_bytes.per_layer,
+        }
+    }
+
     /// Metrics at a given depth, O(1).
     #[inline]
     pub fn at_depth(&self, layers: u32) -> Metrics {

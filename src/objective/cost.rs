@@ -56,26 +56,14 @@ impl ObjectiveTerm for CostTerm {
     }
     fn split(&self, w: &WidthView) -> Option<Linear> {
         let c = &w.costs[self.scenario];
-        let g = c.gen_tokens.max(1) as f64;
+        let gb = |l: Linear| Linear { fixed: l.fixed / 1e9, per_layer: l.per_layer / 1e9 };
         let lin = match self.quantity {
             CostQuantity::PrefillMs => c.prefill_ms,
             CostQuantity::DecodeMs => c.decode_ms,
-            CostQuantity::TpotMs => {
-                if c.gen_tokens == 0 {
-                    Linear::default()
-                } else {
-                    Linear { fixed: c.decode_sum_ms.fixed / g, per_layer: c.decode_sum_ms.per_layer / g }
-                }
-            }
-            CostQuantity::TotalMs => Linear {
-                fixed: c.prefill_ms.fixed + c.decode_sum_ms.fixed,
-                per_layer: c.prefill_ms.per_layer + c.decode_sum_ms.per_layer,
-            },
-            CostQuantity::MemoryGb => Linear {
-                fixed: (c.weights_bytes.fixed + c.kv_bytes.fixed + c.activation_bytes) / 1e9,
-                per_layer: (c.weights_bytes.per_layer + c.kv_bytes.per_layer) / 1e9,
-            },
-            CostQuantity::KvCacheGb => Linear { fixed: c.kv_bytes.fixed / 1e9, per_layer: c.kv_bytes.per_layer / 1e9 },
+            CostQuantity::TpotMs => c.tpot_ms(),
+            CostQuantity::TotalMs => c.total_ms(),
+            CostQuantity::MemoryGb => gb(c.memory_bytes()),
+            CostQuantity::KvCacheGb => gb(c.kv_bytes),
         };
         Some(Linear { fixed: self.weight * lin.fixed, per_layer: self.weight * lin.per_layer })
     }

@@ -371,25 +371,12 @@ impl<'a> Problem<'a> {
 
 /// A budget metric as fixed + l·per_layer for one width.
 pub fn budget_linear(m: BudgetMetric, c: &WidthCosts, p: Linear, pa: Linear) -> Linear {
-    let g = c.gen_tokens as f64;
     match m {
         BudgetMetric::PrefillMs => c.prefill_ms,
         BudgetMetric::DecodeMs => c.decode_ms,
-        BudgetMetric::TpotMs => {
-            if c.gen_tokens == 0 {
-                Linear::default()
-            } else {
-                Linear { fixed: c.decode_sum_ms.fixed / g, per_layer: c.decode_sum_ms.per_layer / g }
-            }
-        }
-        BudgetMetric::TotalMs => Linear {
-            fixed: c.prefill_ms.fixed + c.decode_sum_ms.fixed,
-            per_layer: c.prefill_ms.per_layer + c.decode_sum_ms.per_layer,
-        },
-        BudgetMetric::MemoryBytes => Linear {
-            fixed: c.weights_bytes.fixed + c.kv_bytes.fixed + c.activation_bytes,
-            per_layer: c.weights_bytes.per_layer + c.kv_bytes.per_layer,
-        },
+        BudgetMetric::TpotMs => c.tpot_ms(),
+        BudgetMetric::TotalMs => c.total_ms(),
+        BudgetMetric::MemoryBytes => c.memory_bytes(),
         BudgetMetric::Params => p,
         BudgetMetric::ActiveParams => pa,
     }
