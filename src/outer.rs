@@ -356,6 +356,19 @@ pub fn parse_call_line(line: &[u8]) -> Option<CallRecord> {
     Some(c)
 }
 
+/// One line per oracle attempt: round, design, outcome and time.
+pub fn call_line(c: &CallRecord, attempts: usize) -> String {
+    let what = match (c.loss, &c.error) {
+        (Some(l), _) => format!("loss {l:.5}"),
+        (None, Some(e)) => format!("FAILED: {}", e.chars().take(160).collect::<String>()),
+        (None, None) => "FAILED".to_string(),
+    };
+    format!(
+        "  oracle round {} {} (attempt {}/{}): {what} in {:.1} s",
+        c.round, c.design.label, c.attempt, attempts, c.seconds
+    )
+}
+
 /// Result of a design's calls so far: Some(loss) when measured, None when given up.
 fn finals(calls: &[CallRecord], attempts: usize) -> HashMap<String, Option<f64>> {
     let mut failed: HashMap<&str, usize> = HashMap::new();
@@ -639,6 +652,8 @@ pub struct OuterLoop<'a> {
     pub journal: Journal,
     /// Called with each round's summary line (e.g. print to stderr).
     pub on_round: Option<&'a (dyn Fn(&str) + Sync)>,
+    /// Called with a line for every oracle attempt as it finishes (slow oracles: progress).
+    pub on_call: Option<&'a (dyn Fn(&str) + Sync)>,
 }
 
 struct Fitted {
@@ -654,7 +669,7 @@ impl<'a> OuterLoop<'a> {
     /// A loop; `data` is copied into the journal as `initial.csv` unless the journal already
     /// has one (resume), in which case it must be the same bytes.
     pub fn new(inst: &'a Instance, oracle: &'a dyn Oracle, opts: LoopOptions, journal: Journal) -> Self {
-        OuterLoop { inst, oracle, opts, journal, on_round: None }
+        OuterLoop { inst, oracle, opts, journal, on_round: None, on_call: None }
     }
 
     fn fit_round(&self, r: usize, warm: Option<&[f64]>) -> Result<Fitted> {
@@ -726,6 +741,62 @@ impl<'a> OuterLoop<'a> {
         }
         write_atomic(&self.journal.data_path(), text.as_bytes())?;
         Ok(n)
+    }
+
+    /// When `data` does not exist: measure `n` feasible designs spread by [`lhs_pick`] with the
+    /// oracle as round 0 of the journal (in parallel, retried, each attempt journaled like a
+    /// round's, so a killed run resumes without redoing a finished call), then write the
+    /// successful ones to `data`. Returns the designs measured (0 when `data` exists).
+    pub fn measure_initial(&self, n: usize, data: &Path) -> Result<usize> {
+        if data.exists() || n == 0 {
+            return Ok(0);
+        }
+        self.opts.validate()?;
+        let j = &self.journal;
+        let dir = j.round_dir(0);
+        let asked_path = dir.join("asked.json");
+        // The designs are fixed once written, so a resumed run asks the same ones.
+        let asked: Vec<Design> = match std::fs::read_to_string(&asked_path) {
+            Ok(t) => serde_json::from_str(&t).map_err(|e| Error::Parse {
+                origin: Origin::file(asked_path.display().to_string()),
+                message: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let asked = lhs_pick(&feasible_designs(self.inst)?, n, self.opts.seed);
+                std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+                write_atomic(&asked_path, to_json(&asked)?.as_bytes())?;
+                asked
+            }
+            Err(e) => return Err(io_err(&asked_path)(e)),
+        };
+        let attempts = 1 + self.opts.retries;
+        let (mut calls, _) = j.calls()?;
+        let fin = finals(&calls, attempts);
+        let todo: Vec<(Design, usize)> = asked
+            .iter()
+            .filter(|d| !fin.contains_key(&d.key))
+            .map(|d| (d.clone(), calls.iter().filter(|c| c.key == d.key && c.loss.is_none()).count()))
+            .collect();
+        let file = Mutex::new(
+            std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(j.calls_path())
+                .map_err(io_err(&j.calls_path()))?,
+        );
+        calls.extend(self.call_all(0, &todo, attempts, &file)?);
+        let fin = finals(&calls, attempts);
+        let rows: Vec<(Design, f64)> =
+            asked.iter().filter_map(|d| fin.get(&d.key).copied().flatten().map(|l| (d.clone(), l))).collect();
+        if rows.is_empty() {
+            return Err(Error::Unsupported(format!(
+                "every one of the {} initial oracle calls failed; see {} for the errors",
+                asked.len(),
+                j.calls_path().display()
+            )));
+        }
+        write_atomic(data, data_csv(&rows).as_bytes())?;
+        Ok(rows.len())
     }
 
     /// Run (or resume) the loop with `data` as the initial observations.
@@ -936,6 +1007,9 @@ impl<'a> OuterLoop<'a> {
                     }
                     // Keep what a resumed loop would read back from the journal.
                     let rec = parse_call_line(line.trim_end().as_bytes()).unwrap_or(rec);
+                    if let Some(cb) = self.on_call {
+                        cb(&call_line(&rec, attempts));
+                    }
                     let done = rec.loss.is_some();
                     out.lock().unwrap_or_else(|e| e.into_inner()).push(rec);
                     if done {

@@ -327,6 +327,88 @@ fn cli_init_measures_initial_designs_and_prints_json() {
 }
 
 #[test]
+fn killed_initial_round_resumes_without_redoing_calls() {
+    // `--init` measures through the journal (round 0): a loop killed while measuring its
+    // initial designs resumes, redoes no finished call and writes the same data file as an
+    // uninterrupted run; a design whose oracle always fails is left out of the data.
+    let s = setup(4, 7);
+    let run = |journal: &Path, data: &Path, oracle: &str| {
+        colaw(&[
+            "loop",
+            "--instance",
+            &s.inst_path.display().to_string(),
+            "--data",
+            &data.display().to_string(),
+            "--init",
+            "16",
+            "--oracle",
+            oracle,
+            "--journal",
+            &journal.display().to_string(),
+            "--rounds",
+            "1",
+            "--per-round",
+            "2",
+            "--stop-confidence",
+            "1",
+            "--bootstrap",
+            "20",
+            "--starts",
+            "50",
+            "--jobs",
+            "2",
+            "--retries",
+            "0",
+        ])
+    };
+    let bin = env!("CARGO_BIN_EXE_colaw");
+    // Fails on every design with 16 layers, otherwise the synthetic truth.
+    let base = format!(
+        "read d; case \"$d\" in *'\"layers\":16,'*) exit 7;; esac; exec {bin} oracle '{}' <<EOF\n$d\nEOF",
+        oracle_spec(&s.truth)
+    );
+    let (ja, da) = (s.root.join("ja"), s.root.join("da.csv"));
+    let out = run(&ja, &da, &base);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let count = s.root.join("count");
+    let killed = s.root.join("killed");
+    let killer = format!(
+        "echo x >> {c}; n=$(wc -l < {c}); \
+         if [ $n -ge 5 ] && mkdir {k} 2>/dev/null; then kill -9 $PPID; sleep 2; exit 1; fi; {base}",
+        c = count.display(),
+        k = killed.display()
+    );
+    let (jb, db) = (s.root.join("jb"), s.root.join("db.csv"));
+    let out = run(&jb, &db, &killer);
+    assert!(!out.status.success() && killed.exists(), "the loop should have been killed in round 0");
+    assert!(!db.exists(), "no data file before round 0 has finished");
+    let before = std::fs::read_to_string(jb.join("oracle.jsonl")).unwrap().lines().count();
+    assert!((3..16).contains(&before), "{before} calls journaled before the kill");
+    let out = run(&jb, &db, &killer);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (a, b) = (std::fs::read_to_string(&da).unwrap(), std::fs::read_to_string(&db).unwrap());
+    assert_eq!(a, b, "resumed initial data differ from the uninterrupted run's");
+    let round0 = |j: &Path| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(j.join("oracle.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["round"] == 0)
+            .collect()
+    };
+    let (ra, rb) = (round0(&ja), round0(&jb));
+    assert_eq!(ra.len(), 16, "one attempt per initial design (no retries)");
+    let mut keys: Vec<&str> = rb.iter().map(|v| v["key"].as_str().unwrap()).collect();
+    keys.sort();
+    let n = keys.len();
+    keys.dedup();
+    assert_eq!(n, keys.len(), "a finished initial call was redone");
+    let failed = ra.iter().filter(|v| v["error"].is_string()).count();
+    assert!(failed >= 1, "the space's LHS pick should include a 16-layer design");
+    assert_eq!(a.lines().count(), 1 + 16 - failed, "failed designs are left out of the data");
+}
+
+#[test]
 fn data_without_architecture_columns_is_refused() {
     let s = setup(12, 4);
     let bad = s.root.join("bad.csv");

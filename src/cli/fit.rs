@@ -77,6 +77,8 @@ struct Report {
     status: String,
     bootstrap: usize,
     bootstrap_converged: usize,
+    /// Resamples left out: a coefficient ran off to ±∞.
+    bootstrap_non_finite: usize,
     seed: u64,
     separable: bool,
     fit_ms: f64,
@@ -215,6 +217,7 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         status: fit.best.status.clone(),
         bootstrap: boot.as_ref().map_or(0, |b| b.samples.len()),
         bootstrap_converged: boot.as_ref().map_or(0, |b| b.converged.iter().filter(|c| **c).count()),
+        bootstrap_non_finite: boot.as_ref().map_or(0, |b| b.non_finite),
         seed: a.seed,
         separable: fitted.is_separable(),
         fit_ms: fit.fit_ms,

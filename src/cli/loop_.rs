@@ -64,7 +64,8 @@ pub struct LoopArgs {
     #[arg(long, default_value_t = 20)]
     pub warm_starts: usize,
     /// When --data does not exist: measure N feasible designs spread by a Latin hypercube
-    /// with the oracle first and write them there (for demos; not journaled).
+    /// with the oracle first (round 0 of the journal: parallel, retried, resumable) and write
+    /// them there.
     #[arg(long, default_value_t = 0)]
     pub init: usize,
 }
@@ -92,16 +93,18 @@ pub fn run(a: LoopArgs) -> anyhow::Result<()> {
         warm_starts: a.warm_starts,
         strategy: a.strategy,
     };
-    if !a.data.exists() && a.init > 0 {
-        let rows = crate::outer::initial_data(&inst, oracle.as_ref(), a.init, a.seed)?;
-        eprintln!("measured {} initial designs into {}", rows.len(), a.data.display());
-        std::fs::write(&a.data, crate::outer::data_csv(&rows))
-            .with_context(|| format!("writing {}", a.data.display()))?;
-    }
     let journal = Journal::new(&a.journal)?;
     let print = |s: &str| eprintln!("{s}");
     let mut lp = OuterLoop::new(&inst, oracle.as_ref(), opts, journal);
     lp.on_round = Some(&print);
+    lp.on_call = Some(&print);
+    if !a.data.exists() && a.init > 0 {
+        eprintln!("measuring {} initial designs (round 0 of the journal) into {}", a.init, a.data.display());
+        let n = lp
+            .measure_initial(a.init, &a.data)
+            .with_context(|| format!("initial designs, journal {}", a.journal.display()))?;
+        eprintln!("measured {n} initial designs into {}", a.data.display());
+    }
     let report = lp.run(&a.data).with_context(|| format!("loop with journal {}", a.journal.display()))?;
     print_json(&serde_json::json!({
         "choice": report.choice,

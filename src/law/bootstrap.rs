@@ -47,6 +47,10 @@ pub struct Bootstrap {
     pub objective: Vec<f64>,
     /// Whether each refit's best start converged.
     pub converged: Vec<bool>,
+    /// Resamples left out because a coefficient ran off to ±∞ or NaN in natural units (a
+    /// direction the data do not pin down, e.g. κ·d^−α with both growing); many of them mean
+    /// the law has more freedom than the data can fix.
+    pub non_finite: usize,
     /// Percentile 95 % interval per coefficient.
     pub ci95: Vec<(f64, f64)>,
     /// Standard deviation of the samples per coefficient.
@@ -101,12 +105,17 @@ pub fn bootstrap<M: FitModel>(
         })
         .collect();
     let names = fit.names.clone();
+    // A sample with an infinite coefficient cannot be evaluated or written; keep whole samples
+    // only (dropping single values would bias the other coefficients' intervals).
+    let total = refits.len();
+    let refits: Vec<(Vec<f64>, f64, bool)> = refits.into_iter().filter(|r| r.0.iter().all(|v| v.is_finite())).collect();
     let samples: Vec<Vec<f64>> = refits.iter().map(|r| r.0.clone()).collect();
     let (ci95, stderr) = summarise(&samples, names.len());
     Bootstrap {
         names,
         objective: refits.iter().map(|r| r.1).collect(),
         converged: refits.iter().map(|r| r.2).collect(),
+        non_finite: total - samples.len(),
         samples,
         ci95,
         stderr,
@@ -210,6 +219,7 @@ mod tests {
             samples: vec![vec![400.5, 0.34], vec![410.0, 0.35]],
             objective: vec![1e-3, 2e-3],
             converged: vec![true, false],
+            non_finite: 0,
             ci95: vec![],
             stderr: vec![],
             seed: 0,
