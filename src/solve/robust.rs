@@ -361,10 +361,13 @@ impl<'a> Prepared<'a> {
 
 /// The one-line summary of a robust solution.
 fn describe(s: &RobustSolution) -> String {
+    let over = match s.coefficient_samples {
+        0 => "the point law".to_string(),
+        n => format!("{n} coefficient samples"),
+    };
     let what = format!(
-        "{} over {} coefficient samples{}",
+        "{} over {over}{}",
         s.risk,
-        s.coefficient_samples.max(1),
         s.latency_required_share
             .map(|r| format!(", budgets in ≥ {:.1} % of {} latency samples", r * 100.0, s.latency_samples))
             .unwrap_or_default()
