@@ -1,5 +1,10 @@
 //! Batches: solve many instances, one JSON line each, resumable and shardable.
 //!
+//! An instance with a `[robust]` section is solved as `colaw solve` solves it (robust
+//! selection, `auto` by size; `--solver` enum or mip picks the robust variant, other
+//! solvers give an `error` line); its line carries the robust solution's fields (`risk`,
+//! `value`, `loss_mean`, `latency_ok_share`, …) and `objective` = the risk value.
+//!
 //! Every line is written whole (one `write_all` of `line\n` under a lock, then flushed), so
 //! a killed run leaves at most one torn last line; `resume` drops that torn tail, skips the
 //! instances already recorded and appends the rest. A bad instance is recorded as an
@@ -7,7 +12,7 @@
 
 use crate::error::{Error, Result};
 use crate::instance::Instance;
-use crate::solve::{solve, Solution, SolveOptions};
+use crate::solve::{robust_solve, solve, RobustSolution, Solution, SolveOptions, Status};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -69,6 +74,24 @@ pub struct BatchLine<'a> {
     /// The solve result.
     #[serde(flatten)]
     pub solution: &'a Solution,
+}
+
+/// One results line of a `[robust]` instance: the robust solution, with `objective` (the
+/// risk value, also in `value`) named as in point solves.
+#[derive(Debug, Serialize)]
+pub struct RobustBatchLine<'a> {
+    /// Instance path as given.
+    pub path: String,
+    /// The risk value of the chosen design.
+    pub objective: Option<f64>,
+    /// The robust solve result.
+    #[serde(flatten)]
+    pub solution: &'a RobustSolution,
+}
+
+enum Outcome {
+    Point(Solution),
+    Robust(RobustSolution),
 }
 
 #[derive(Debug, Serialize)]
@@ -185,12 +208,21 @@ pub fn run_batch(cfg: &BatchConfig, on_done: &(dyn Fn(&str, &str) + Sync)) -> Re
                 o.time_limit_s = t;
             }
             let kind = cfg.solver.clone().unwrap_or_else(|| inst.solver.kind.clone());
-            solve(&inst, &kind, &o)
+            match &inst.robust {
+                // The same selection `colaw solve` makes for a `[robust]` instance.
+                Some(spec) => robust_solve(&inst, spec, &kind, &o).map(Outcome::Robust),
+                None => solve(&inst, &kind, &o).map(Outcome::Point),
+            }
         });
+        let status_of =
+            |s: Status| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         let (line, status) = match &result {
-            Ok(sol) => (
-                serde_json::to_string(&BatchLine { path: path.clone(), solution: sol }),
-                serde_json::to_value(sol.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            Ok(Outcome::Point(sol)) => {
+                (serde_json::to_string(&BatchLine { path: path.clone(), solution: sol }), status_of(sol.status))
+            }
+            Ok(Outcome::Robust(sol)) => (
+                serde_json::to_string(&RobustBatchLine { path: path.clone(), objective: sol.value, solution: sol }),
+                status_of(sol.status),
             ),
             Err(e) => (
                 serde_json::to_string(&ErrorLine { path: path.clone(), status: "error", message: &e.to_string() }),

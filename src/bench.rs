@@ -12,6 +12,14 @@
 //! [`check`] computes this from rows alone, so rows read back from a CSV (e.g. merged
 //! shards, or a crafted row in a test) are judged the same way.
 //!
+//! **Robust instances.** On an instance with a `[robust]` section the objective is a risk
+//! measure over coefficient samples (and feasibility may be a chance constraint), so only
+//! `robust-enum`, `robust-mip` and `auto` (which picks one of them, as `colaw solve` does)
+//! run there; their `objective` is the risk value, and the two exact robust variants must
+//! agree like the others. The point solvers (`enum`, `mip`, `mip-assign`, `analytic`) would
+//! answer another question, so they are recorded as `skipped` with the reason, and so are
+//! `robust-*` on instances without `[robust]`.
+//!
 //! **Timing.** Wall time of `solve()` (problem setup, solve, verification), instance
 //! loading excluded; analytic's comparison against the exact optimum is switched off (the
 //! bench computes its gap itself). Each solve runs inside a one-thread rayon pool with
@@ -27,7 +35,7 @@
 use crate::error::{Error, Result};
 use crate::instance::Instance;
 use crate::plot::{lines, Series};
-use crate::solve::{solve, SolveOptions, Status};
+use crate::solve::{robust_solve, solve, SolveOptions, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,8 +43,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// Solvers that claim exact optimality.
-pub const EXACT_SOLVERS: [&str; 3] = ["enum", "mip", "mip-assign"];
+/// Solvers that claim exact optimality (`auto` picks an exact one).
+pub const EXACT_SOLVERS: [&str; 6] = ["enum", "mip", "mip-assign", "robust-enum", "robust-mip", "auto"];
+
+/// Solver names `colaw bench` accepts.
+pub const BENCH_SOLVERS: [&str; 7] = ["enum", "mip", "mip-assign", "analytic", "robust-enum", "robust-mip", "auto"];
+
+/// The robust variants: run on instances with a `[robust]` section only.
+pub const ROBUST_SOLVERS: [&str; 2] = ["robust-enum", "robust-mip"];
 
 /// Relative tolerance for agreement with the best known objective.
 pub const AGREE_TOL: f64 = 1e-6;
@@ -152,6 +166,17 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
+/// What one run of a point or robust solver reports.
+struct RunResult {
+    status: Status,
+    objective: Option<f64>,
+    bound: Option<f64>,
+    gap: Option<f64>,
+    nodes: Option<u64>,
+    verified: bool,
+    message: String,
+}
+
 /// Run one solver on one loaded instance `repeat` times.
 pub fn run_one(inst: &Instance, path: &str, solver: &str, cfg: &BenchConfig, per_run_rss: bool) -> BenchRow {
     let mut opts = SolveOptions::from_instance(inst);
@@ -192,6 +217,21 @@ pub fn run_one(inst: &Instance, path: &str, solver: &str, cfg: &BenchConfig, per
             return row;
         }
     }
+    let robust = inst.robust.as_deref();
+    let is_robust_solver = ROBUST_SOLVERS.contains(&solver);
+    if robust.is_some() && !is_robust_solver && solver != "auto" {
+        row.status = "skipped".into();
+        row.message = format!(
+            "robust instance: its objective is a risk over coefficient samples, not `{solver}`'s point estimate; run \
+             robust-enum, robust-mip or auto"
+        );
+        return row;
+    }
+    if robust.is_none() && is_robust_solver {
+        row.status = "skipped".into();
+        row.message = "not a robust instance (no [robust] section)".into();
+        return row;
+    }
     let pool = match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
         Ok(p) => p,
         Err(e) => {
@@ -207,7 +247,26 @@ pub fn run_one(inst: &Instance, path: &str, solver: &str, cfg: &BenchConfig, per
     let mut first: Option<(String, Option<f64>)> = None;
     for _ in 0..cfg.repeat.max(1) {
         let t0 = Instant::now();
-        let res = pool.install(|| solve(inst, solver, &opts));
+        let res = pool.install(|| match robust {
+            Some(spec) => robust_solve(inst, spec, solver, &opts).map(|s| RunResult {
+                status: s.status,
+                objective: s.value,
+                bound: s.bound,
+                gap: s.gap,
+                nodes: s.nodes,
+                verified: s.verified,
+                message: if solver == "auto" { format!("{}: {}", s.solver, s.message) } else { s.message },
+            }),
+            None => solve(inst, solver, &opts).map(|s| RunResult {
+                status: s.status,
+                objective: s.objective,
+                bound: s.bound,
+                gap: s.gap,
+                nodes: s.nodes,
+                verified: s.verified,
+                message: if solver == "auto" { format!("{}: {}", s.solver, s.message) } else { s.message },
+            }),
+        });
         times.push(t0.elapsed().as_secs_f64() * 1e3);
         match res {
             Ok(sol) => {
@@ -220,7 +279,7 @@ pub fn run_one(inst: &Instance, path: &str, solver: &str, cfg: &BenchConfig, per
                         row.gap = sol.gap;
                         row.nodes = sol.nodes;
                         row.verified = sol.verified;
-                        row.message = sol.message.clone();
+                        row.message = sol.message;
                         first = Some(key);
                     }
                     Some(f) if row.exact && (f.0 != key.0 || f.1 != key.1) => {

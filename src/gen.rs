@@ -22,17 +22,30 @@
 //!   (k ∈ 1..5): feasible, with only about k designs meeting it (ties aside), so the
 //!   optimum sits at the budget's edge. Checked feasible by `enum` (k grows if device
 //!   memory cuts the k-th design).
+//! - `robust`: a `paper` instance, or (half of them) the Table 5 space on the calibrated
+//!   H100 (`nvidia-h100-sxm-cudagraph`) under a latency budget at a random quantile of the
+//!   candidates' values, with a `[robust]` section: a risk from {mean, CVaR 5/10/25 %} over
+//!   coefficient samples that are the crate's own bootstrap ([`crate::law::bootstrap`]) of a
+//!   fit of the paper law to synthetic runs (designs drawn from the instance's space, losses
+//!   from the paper law with log-normal noise); the H100 instances add a chance constraint
+//!   (ε ∈ {0.05, 0.1, 0.2}) over the measured H100 latency-calibration samples
+//!   (`data/measurements/h100_cudagraph_cal_samples.csv`, which describe that device). Both
+//!   samples files are written beside the instances.
 
 use crate::error::{Error, Origin, Result};
 use crate::hardware::load_hardware;
 use crate::instance::{
-    BudgetSpec, HardwareSpec, Instance, InstanceFile, LawSpec, ObjectiveSpec, ScenarioSpec, SolverSpec,
+    BudgetSpec, HardwareSpec, Instance, InstanceFile, LawSpec, ObjectiveSpec, RobustSection, ScenarioSpec, SolverSpec,
 };
+use crate::law::bootstrap::{bootstrap, samples_csv, BootstrapOptions};
+use crate::law::fit::{to_theta, FitModel, FitOptions, Fitter, LseModel, Starts};
+use crate::law::{load_law, LawInputs, LossLaw, Observations};
 use crate::precision::DType;
 use crate::solve::{solve, Problem, SolveOptions, Status};
 use crate::space::{Grid, KvChoice, Rules, SpaceSpec};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+use rand_distr::{Distribution, Normal};
 use std::path::{Path, PathBuf};
 
 /// Instance families.
@@ -48,10 +61,12 @@ pub enum Family {
     Infeasible,
     /// A budget at the edge of feasibility.
     Tight,
+    /// Paper-style instances with a `[robust]` section and their samples files.
+    Robust,
 }
 
 /// Family names accepted by `--family`.
-pub const FAMILIES: [&str; 5] = ["paper", "large", "multi", "infeasible", "tight"];
+pub const FAMILIES: [&str; 6] = ["paper", "large", "multi", "infeasible", "tight", "robust"];
 
 impl Family {
     /// Name as on the command line.
@@ -69,11 +84,7 @@ impl std::str::FromStr for Family {
             "multi" => Family::Multi,
             "infeasible" => Family::Infeasible,
             "tight" => Family::Tight,
-            "robust" => {
-                return Err("`robust`: not available yet (needs robust selection in the solver); one of paper, large, \
-                            multi, infeasible, tight"
-                    .into())
-            }
+            "robust" => Family::Robust,
             _ => return Err(format!("`{s}`: one of {}", FAMILIES.join(", "))),
         })
     }
@@ -106,6 +117,8 @@ pub struct Generated {
     pub file_name: String,
     /// The instance.
     pub file: InstanceFile,
+    /// Files the instance refers to by relative path, written beside it: (name, contents).
+    pub extra_files: Vec<(String, String)>,
 }
 
 impl Generated {
@@ -267,6 +280,7 @@ fn file(name: String, description: String, space: SpaceSpec, scenarios: Vec<Scen
         scenarios,
         objective: ObjectiveSpec::default(),
         solver: SolverSpec { time_limit_s: Some(60.0), ..Default::default() },
+        robust: None,
     }
 }
 
@@ -490,6 +504,98 @@ fn gen_edge(rng: &mut StdRng, name: String, infeasible: bool) -> Result<Instance
     }
 }
 
+/// The calibrated H100 that the shipped latency samples describe.
+pub const ROBUST_CHANCE_DEVICE: &str = "nvidia-h100-sxm-cudagraph";
+
+/// File name of the latency samples written beside chance-constrained `robust` instances.
+pub const ROBUST_LATENCY_SAMPLES: &str = "h100-cudagraph-cal-samples.csv";
+
+/// The measured H100 latency-calibration bootstrap samples (`colaw calibrate --samples`).
+const H100_CAL_SAMPLES: &str = include_str!("../data/measurements/h100_cudagraph_cal_samples.csv");
+
+/// Synthetic training runs per `robust` instance's fit (the paper fitted its law on a few
+/// hundred runs), and bootstrap resamples (so CVaR at 5 % still averages ≥ 3 samples).
+const ROBUST_RUNS: usize = 170;
+const ROBUST_RESAMPLES: usize = 64;
+
+/// Bootstrap coefficient samples of the paper law (the `colaw fit --samples` CSV): draw
+/// `ROBUST_RUNS` designs uniformly from `space`, give each the paper law's loss times
+/// exp(N(0, σ)), fit the law (its own values plus 16 Latin-hypercube starts) and bootstrap
+/// the fit.
+fn law_samples(space: &SpaceSpec, sigma: f64, seed: u64) -> Result<String> {
+    let law = load_law("paper")?;
+    let space = space.enumerate(&Origin::default())?;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let noise = Normal::new(0.0, sigma).map_err(|e| Error::Unsupported(format!("noise σ = {sigma}: {e}")))?;
+    let mut inputs = Vec::with_capacity(ROBUST_RUNS);
+    let mut losses = Vec::with_capacity(ROBUST_RUNS);
+    for _ in 0..ROBUST_RUNS {
+        let w = &space.widths[rng.random_range(0..space.widths.len())];
+        let arch = w.arch(space.depths[rng.random_range(0..space.depths.len())]);
+        let x = LawInputs::from_arch(&arch, law.default_tokens());
+        losses.push(law.loss(&x) * noise.sample(&mut rng).exp());
+        inputs.push(x);
+    }
+    let obs = Observations::new(inputs, losses);
+    let model = LseModel::new(&law)?;
+    let opts = FitOptions { starts: Starts::Lhs(16), cv_folds: 0, seed, ..Default::default() };
+    let fitter = Fitter::new(&model, &obs, opts)?;
+    let fit = fitter.fit(Some(&to_theta(model.kinds(), &law.values)))?;
+    let b = bootstrap(&fitter, &fit, &BootstrapOptions { resamples: ROBUST_RESAMPLES, seed, restarts: 3 }, None);
+    samples_csv(&b)
+}
+
+/// The Table 5 space on the calibrated H100 under a tpot or end-to-end budget set at a
+/// random quantile (20–70 %) of every candidate's value, so that it binds.
+fn gen_h100(rng: &mut StdRng, name: String) -> Result<InstanceFile> {
+    let device = ROBUST_CHANCE_DEVICE;
+    let ffn = ffn_subset(rng);
+    let (batch, prompt, gen) = *pick(rng, &[(1u32, 1024u32, 16u32), (16, 1024, 16), (16, 4096, 128)]);
+    let metric = *pick(rng, &["tpot_ms", "total_ms"]);
+    let s = scenario(device, device, batch, prompt, gen, BudgetSpec { device_memory: true, ..Default::default() });
+    let mut f = file(name, String::new(), table5_space(ffn.clone(), false), vec![s]);
+    let values = metric_values(&f, metric)?;
+    let q: f64 = rng.random_range(0.2..0.7);
+    let limit = sig4(values[((values.len() - 1) as f64 * q) as usize]);
+    set_metric(&mut f.scenarios[0].budget, metric, Some(limit));
+    f.description = Some(format!(
+        "Table 5 space (ffn ratios {ffn:?}) on {device}, B={batch}, S_in={prompt}, S_out={gen}; {metric} ≤ {limit} \
+         (the {:.0} % quantile of the candidates' values)",
+        q * 100.0
+    ));
+    Ok(f)
+}
+
+fn gen_robust(rng: &mut StdRng, name: String) -> Result<(InstanceFile, Vec<(String, String)>)> {
+    let chance = rng.random::<f64>() < 0.5;
+    let mut f = if chance { gen_h100(rng, name.clone())? } else { gen_paper(rng, name.clone())? };
+    let risk = *pick(rng, &["mean", "cvar:0.05", "cvar:0.1", "cvar:0.25"]);
+    let sigma = *pick(rng, &[0.005, 0.01, 0.02]);
+    let samples_name = format!("{name}-law-samples.csv");
+    let mut extra = vec![(samples_name.clone(), law_samples(&f.space, sigma, rng.random::<u64>())?)];
+    let mut section = RobustSection {
+        samples: Some(samples_name),
+        risk: Some(risk.into()),
+        latency_samples: None,
+        chance: None,
+        latency_scenarios: None,
+    };
+    let mut what = format!(
+        "robust family: {risk} over {ROBUST_RESAMPLES} bootstrap samples of a paper-law fit to {ROBUST_RUNS} synthetic \
+         runs (noise σ = {sigma})"
+    );
+    if chance {
+        let eps = *pick(rng, &[0.05, 0.1, 0.2]);
+        section.latency_samples = Some(ROBUST_LATENCY_SAMPLES.into());
+        section.chance = Some(eps);
+        extra.push((ROBUST_LATENCY_SAMPLES.into(), H100_CAL_SAMPLES.into()));
+        what += &format!("; budgets in ≥ {:.0} % of the H100 latency-calibration samples", (1.0 - eps) * 100.0);
+    }
+    f.description = Some(format!("{what}. {}", f.description.as_deref().unwrap_or("")));
+    f.robust = Some(section);
+    Ok((f, extra))
+}
+
 /// Generate a family's instances.
 pub fn generate(opts: &GenOptions) -> Result<Vec<Generated>> {
     let fam = opts.family;
@@ -497,8 +603,14 @@ pub fn generate(opts: &GenOptions) -> Result<Vec<Generated>> {
     for i in 0..opts.count {
         let mut rng = StdRng::seed_from_u64(mix(opts.seed, fam as u64 + 1, i as u64));
         let name = format!("{}-s{}-{:05}", fam.name(), opts.seed, i);
+        let mut extra_files = Vec::new();
         let f = match fam {
             Family::Paper => gen_paper(&mut rng, name.clone())?,
+            Family::Robust => {
+                let (f, extra) = gen_robust(&mut rng, name.clone())?;
+                extra_files = extra;
+                f
+            }
             Family::Multi => gen_multi(&mut rng, name.clone())?,
             Family::Large => {
                 let hi = opts.max_candidates.max(1e4).log10();
@@ -508,7 +620,7 @@ pub fn generate(opts: &GenOptions) -> Result<Vec<Generated>> {
             Family::Infeasible => gen_edge(&mut rng, name.clone(), true)?,
             Family::Tight => gen_edge(&mut rng, name.clone(), false)?,
         };
-        out.push(Generated { file_name: format!("{name}.toml"), file: f });
+        out.push(Generated { file_name: format!("{name}.toml"), file: f, extra_files });
     }
     Ok(out)
 }
@@ -518,7 +630,15 @@ pub fn write_all(dir: &Path, gens: &[Generated]) -> Result<Vec<PathBuf>> {
     let io = |p: &Path, source| Error::Io { path: p.display().to_string(), source };
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let mut paths = Vec::with_capacity(gens.len());
+    let mut written = std::collections::HashSet::new();
     for g in gens {
+        for (name, text) in &g.extra_files {
+            // Shared files (the latency samples) are written once.
+            if written.insert(name.clone()) {
+                let p = dir.join(name);
+                std::fs::write(&p, text).map_err(|e| io(&p, e))?;
+            }
+        }
         let p = dir.join(&g.file_name);
         std::fs::write(&p, g.to_toml()?).map_err(|e| io(&p, e))?;
         paths.push(p);
@@ -549,7 +669,7 @@ mod tests {
         for f in FAMILIES {
             assert_eq!(f.parse::<Family>().unwrap().name(), f);
         }
-        assert!("robust".parse::<Family>().unwrap_err().contains("not available"));
+        assert!("robustt".parse::<Family>().unwrap_err().contains("robust"));
     }
 
     #[test]

@@ -10,6 +10,8 @@ use crate::hardware::{load_hardware, Hardware};
 use crate::law::{load_law, LossLaw, PowerLaw, Var};
 use crate::objective::{builtin_term, ObjectiveTerm};
 use crate::precision::{DType, Precision};
+use crate::region::{read_coefficient_samples, read_latency_samples};
+use crate::solve::{Risk, RobustSpec};
 use crate::space::{Space, SpaceSpec};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -39,6 +41,32 @@ pub struct InstanceFile {
     /// Solver settings.
     #[serde(default)]
     pub solver: SolverSpec,
+    /// Robust selection over coefficient and latency samples (absent: the point estimates).
+    #[serde(default)]
+    pub robust: Option<RobustSection>,
+}
+
+/// `[robust]`: choose by a risk measure over bootstrap coefficient samples of the law, and
+/// optionally require the budgets in a share of latency-calibration samples. Paths are
+/// relative to the instance file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RobustSection {
+    /// Bootstrap coefficient samples (`colaw fit --bootstrap B --samples FILE`).
+    #[serde(default)]
+    pub samples: Option<String>,
+    /// `mean` or `cvar:ALPHA` (default mean).
+    #[serde(default)]
+    pub risk: Option<String>,
+    /// Latency-calibration samples (`colaw calibrate --samples FILE`), for `chance`.
+    #[serde(default)]
+    pub latency_samples: Option<String>,
+    /// Chance constraint ε: the budgets must hold in at least (1 − ε) of the latency samples.
+    #[serde(default)]
+    pub chance: Option<f64>,
+    /// Scenarios (by name) whose device the latency samples describe (default: every one).
+    #[serde(default)]
+    pub latency_scenarios: Option<Vec<String>>,
 }
 
 /// `[law]`: a law name under `models/laws/` or a path (relative to the instance file).
@@ -345,6 +373,8 @@ pub struct Instance {
     pub terms: Vec<Arc<dyn ObjectiveTerm>>,
     /// Solver settings from the file.
     pub solver: SolverSettings,
+    /// `[robust]` with its samples loaded (None: select on the point estimates).
+    pub robust: Option<Arc<RobustSpec>>,
 }
 
 impl std::fmt::Debug for Instance {
@@ -357,6 +387,18 @@ impl std::fmt::Debug for Instance {
             .field("scenarios", &self.scenarios.iter().map(|s| &s.name).collect::<Vec<_>>())
             .field("budgets", &self.budgets)
             .field("terms", &self.terms.iter().map(|t| t.name()).collect::<Vec<_>>())
+            .field(
+                "robust",
+                &self.robust.as_ref().map(|r| {
+                    format!(
+                        "{} over {} coefficient samples, {} latency samples, chance {:?}",
+                        r.risk,
+                        r.coefficients.len(),
+                        r.latency.len(),
+                        r.chance_epsilon
+                    )
+                }),
+            )
             .finish()
     }
 }
@@ -552,17 +594,23 @@ impl Instance {
             }
             solver.top_k = k;
         }
+        let law = Arc::new(law);
+        let robust = match &file.robust {
+            Some(r) => Some(Arc::new(resolve_robust(r, origin, base, &scenarios, &law)?)),
+            None => None,
+        };
         Ok(Instance {
             name: file.name.clone().unwrap_or_else(|| stem.to_string()),
             path: None,
             space,
-            law: Arc::new(law),
+            law,
             tokens,
             scenarios,
             budgets,
             loss_weight: o.loss_weight,
             terms,
             solver,
+            robust,
         })
     }
 
@@ -575,6 +623,110 @@ impl Instance {
     pub fn candidates(&self) -> u64 {
         self.space.widths.len() as u64 * self.space.depths.len() as u64
     }
+}
+
+/// Validate `[robust]` and load its samples, so that a bad file or value fails at load time
+/// with an error naming the instance file and the field.
+fn resolve_robust(
+    r: &RobustSection,
+    origin: &Origin,
+    base: Option<&Path>,
+    scenarios: &[Scenario],
+    law: &PowerLaw,
+) -> Result<RobustSpec> {
+    let risk = match &r.risk {
+        Some(s) => Risk::parse_value(s).map_err(|m| Error::invalid(origin, "robust.risk", format!("\"{s}\""), m))?,
+        None => Risk::Mean,
+    };
+    if let Some(e) = r.chance {
+        if !(e.is_finite() && (0.0..1.0).contains(&e)) {
+            return Err(Error::invalid(
+                origin,
+                "robust.chance",
+                e,
+                "must lie in [0, 1): the budgets must hold in at least (1 − chance) of the latency samples",
+            ));
+        }
+    }
+    match (r.chance, &r.latency_samples) {
+        (Some(e), None) => {
+            return Err(Error::missing(
+                origin,
+                "robust.latency_samples",
+                format!("robust.chance = {e} needs latency samples (written by `colaw calibrate --samples FILE`)"),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(Error::missing(
+                origin,
+                "robust.chance",
+                "robust.latency_samples are only used by a chance constraint: add chance = ε (e.g. 0.1)",
+            ))
+        }
+        _ => {}
+    }
+    if r.samples.is_none() && r.chance.is_none() {
+        return Err(Error::missing(
+            origin,
+            "robust.samples",
+            "[robust] needs coefficient samples (`colaw fit --bootstrap B --samples FILE`) or a chance constraint",
+        ));
+    }
+    let latency_scenarios = match &r.latency_scenarios {
+        None => None,
+        Some(names) => Some(
+            names
+                .iter()
+                .map(|n| {
+                    scenarios.iter().position(|s| &s.name == n).ok_or_else(|| {
+                        let known: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+                        Error::invalid(
+                            origin,
+                            "robust.latency_scenarios",
+                            format!("\"{n}\""),
+                            format!("not a scenario of this instance; scenarios: {}", known.join(", ")),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<usize>>>()?,
+        ),
+    };
+    let path = |s: &str| match base {
+        Some(b) if Path::new(s).is_relative() => b.join(s),
+        _ => PathBuf::from(s),
+    };
+    // One error naming the instance file and the field, with the samples file's own error.
+    let existing = |field: &str, s: &str, how: &str| -> Result<PathBuf> {
+        let p = path(s);
+        if p.is_file() {
+            return Ok(p);
+        }
+        Err(Error::invalid(
+            origin,
+            field,
+            format!("\"{s}\""),
+            format!("no such file {} (paths are relative to the instance file); write it with {how}", p.display()),
+        ))
+    };
+    let named = |field: &'static str, s: &str| {
+        let value = format!("\"{s}\"");
+        move |e: Error| Error::invalid(origin, field, &value, e.to_string())
+    };
+    let coefficients = match &r.samples {
+        Some(s) => {
+            let p = existing("robust.samples", s, "`colaw fit --bootstrap B --samples FILE`")?;
+            read_coefficient_samples(&p, law).map_err(named("robust.samples", s))?
+        }
+        None => Vec::new(),
+    };
+    let latency = match &r.latency_samples {
+        Some(s) => {
+            let p = existing("robust.latency_samples", s, "`colaw calibrate --bootstrap B --samples FILE`")?;
+            read_latency_samples(&p).map_err(named("robust.latency_samples", s))?
+        }
+        None => Vec::new(),
+    };
+    Ok(RobustSpec { risk, coefficients, latency, chance_epsilon: r.chance, latency_scenarios })
 }
 
 #[cfg(test)]
@@ -634,6 +786,18 @@ tpot_ms = 20
         let t = SMALL.replace("jetson-orin-nano-8gb\"", "paper-hypothetical-edge\"");
         let e = Instance::from_toml_str(&t, &Origin::file("s.toml"), None).unwrap_err().to_string();
         assert!(e.contains("scenario[0].compute_dtype") && e.contains("bf16") && e.contains("int8"), "{e}");
+    }
+
+    #[test]
+    fn robust_section_checked_at_load() {
+        let t = format!("{SMALL}[robust]\nsamples = 'x.csv'\nalpha = 0.1\n");
+        let e = Instance::from_toml_str(&t, &Origin::file("s.toml"), None).unwrap_err().to_string();
+        assert!(e.contains("s.toml") && e.contains("`alpha`") && e.contains("latency_samples"), "{e}");
+        let t = format!("{SMALL}[robust]\nsamples = 'no-such-samples.csv'\n");
+        let e = Instance::from_toml_str(&t, &Origin::file("s.toml"), None).unwrap_err().to_string();
+        assert!(e.contains("s.toml") && e.contains("robust.samples") && e.contains("no-such-samples.csv"), "{e}");
+        let f: InstanceFile = toml::from_str(SMALL).unwrap();
+        assert!(f.robust.is_none() && !toml::to_string(&f).unwrap().contains("robust"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `colaw bench`: writes the CSV columns and the profile, exits 0 when the exact solvers
 //! agree, and raises a correctness alarm (non-zero exit, ALARM line, `alarm` column) on a
-//! crafted wrong result row.
+//! crafted wrong result row; on the shipped `robust` set the robust variants agree, and the
+//! point solvers are skipped there (and the robust ones elsewhere).
 
 use std::path::Path;
 use std::process::Command;
@@ -78,4 +79,64 @@ fn crafted_wrong_row_raises_alarm() {
     let mip = rows.iter().find(|r| r.solver == "mip").unwrap();
     assert!(mip.alarm && !mip.solved && mip.alarm_reason.contains("claims optimal"), "{mip:?}");
     assert!(rows.iter().find(|r| r.solver == "enum").is_some_and(|r| !r.alarm && r.solved));
+}
+
+#[test]
+fn robust_solvers_agree_on_the_shipped_robust_set() {
+    let d = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let robust = root.join("instances/bench/robust");
+    let paper = root.join("instances/bench/paper/paper-s2026-00000.toml");
+    let csv = d.path().join("r.csv");
+    let o = colaw(&[
+        "bench",
+        "--solvers",
+        "robust-enum,robust-mip,auto,enum",
+        "--repeat",
+        "1",
+        robust.to_str().unwrap(),
+        paper.to_str().unwrap(),
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}\n{}", stdout, String::from_utf8_lossy(&o.stderr));
+    let rows = colaw::bench::read_csv(&csv).unwrap();
+    let n = std::fs::read_dir(&robust)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
+        .count();
+    assert!(n >= 6, "{n} shipped robust instances");
+    assert_eq!(rows.len(), 4 * (n + 1));
+    assert!(rows.iter().all(|r| !r.alarm), "no alarm");
+    for r in rows.iter().filter(|r| r.path.contains("/robust/")) {
+        match r.solver.as_str() {
+            "enum" => assert!(r.status == "skipped" && r.message.contains("robust instance"), "{r:?}"),
+            _ => {
+                assert!(r.solved && r.status == "optimal" && r.verified, "{r:?}");
+                // Every exact robust answer equals the best known risk value.
+                assert!(r.rel_diff.unwrap().abs() <= 1e-6, "{r:?}");
+                assert!(r.bound.unwrap() <= r.objective.unwrap() * (1.0 + 1e-9), "{r:?}");
+            }
+        }
+    }
+    for r in rows.iter().filter(|r| r.path.contains("/paper/")) {
+        match r.solver.as_str() {
+            "robust-enum" | "robust-mip" => {
+                assert!(r.status == "skipped" && r.message.contains("not a robust"), "{r:?}")
+            }
+            _ => assert!(r.solved, "{r:?}"),
+        }
+    }
+    assert!(stdout.contains("| robust-enum | exact | ") && stdout.contains("| robust-mip | exact | "), "{stdout}");
+    // A robust-mip row claiming a worse optimum than robust-enum's: an alarm.
+    let mut rows = rows;
+    let mip = rows.iter_mut().find(|r| r.solver == "robust-mip" && r.path.contains("/robust/")).unwrap();
+    mip.objective = Some(mip.objective.unwrap() * (1.0 + 1e-4));
+    let bad = d.path().join("bad.csv");
+    colaw::bench::write_csv(&bad, &rows).unwrap();
+    let o = colaw(&["bench", "--from", bad.to_str().unwrap(), "--out", d.path().join("j.csv").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("ALARM: robust-mip"), "{err}");
 }

@@ -125,3 +125,51 @@ fn bad_inputs_each_named() {
     let csv = temp(".csv", &format!("{head}64,2,4,4,16,128,100,true,warmup,1,8,1\n"));
     fails(&["predict", "--hardware", "nvidia-h100-sxm", csv.path().to_str().unwrap()], &[":2:", "phase", "warmup"]);
 }
+
+#[test]
+fn bad_robust_section_each_named() {
+    let d = tempfile::tempdir().unwrap();
+    let base = "[space]\nlayers = [4, 8]\nhidden = [512, 1024]\nhead_dim = [64]\nffn_ratio = [2.0]\nvocab = [32000]\n\
+                [[scenario]]\nhardware = 'nvidia-h100-sxm-cudagraph'\n[scenario.budget]\ntpot_ms = 5\n";
+    let lat = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/measurements/h100_cudagraph_cal_samples.csv");
+    // A valid coefficient samples file beside the instances (the paper law's names).
+    std::fs::write(
+        d.path().join("law.csv"),
+        "resample,L_inf,alpha_l,alpha_m,alpha_r,alpha_rho,beta1,beta2,kappa_d,kappa_l,kappa_m,kappa_rho\n\
+         0,2.53,1.63,0.05,0.17,1.09,-0.33,0.97,500,9.96,0.2,0.031\n\
+         1,2.55,1.60,0.05,0.17,1.09,-0.33,0.97,510,9.90,0.2,0.031\n",
+    )
+    .unwrap();
+    let case = |name: &str, robust: &str, needles: &[&str]| {
+        let f = d.path().join(name);
+        std::fs::write(&f, format!("{base}[robust]\n{robust}\n")).unwrap();
+        let mut n = vec![f.to_str().unwrap()];
+        n.extend_from_slice(needles);
+        fails(&["solve", f.to_str().unwrap()], &n);
+    };
+    case("risk.toml", "samples = 'law.csv'\nrisk = 'cvar:2'", &["robust.risk", "cvar:2", "(0, 1]"]);
+    case("risk2.toml", "samples = 'law.csv'\nrisk = 'worst'", &["robust.risk", "worst", "mean or cvar"]);
+    case("chance.toml", "samples = 'law.csv'\nchance = 0.1", &["robust.latency_samples", "robust.chance = 0.1"]);
+    case(
+        "chance2.toml",
+        &format!("samples = 'law.csv'\nchance = 1.5\nlatency_samples = '{}'", lat.display()),
+        &["robust.chance", "1.5", "[0, 1)"],
+    );
+    case("missing.toml", "samples = 'nope.csv'", &["robust.samples", "nope.csv", "colaw fit --bootstrap"]);
+    case("lat-only.toml", &format!("latency_samples = '{}'", lat.display()), &["robust.chance", "latency_samples"]);
+    case("empty.toml", "risk = 'mean'", &["robust.samples"]);
+    case(
+        "scen.toml",
+        &format!("chance = 0.1\nlatency_samples = '{}'\nlatency_scenarios = ['gpu']", lat.display()),
+        &["robust.latency_scenarios", "gpu", "scenario0"],
+    );
+    // A samples file without a coefficient of the law: names the field and the samples file.
+    std::fs::write(d.path().join("short.csv"), "resample,L_inf\n0,2.5\n").unwrap();
+    case("short.toml", "samples = 'short.csv'", &["robust.samples", "short.csv", "alpha_l"]);
+    // The valid section solves (paths relative to the instance file, from another cwd).
+    let ok = d.path().join("ok.toml");
+    std::fs::write(&ok, format!("{base}[robust]\nsamples = 'law.csv'\nrisk = 'cvar:0.5'\n")).unwrap();
+    let v = json(&["solve", ok.to_str().unwrap()]);
+    assert_eq!(v["coefficient_samples"], 2);
+    assert_eq!(v["risk"]["kind"], "cvar");
+}

@@ -1,10 +1,12 @@
 //! `colaw gen`: deterministic for a seed; every family's instances load and solve;
 //! `infeasible` instances are infeasible and `tight` ones feasible (with exact solvers
-//! agreeing); `large` sizes follow the ladder.
+//! agreeing); `large` sizes follow the ladder; `robust` instances carry real samples files
+//! (a bootstrap of a fit, the measured H100 calibration samples) and the exact robust
+//! variants agree on them.
 
 use colaw::gen::{generate, write_all, Family, GenOptions};
 use colaw::instance::Instance;
-use colaw::solve::{solve, SolveOptions, Status};
+use colaw::solve::{robust_enum, robust_mip, solve, Risk, SolveOptions, Status};
 
 fn opts(family: Family, count: usize, seed: u64) -> GenOptions {
     GenOptions { family, count, seed, max_candidates: 1e6 }
@@ -97,4 +99,65 @@ fn batch_of_many_generated_instances_completes() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 1500);
+}
+
+/// Every generated file's name and text, the samples files included.
+fn all_texts(o: &GenOptions) -> Vec<(String, String)> {
+    generate(o)
+        .unwrap()
+        .iter()
+        .flat_map(|g| {
+            let mut v = vec![(g.file_name.clone(), g.to_toml().unwrap())];
+            v.extend(g.extra_files.iter().cloned());
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn robust_family_is_reproducible_and_loads() {
+    let a = all_texts(&opts(Family::Robust, 4, 11));
+    assert_eq!(a, all_texts(&opts(Family::Robust, 4, 11)), "same seed, same files (samples included)");
+    assert_ne!(a, all_texts(&opts(Family::Robust, 4, 12)));
+    let d = tempfile::tempdir().unwrap();
+    let gens = generate(&opts(Family::Robust, 4, 11)).unwrap();
+    let paths = write_all(d.path(), &gens).unwrap();
+    let (mut chance, mut plain) = (0, 0);
+    for p in &paths {
+        let inst = Instance::load(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let spec = inst.robust.clone().unwrap_or_else(|| panic!("{}: no [robust]", p.display()));
+        // 64 bootstrap refits of the paper law, in its coefficient order, near its values.
+        assert_eq!(spec.coefficients.len(), 64);
+        let l_inf = inst.law.names.iter().position(|n| n == "L_inf").unwrap();
+        let spread = spec.coefficients.iter().map(|c| c[l_inf]).fold(f64::NAN, f64::max)
+            - spec.coefficients.iter().map(|c| c[l_inf]).fold(f64::NAN, f64::min);
+        assert!(spread > 0.0, "bootstrap samples differ");
+        assert!(matches!(spec.risk, Risk::Mean | Risk::Cvar { alpha: 0.05 | 0.1 | 0.25 }));
+        match spec.chance_epsilon {
+            Some(e) => {
+                chance += 1;
+                assert!([0.05, 0.1, 0.2].contains(&e));
+                assert_eq!(spec.latency.len(), 200, "the measured H100 calibration samples");
+                assert_eq!(inst.scenarios[0].hardware.name, "NVIDIA H100 SXM5 80GB (calibrated, cudagraph)");
+            }
+            None => plain += 1,
+        }
+        let e = robust_enum(&inst, &spec).unwrap();
+        let m = robust_mip(&inst, &spec, &quick()).unwrap();
+        assert_eq!(e.status, Status::Optimal, "{}: {}", p.display(), e.message);
+        assert_eq!(m.status, Status::Optimal, "{}: {}", p.display(), m.message);
+        assert!(e.verified && m.verified);
+        let (a, b) = (e.value.unwrap(), m.value.unwrap());
+        assert!((a - b).abs() <= 1e-6 * a.abs(), "{}: enum {a} vs mip {b}", p.display());
+        // Fitted to runs drawn from the paper law, the samples predict close to it.
+        let (mean, point) = (e.loss_mean.unwrap(), e.loss_point.unwrap());
+        assert!((mean - point).abs() < 0.01 * point, "{}: mean loss {mean} vs the law's {point}", p.display());
+    }
+    assert!(chance > 0 && plain > 0, "seed 11 gives both kinds ({chance} chance, {plain} plain)");
+    // The latency samples are the shipped measurement, byte for byte.
+    let shipped = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/measurements/h100_cudagraph_cal_samples.csv"),
+    )
+    .unwrap();
+    assert_eq!(std::fs::read_to_string(d.path().join(colaw::gen::ROBUST_LATENCY_SAMPLES)).unwrap(), shipped);
 }

@@ -1,5 +1,6 @@
 //! Robust selection: the MIP (mean, CVaR, latency chance constraint) agrees with exhaustive
-//! enumeration on random instances.
+//! enumeration on random instances; an instance's `[robust]` section gives the same answer
+//! as the equivalent command-line flags, flags override it, and `colaw batch` honours it.
 
 use colaw::error::Origin;
 use colaw::instance::Instance;
@@ -99,4 +100,103 @@ fn mean_risk_without_samples_is_the_point_optimum() {
     let r = robust_mip(&inst, &spec, &SolveOptions::default()).unwrap();
     let s = colaw::solve::solve(&inst, "enum", &SolveOptions::default()).unwrap();
     assert!((r.value.unwrap() - s.objective.unwrap()).abs() < 1e-9);
+}
+
+fn colaw(args: &[&str]) -> serde_json::Value {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_colaw")).args(args).output().unwrap();
+    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// A shipped `robust` instance with a chance constraint: (path, its `[robust]` table).
+fn shipped_chance_instance() -> (std::path::PathBuf, toml::Table) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("instances/bench/robust");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    for p in files {
+        let t: toml::Table = std::fs::read_to_string(&p).unwrap().parse().unwrap();
+        let r = t["robust"].as_table().unwrap().clone();
+        if r.contains_key("chance") && r["risk"].as_str() != Some("mean") {
+            return (p, r);
+        }
+    }
+    panic!("no shipped robust instance with a CVaR risk and a chance constraint");
+}
+
+#[test]
+fn robust_section_equals_the_command_line_flags() {
+    let (path, r) = shipped_chance_instance();
+    let dir = path.parent().unwrap();
+    let samples = dir.join(r["samples"].as_str().unwrap());
+    let latency = dir.join(r["latency_samples"].as_str().unwrap());
+    let risk = r["risk"].as_str().unwrap();
+    let chance = r["chance"].as_float().unwrap().to_string();
+    // The same instance without [robust], in another folder (so nothing resolves by accident).
+    let text = std::fs::read_to_string(&path).unwrap();
+    let plain_text = &text[..text.find("[robust]").unwrap()];
+    let d = tempfile::tempdir().unwrap();
+    let plain = d.path().join("plain.toml");
+    std::fs::write(&plain, plain_text).unwrap();
+    let (p, q, s, l) =
+        (path.to_str().unwrap(), plain.to_str().unwrap(), samples.to_str().unwrap(), latency.to_str().unwrap());
+    let flags = |risk: &str, solver: &str| {
+        colaw(&[
+            "solve",
+            q,
+            "--solver",
+            solver,
+            "--risk",
+            risk,
+            "--samples",
+            s,
+            "--latency-samples",
+            l,
+            "--chance",
+            &chance,
+        ])
+    };
+    let from_file = colaw(&["solve", p]);
+    let from_flags = flags(risk, "auto");
+    for k in ["value", "label", "latency_ok_share", "latency_required_share", "coefficient_samples", "latency_samples"]
+    {
+        assert_eq!(from_file[k], from_flags[k], "{k}");
+    }
+    assert_eq!(from_file["status"], "optimal");
+    assert_eq!(from_file["coefficient_samples"], 64);
+    assert_eq!(from_file["latency_samples"], 200);
+    let ok = from_file["latency_ok_share"].as_f64().unwrap();
+    assert!(ok + 1e-12 >= 1.0 - r["chance"].as_float().unwrap(), "chance constraint met: {ok}");
+    // The robust MIP agrees with the enumeration `auto` picked.
+    let mip = colaw(&["solve", p, "--solver", "mip"]);
+    assert_eq!(mip["solver"], "robust-mip");
+    let (a, b) = (from_file["value"].as_f64().unwrap(), mip["value"].as_f64().unwrap());
+    assert!((a - b).abs() <= 1e-6 * a, "enum {a} vs mip {b}");
+    // A flag overrides the file's value: --risk mean on the file = every part from flags.
+    let mean_file = colaw(&["solve", p, "--risk", "mean"]);
+    let mean_flags = flags("mean", "enum");
+    assert_eq!(mean_file["value"], mean_flags["value"]);
+    assert_eq!(mean_file["risk"]["kind"], "mean");
+    // min mean ≤ mean of the CVaR design ≤ its CVaR.
+    let m = mean_file["value"].as_f64().unwrap();
+    assert!(m <= from_file["loss_mean"].as_f64().unwrap() + 1e-12 && from_file["loss_mean"].as_f64().unwrap() <= a);
+    // `colaw batch` takes the same robust path.
+    let out = d.path().join("b.jsonl");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_colaw"))
+        .args(["batch", p, q, "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["objective"], from_file["value"]);
+    assert_eq!(lines[0]["value"], from_file["value"]);
+    assert_eq!(lines[0]["label"], from_file["label"]);
+    assert_eq!(lines[0]["status"], "optimal");
+    // Without [robust] the batch solves the point problem (no risk field).
+    assert!(lines[1]["risk"].is_null() && lines[1]["objective"].is_f64());
 }

@@ -2,9 +2,8 @@
 
 use crate::bench::{
     check, default_max_candidates, read_csv, run_bench, summarize, summary_table, write_csv, write_profile,
-    BenchConfig, BenchRow, DEFAULT_SHIFT_MS,
+    BenchConfig, BenchRow, BENCH_SOLVERS, DEFAULT_SHIFT_MS,
 };
-use crate::solve::SOLVER_KINDS;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -14,7 +13,9 @@ pub struct BenchArgs {
     /// Instance files or folders (their *.toml, sorted).
     #[arg(required_unless_present = "from")]
     pub paths: Vec<PathBuf>,
-    /// Solver variants, comma-separated.
+    /// Solver variants, comma-separated: enum, mip, mip-assign, analytic, robust-enum,
+    /// robust-mip, auto. On `[robust]` instances only robust-enum, robust-mip and auto run
+    /// (the others are `skipped`); robust-* are `skipped` on the other instances.
     #[arg(long, value_delimiter = ',', default_value = "enum,mip,mip-assign,analytic")]
     pub solvers: Vec<String>,
     /// Runs per (instance, solver): median and minimum time are reported.
@@ -47,8 +48,9 @@ pub struct BenchArgs {
 pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     for s in &a.solvers {
         anyhow::ensure!(
-            SOLVER_KINDS.contains(&s.as_str()) && s != "auto",
-            "--solvers: `{s}` is not a solver variant; use enum, mip, mip-assign, analytic"
+            BENCH_SOLVERS.contains(&s.as_str()),
+            "--solvers: `{s}` is not a solver variant; use {}",
+            BENCH_SOLVERS.join(", ")
         );
     }
     anyhow::ensure!(a.repeat >= 1, "--repeat {}: must be at least 1", a.repeat);

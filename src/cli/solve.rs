@@ -2,7 +2,9 @@
 
 use super::output::{grouped, human_bytes, print_json, Format};
 use crate::instance::Instance;
-use crate::solve::{solve, Solution, SolveOptions, Status, SOLVER_KINDS};
+use crate::solve::{
+    robust_solve, solve, Risk, RobustSolution, RobustSpec, Solution, SolveOptions, Status, SOLVER_KINDS,
+};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -39,7 +41,8 @@ pub struct SolveArgs {
     /// latency of Qwen2.5-0.5B"): preset, config.json or colaw file.
     #[arg(long)]
     pub budget_from: Option<String>,
-    /// Robust objective over --samples: `mean` or `cvar:ALPHA` (e.g. cvar:0.1).
+    /// Robust objective over --samples: `mean` or `cvar:ALPHA` (e.g. cvar:0.1). This and the
+    /// three flags below override the instance's `[robust]` section.
     #[arg(long)]
     pub risk: Option<String>,
     /// Bootstrap coefficient samples of the law (`colaw fit --samples`).
@@ -92,8 +95,8 @@ pub fn run(a: SolveArgs) -> anyhow::Result<()> {
         inst = crate::pareto::with_budgets_from(&inst, &crate::architecture::load_arch(r)?)?;
     }
     let (kind, opts) = options(&inst, &a)?;
-    if a.risk.is_some() || a.chance.is_some() || a.samples.is_some() {
-        return robust(&inst, &kind, &opts, &a);
+    if let Some(spec) = robust_spec(&inst, &a)? {
+        return robust(&inst, &kind, &opts, &spec, a.format);
     }
     let sol = solve(&inst, &kind, &opts)?;
     match a.format {
@@ -202,40 +205,115 @@ pub fn table(s: &Solution) -> String {
     o
 }
 
-/// `--risk` / `--chance`: robust selection by the robust MIP or by enumeration.
-fn robust(inst: &Instance, kind: &str, opts: &SolveOptions, a: &SolveArgs) -> anyhow::Result<()> {
-    use crate::solve::{robust_enum, robust_mip, Risk, RobustSpec};
-    let risk = Risk::parse(a.risk.as_deref().unwrap_or("mean"))?;
-    let coefficients = match &a.samples {
-        Some(p) => crate::region::read_coefficient_samples(p, &inst.law)?,
-        None => Vec::new(),
+/// The robust specification: the instance's `[robust]` with each given flag (--risk,
+/// --samples, --latency-samples, --chance) overriding its part; None when neither the file
+/// nor a flag asks for robust selection.
+pub fn robust_spec(inst: &Instance, a: &SolveArgs) -> anyhow::Result<Option<RobustSpec>> {
+    let flags = a.risk.is_some() || a.chance.is_some() || a.samples.is_some();
+    let mut spec = match (&inst.robust, flags) {
+        (Some(r), _) => RobustSpec::clone(r),
+        (None, true) => RobustSpec {
+            risk: Risk::Mean,
+            coefficients: Vec::new(),
+            latency: Vec::new(),
+            chance_epsilon: None,
+            latency_scenarios: None,
+        },
+        (None, false) => return Ok(None),
     };
-    let latency = match &a.latency_samples {
-        Some(p) => crate::region::read_latency_samples(p)?,
-        None => Vec::new(),
-    };
+    if let Some(r) = &a.risk {
+        spec.risk = Risk::parse(r)?;
+    }
+    if let Some(p) = &a.samples {
+        spec.coefficients = crate::region::read_coefficient_samples(p, &inst.law)?;
+    }
+    if let Some(p) = &a.latency_samples {
+        spec.latency = crate::region::read_latency_samples(p)?;
+    }
+    if let Some(e) = a.chance {
+        anyhow::ensure!(e.is_finite() && (0.0..1.0).contains(&e), "--chance {e}: must lie in [0, 1)");
+        spec.chance_epsilon = Some(e);
+    }
     anyhow::ensure!(
-        a.chance.is_none() || !latency.is_empty(),
-        "--chance needs --latency-samples (written by `colaw calibrate --samples`)"
+        spec.chance_epsilon.is_none() || !spec.latency.is_empty(),
+        "--chance needs --latency-samples (written by `colaw calibrate --samples`) or `[robust] latency_samples`"
     );
-    let spec = RobustSpec { risk, coefficients, latency, chance_epsilon: a.chance, latency_scenarios: None };
-    // auto: enumeration is faster up to a few million candidates (the CVaR MIP carries one
-    // row per coefficient sample); beyond that the MIP scales better.
-    let kind = if kind == "auto" {
-        if inst.candidates() <= 5_000_000 {
-            "enum"
-        } else {
-            "mip"
+    Ok(Some(spec))
+}
+
+/// Robust selection (the instance's `[robust]` or --risk / --samples / --chance): the
+/// robust MIP or enumeration, `auto` by size.
+fn robust(inst: &Instance, kind: &str, opts: &SolveOptions, spec: &RobustSpec, format: Format) -> anyhow::Result<()> {
+    let sol = robust_solve(inst, spec, kind, opts)?;
+    match format {
+        Format::Json => print_json(&sol)?,
+        Format::Table => print!("{}", robust_table(&sol)),
+    }
+    if !sol.verified {
+        anyhow::bail!("the returned design failed re-evaluation (a bug): {}", sol.message);
+    }
+    Ok(())
+}
+
+/// Human-readable summary of a robust solve.
+pub fn robust_table(s: &RobustSolution) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{}: {:?} by {} in {:.1} ms ({} candidates)",
+        s.instance,
+        s.status,
+        s.solver,
+        s.solve_ms,
+        grouped(s.candidates)
+    );
+    if let Some(r) = &s.solver_reason {
+        let _ = writeln!(o, "  why {}: {r}", s.solver);
+    }
+    let _ = writeln!(o, "  {}", s.message);
+    if let Some(v) = s.value {
+        let _ = writeln!(
+            o,
+            "  {} {:.6}  mean loss {:.6}  point loss {:.6}{}{}  verified {}",
+            s.risk,
+            v,
+            s.loss_mean.unwrap_or(f64::NAN),
+            s.loss_point.unwrap_or(f64::NAN),
+            s.bound.map(|b| format!("  bound {b:.6}")).unwrap_or_default(),
+            s.gap.map(|g| format!("  gap {g:.3e}")).unwrap_or_default(),
+            s.verified
+        );
+        if let (Some(ok), Some(req)) = (s.latency_ok_share, s.latency_required_share) {
+            let _ = writeln!(
+                o,
+                "  budgets met in {:.1} % of {} latency samples (required {:.1} %)",
+                ok * 100.0,
+                s.latency_samples,
+                req * 100.0
+            );
         }
-    } else {
-        kind
-    };
-    let sol = match kind {
-        "enum" => robust_enum(inst, &spec)?,
-        "mip" => robust_mip(inst, &spec, opts)?,
-        other => anyhow::bail!("robust selection runs with --solver mip (default) or enum, not `{other}`"),
-    };
-    print_json(&sol)
+        let _ = writeln!(
+            o,
+            "  {}  weights {} kv {}",
+            s.label.as_deref().unwrap_or(""),
+            s.weight_dtype.as_deref().unwrap_or(""),
+            s.kv_dtype.as_deref().unwrap_or("")
+        );
+        for sc in &s.scenarios {
+            let l = &sc.latency_ms;
+            let _ = writeln!(
+                o,
+                "     {} ({}), point model: tpot {:.3} ms  total {:.3} ms  memory {}",
+                sc.name,
+                sc.hardware,
+                l.tpot,
+                l.total,
+                human_bytes(sc.memory_bytes.total)
+            );
+        }
+    }
+    o
 }
 
 /// A number for tables: 4 decimals, or 4 significant digits in scientific notation when large.

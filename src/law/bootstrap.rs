@@ -139,23 +139,29 @@ pub fn summarise(samples: &[Vec<f64>], d: usize) -> (Vec<(f64, f64)>, Vec<f64>) 
     (ci, se)
 }
 
-/// Write the samples CSV (format in the module docs).
-pub fn write_samples(path: &Path, b: &Bootstrap) -> Result<()> {
-    let io = |e: std::io::Error| Error::Io { path: path.display().to_string(), source: e };
-    let mut w = csv::Writer::from_path(path).map_err(|e| io(e.into()))?;
+/// The samples CSV text (format in the module docs).
+pub fn samples_csv(b: &Bootstrap) -> Result<String> {
+    let err = |e: csv::Error| Error::Unsupported(format!("writing bootstrap samples: {e}"));
+    let mut w = csv::Writer::from_writer(Vec::new());
     let mut head = vec!["resample".to_string()];
     head.extend(b.names.iter().cloned());
     head.push("objective".into());
     head.push("converged".into());
-    w.write_record(&head).map_err(|e| io(e.into()))?;
+    w.write_record(&head).map_err(err)?;
     for (i, s) in b.samples.iter().enumerate() {
         let mut rec = vec![i.to_string()];
         rec.extend(s.iter().map(|v| format!("{v:e}")));
         rec.push(format!("{:e}", b.objective[i]));
         rec.push(b.converged[i].to_string());
-        w.write_record(&rec).map_err(|e| io(e.into()))?;
+        w.write_record(&rec).map_err(err)?;
     }
-    w.flush().map_err(io)
+    let bytes = w.into_inner().map_err(|e| Error::Unsupported(format!("writing bootstrap samples: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| Error::Unsupported(format!("writing bootstrap samples: {e}")))
+}
+
+/// Write the samples CSV (format in the module docs).
+pub fn write_samples(path: &Path, b: &Bootstrap) -> Result<()> {
+    std::fs::write(path, samples_csv(b)?).map_err(|e| Error::Io { path: path.display().to_string(), source: e })
 }
 
 /// Read a samples CSV: the coefficient names (every column except `resample`, `objective`

@@ -22,7 +22,7 @@ pub use enumerate::Enumerate;
 pub use mip_assign::MipAssign;
 pub use mip_compact::MipCompact;
 pub use problem::{Problem, Structure, WidthRow};
-pub use robust::{robust_enum, robust_mip, Risk, RobustSolution, RobustSpec};
+pub use robust::{robust_enum, robust_mip, robust_solve, Risk, RobustSolution, RobustSpec, ROBUST_AUTO_ENUM_LIMIT};
 
 use crate::architecture::{Architecture, ParamCounts};
 use crate::cost::{CostModel, Latency, Memory, Metrics};
@@ -283,10 +283,20 @@ pub struct Solution {
     pub message: String,
 }
 
-/// Build a [`Design`] from a pick, re-evaluating everything from scratch.
+/// Build a [`Design`] from a pick, re-evaluating everything from scratch; `verified` also
+/// requires the solver's objective to match the re-evaluated one.
 pub fn verify(inst: &Instance, pick: &Pick) -> Result<Design> {
-    let w = &inst.space.widths[pick.width];
-    let l = inst.space.depths[pick.depth];
+    let mut d = evaluate(inst, pick.width, pick.depth)?;
+    let tol = 1e-6 * d.objective.abs().max(1e-12);
+    d.verified &= (d.objective - pick.objective).abs() <= tol;
+    Ok(d)
+}
+
+/// Evaluate design (width index, depth index) from scratch with the exact cost model and the
+/// point law; `verified` says whether it meets every budget.
+pub fn evaluate(inst: &Instance, width: usize, depth: usize) -> Result<Design> {
+    let w = &inst.space.widths[width];
+    let l = inst.space.depths[depth];
     let arch = w.arch(l);
     let params = arch.params();
     let mut metrics = Vec::with_capacity(inst.scenarios.len());
@@ -326,8 +336,6 @@ pub fn verify(inst: &Instance, pick: &Pick) -> Result<Design> {
             ok: pass,
         });
     }
-    let tol = 1e-6 * objective.abs().max(1e-12);
-    ok &= (objective - pick.objective).abs() <= tol;
     Ok(Design {
         objective,
         loss,

@@ -13,9 +13,9 @@
 //! feasibility. `robust_enum` evaluates every design directly and is the reference.
 
 use super::mip_compact::{argmax, choice_constraints, run_highs, MipOutcome};
-use super::{Problem, SolveOptions, Status, Structure, WidthRow};
+use super::{evaluate, metric_of, Problem, ScenarioReport, SolveOptions, Status, Structure, WidthRow};
 use crate::calibrate::Terms;
-use crate::cost::WidthCosts;
+use crate::cost::{CostModel, WidthCosts};
 use crate::error::{Error, Result};
 use crate::instance::Instance;
 use crate::law::{LawInputs, LossLaw, PowerLaw};
@@ -39,8 +39,9 @@ pub enum Risk {
 }
 
 impl Risk {
-    /// Parse `mean` or `cvar:ALPHA`.
-    pub fn parse(s: &str) -> Result<Risk> {
+    /// Parse `mean` or `cvar:ALPHA` (ALPHA in (0, 1]; `cvar` alone is `cvar:0.1`); the error
+    /// says what is allowed.
+    pub fn parse_value(s: &str) -> std::result::Result<Risk, String> {
         if s == "mean" {
             return Ok(Risk::Mean);
         }
@@ -49,14 +50,19 @@ impl Risk {
             let alpha: f64 = if a.is_empty() {
                 0.1
             } else {
-                a.parse().map_err(|_| Error::Unsupported(format!("--risk {s}: ALPHA must be a number")))?
+                a.parse().map_err(|_| "ALPHA of cvar:ALPHA must be a number in (0, 1]".to_string())?
             };
             if !(alpha > 0.0 && alpha <= 1.0) {
-                return Err(Error::Unsupported(format!("--risk {s}: ALPHA must lie in (0, 1]")));
+                return Err("ALPHA of cvar:ALPHA must lie in (0, 1] (the tail share, e.g. cvar:0.1)".into());
             }
             return Ok(Risk::Cvar { alpha });
         }
-        Err(Error::Unsupported(format!("--risk {s}: use mean or cvar:ALPHA (e.g. cvar:0.1)")))
+        Err("use mean or cvar:ALPHA with ALPHA in (0, 1] (e.g. cvar:0.1)".into())
+    }
+
+    /// Parse a `--risk` value.
+    pub fn parse(s: &str) -> Result<Risk> {
+        Risk::parse_value(s).map_err(|m| Error::Unsupported(format!("--risk {s}: {m}")))
     }
 
     /// The measure of a set of sample values (exact for equally weighted samples).
@@ -73,6 +79,15 @@ impl Risk {
                 }
                 s / k
             }
+        }
+    }
+}
+
+impl std::fmt::Display for Risk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Risk::Mean => write!(f, "mean"),
+            Risk::Cvar { alpha } => write!(f, "cvar:{alpha}"),
         }
     }
 }
@@ -95,28 +110,43 @@ pub struct RobustSpec {
 /// Result of a robust solve.
 #[derive(Debug, Clone, Serialize)]
 pub struct RobustSolution {
+    /// Instance name.
+    pub instance: String,
     /// Outcome.
     pub status: Status,
     /// `robust-mip` or `robust-enum`.
     pub solver: String,
+    /// What was asked for (`auto`, `enum`, `robust-mip`, …).
+    pub solver_requested: String,
+    /// Why `auto` picked `solver`.
+    pub solver_reason: Option<String>,
     /// Risk measure.
     pub risk: Risk,
-    /// Risk value of the chosen design, recomputed directly.
+    /// Risk value of the chosen design (the objective), recomputed directly.
     pub value: Option<f64>,
     /// Proven lower bound (MIP).
     pub bound: Option<f64>,
     /// Relative gap.
     pub gap: Option<f64>,
+    /// Branch-and-bound nodes (MIP).
+    pub nodes: Option<u64>,
     /// Chosen design label.
     pub label: Option<String>,
     /// Chosen design.
     pub arch: Option<crate::Architecture>,
+    /// Its parameter counts.
+    pub params: Option<crate::architecture::ParamCounts>,
     /// Weight storage type.
     pub weight_dtype: Option<String>,
     /// KV storage type.
     pub kv_dtype: Option<String>,
     /// Mean loss of the design over the coefficient samples.
     pub loss_mean: Option<f64>,
+    /// Its loss under the point-estimate law.
+    pub loss_point: Option<f64>,
+    /// Its metrics and budget checks per scenario under the point cost model (with a chance
+    /// constraint a budget may be exceeded here: the latency samples decide).
+    pub scenarios: Vec<ScenarioReport>,
     /// Share of latency samples in which it meets every budget.
     pub latency_ok_share: Option<f64>,
     /// Required share ⌈(1 − ε)J⌉/J, when a chance constraint was given.
@@ -125,8 +155,15 @@ pub struct RobustSolution {
     pub coefficient_samples: usize,
     /// Latency samples used.
     pub latency_samples: usize,
+    /// Candidate designs (widths × depths).
+    pub candidates: u64,
+    /// The design re-evaluated from scratch (exact cost model per latency sample, or the
+    /// point cost model without a chance constraint) meets the budgets as required.
+    pub verified: bool,
     /// Wall time, ms.
     pub solve_ms: f64,
+    /// Human-readable summary.
+    pub message: String,
     /// Chosen (width, depth) indices.
     #[serde(skip)]
     pub pick: Option<(usize, usize)>,
@@ -135,6 +172,7 @@ pub struct RobustSolution {
 /// Everything both variants share.
 struct Prepared<'a> {
     inst: &'a Instance,
+    spec: &'a RobustSpec,
     problem: Problem<'a>,
     laws: Vec<PowerLaw>,
     /// Point-model rows (with budget linears).
@@ -149,7 +187,7 @@ struct Prepared<'a> {
 }
 
 impl<'a> Prepared<'a> {
-    fn new(inst: &'a Instance, spec: &RobustSpec) -> Result<Self> {
+    fn new(inst: &'a Instance, spec: &'a RobustSpec) -> Result<Self> {
         if let Some(e) = spec.chance_epsilon {
             if !(0.0..1.0).contains(&e) {
                 return Err(Error::Unsupported(format!("chance ε = {e}: must lie in [0, 1)")));
@@ -203,7 +241,7 @@ impl<'a> Prepared<'a> {
         } else {
             (Vec::new(), Vec::new(), Vec::new())
         };
-        Ok(Prepared { inst, problem, laws, point_rows, sample_rows, need, term_f, term_g, term_h })
+        Ok(Prepared { inst, spec, problem, laws, point_rows, sample_rows, need, term_f, term_g, term_h })
     }
 
     /// Number of latency samples in which design (w, i) meets every budget.
@@ -235,46 +273,152 @@ impl<'a> Prepared<'a> {
         self.laws.iter().map(|law| lw * law.loss(&x) + extra).collect()
     }
 
-    fn finish(&self, solver: &str, risk: Risk, pick: Option<(usize, usize)>, t0: Instant) -> RobustSolution {
+    /// Number of latency samples in which design (w, i) meets every budget, recomputed with
+    /// the full cost model per sample (independent of the per-width rows the solvers use).
+    fn latency_ok_direct(&self, w: usize, i: usize) -> Result<usize> {
+        let inst = self.inst;
+        let wc = &inst.space.widths[w];
+        let arch = wc.arch(inst.space.depths[i]);
+        let params = arch.params();
+        let mut ok = 0;
+        for t in &self.spec.latency {
+            let mut metrics = Vec::with_capacity(inst.scenarios.len());
+            for (k, s) in inst.scenarios.iter().enumerate() {
+                let sampled = self.spec.latency_scenarios.as_ref().is_none_or(|v| v.contains(&k));
+                let hw = if sampled { t.apply(&s.hardware) } else { s.hardware.clone() };
+                let model = CostModel::with_mode(&hw, &s.workload_for(wc.weights, wc.kv_cache), s.mode)?;
+                metrics.push(model.metrics(&arch));
+            }
+            ok += inst.budgets.iter().all(|b| metric_of(b.metric, &metrics[b.scenario], &params) <= b.limit) as usize;
+        }
+        Ok(ok)
+    }
+
+    fn finish(
+        &self,
+        solver: &str,
+        requested: &str,
+        pick: Option<(usize, usize)>,
+        t0: Instant,
+    ) -> Result<RobustSolution> {
+        let risk = self.spec.risk;
         let mut out = RobustSolution {
+            instance: self.inst.name.clone(),
             status: if pick.is_some() { Status::Optimal } else { Status::Infeasible },
             solver: solver.into(),
+            solver_requested: requested.into(),
+            solver_reason: None,
             risk,
             value: None,
             bound: None,
             gap: None,
+            nodes: None,
             label: None,
             arch: None,
+            params: None,
             weight_dtype: None,
             kv_dtype: None,
             loss_mean: None,
+            loss_point: None,
+            scenarios: Vec::new(),
             latency_ok_share: None,
             latency_required_share: (!self.sample_rows.is_empty())
                 .then(|| self.need as f64 / self.sample_rows.len() as f64),
             coefficient_samples: if self.laws.len() > 1 { self.laws.len() } else { 0 },
             latency_samples: self.sample_rows.len(),
+            candidates: self.inst.candidates(),
+            verified: true,
             solve_ms: 0.0,
+            message: String::new(),
             pick,
         };
         if let Some((w, i)) = pick {
             let inst = self.inst;
-            let wc = &inst.space.widths[w];
-            let arch = wc.arch(inst.space.depths[i]);
+            let d = evaluate(inst, w, i)?;
             let mut v = self.sample_objectives(w, i, &mut Vec::new());
-            let x = LawInputs::from_arch(&arch, inst.tokens);
+            let x = LawInputs::from_arch(&d.arch, inst.tokens);
             out.loss_mean = Some(self.laws.iter().map(|l| l.loss(&x)).sum::<f64>() / self.laws.len() as f64);
             out.value = Some(risk.of(&mut v));
-            out.label = Some(arch.label());
-            out.arch = Some(arch);
-            out.weight_dtype = Some(wc.weights.to_string());
-            out.kv_dtype = Some(wc.kv_cache.to_string());
-            if !self.sample_rows.is_empty() {
+            out.verified = if self.sample_rows.is_empty() {
+                d.verified
+            } else {
+                let direct = self.latency_ok_direct(w, i)?;
                 out.latency_ok_share = Some(self.latency_ok(w, i) as f64 / self.sample_rows.len() as f64);
-            }
+                direct >= self.need
+            };
+            out.loss_point = Some(d.loss);
+            out.label = Some(d.label);
+            out.arch = Some(d.arch);
+            out.params = Some(d.params);
+            out.weight_dtype = Some(d.weight_dtype);
+            out.kv_dtype = Some(d.kv_dtype);
+            out.scenarios = d.scenarios;
         }
         out.solve_ms = t0.elapsed().as_secs_f64() * 1e3;
-        out
+        Ok(out)
     }
+}
+
+/// The one-line summary of a robust solution.
+fn describe(s: &RobustSolution) -> String {
+    let over = match s.coefficient_samples {
+        0 => "the point law".to_string(),
+        n => format!("{n} coefficient samples"),
+    };
+    let what = format!(
+        "{} over {over}{}",
+        s.risk,
+        s.latency_required_share
+            .map(|r| format!(", budgets in ≥ {:.1} % of {} latency samples", r * 100.0, s.latency_samples))
+            .unwrap_or_default()
+    );
+    let label = s.label.as_deref().unwrap_or("");
+    let m = match s.status {
+        Status::Optimal => format!("optimal ({what}): {label}"),
+        Status::Feasible => format!("feasible, not proven optimal ({what}): {label}"),
+        Status::Infeasible => format!("infeasible ({what}): no design meets the budgets as required"),
+        Status::NoSolution => format!("no design found before the time limit ({what})"),
+        Status::Error => "solver error".into(),
+    };
+    if s.verified {
+        m
+    } else {
+        format!("VERIFICATION FAILED (a bug): {m}")
+    }
+}
+
+/// Largest space the robust `auto` enumerates: enumeration is faster up to a few million
+/// candidates (the CVaR MIP carries one row per coefficient sample); beyond, the MIP scales
+/// better.
+pub const ROBUST_AUTO_ENUM_LIMIT: u64 = 5_000_000;
+
+/// Robust selection with a named variant: `robust-enum` / `enum`, `robust-mip` / `mip`, or
+/// `auto` (enumeration up to [`ROBUST_AUTO_ENUM_LIMIT`] candidates, else the MIP).
+pub fn robust_solve(inst: &Instance, spec: &RobustSpec, kind: &str, opts: &SolveOptions) -> Result<RobustSolution> {
+    let n = inst.candidates();
+    let (variant, reason) = match kind {
+        "auto" if n <= ROBUST_AUTO_ENUM_LIMIT => (
+            "robust-enum",
+            Some(format!(
+                "{n} candidates ≤ {ROBUST_AUTO_ENUM_LIMIT}: enumerating every design's risk is exact and fastest"
+            )),
+        ),
+        "auto" => (
+            "robust-mip",
+            Some(format!("{n} candidates > {ROBUST_AUTO_ENUM_LIMIT}: the robust MIP scales better than enumeration")),
+        ),
+        "enum" | "robust-enum" => ("robust-enum", None),
+        "mip" | "robust-mip" => ("robust-mip", None),
+        other => {
+            return Err(Error::Unsupported(format!(
+                "robust selection runs with solver auto, enum (robust-enum) or mip (robust-mip), not `{other}`"
+            )))
+        }
+    };
+    let mut sol = if variant == "robust-enum" { robust_enum(inst, spec)? } else { robust_mip(inst, spec, opts)? };
+    sol.solver_requested = kind.to_string();
+    sol.solver_reason = reason;
+    Ok(sol)
 }
 
 /// Reference: evaluate the risk of every admissible design.
@@ -305,9 +449,10 @@ pub fn robust_enum(inst: &Instance, spec: &RobustSpec) -> Result<RobustSolution>
                 (None, y) => y,
             },
         );
-    let mut sol = p.finish("robust-enum", spec.risk, best.map(|(_, w, i)| (w, i)), t0);
+    let mut sol = p.finish("robust-enum", "robust-enum", best.map(|(_, w, i)| (w, i)), t0)?;
     sol.bound = sol.value;
     sol.gap = sol.value.map(|_| 0.0);
+    sol.message = describe(&sol);
     Ok(sol)
 }
 
@@ -337,7 +482,9 @@ pub fn robust_mip(inst: &Instance, spec: &RobustSpec, opts: &SolveOptions) -> Re
         .collect();
     let keep: Vec<usize> = (0..nw).filter(|&w| lmax[w].is_some()).collect();
     if keep.is_empty() || (!p.sample_rows.is_empty() && p.need > p.sample_rows.len()) {
-        return Ok(p.finish("robust-mip", spec.risk, None, t0));
+        let mut sol = p.finish("robust-mip", "robust-mip", None, t0)?;
+        sol.message = describe(&sol);
+        return Ok(sol);
     }
     let imax = keep.iter().filter_map(|&w| lmax[w]).max().unwrap_or(0);
     let ds = &depths[..=imax];
@@ -446,16 +593,17 @@ pub fn robust_mip(inst: &Instance, spec: &RobustSpec, opts: &SolveOptions) -> Re
     }
     let left = opts.time_limit_s - t0.elapsed().as_secs_f64();
     let outcome = run_highs(m, opts, left, opts.write_model.as_deref())?;
-    let (pick, optimal, bound) = match outcome {
-        MipOutcome::Infeasible => (None, true, None),
-        MipOutcome::Stopped(_) => (None, false, None),
-        MipOutcome::Solved { cols, optimal, bound, .. } => {
+    let (pick, optimal, bound, nodes) = match outcome {
+        MipOutcome::Infeasible => (None, true, None, None),
+        MipOutcome::Stopped(_) => (None, false, None, None),
+        MipOutcome::Solved { cols, optimal, bound, nodes, .. } => {
             let i = argmax(&cols, 0, y.len());
             let w = keep[argmax(&cols, y.len(), z.len())];
-            (Some((w, i)), optimal, bound)
+            (Some((w, i)), optimal, bound, nodes)
         }
     };
-    let mut sol = p.finish("robust-mip", spec.risk, pick, t0);
+    let mut sol = p.finish("robust-mip", "robust-mip", pick, t0)?;
+    sol.nodes = nodes;
     if let Some((w, i)) = pick {
         if !p.admissible(w, i) {
             return Err(Error::Unsupported(format!(
@@ -473,6 +621,7 @@ pub fn robust_mip(inst: &Instance, spec: &RobustSpec, opts: &SolveOptions) -> Re
     } else if !optimal {
         sol.status = Status::NoSolution;
     }
+    sol.message = describe(&sol);
     Ok(sol)
 }
 
