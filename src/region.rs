@@ -312,7 +312,9 @@ pub fn region(inst: &Instance, coef: &[Vec<f64>], lat: &[Terms], opts: &RegionOp
             for (k, &(w, i)) in cands.iter().enumerate() {
                 if lmax[w].is_some_and(|m| i <= m) {
                     let v = lw * loss(sc, w, i) + extra[k];
-                    if best.is_none_or(|(b, _)| v < b) {
+                    // A sample whose law overflows at a design (inf or NaN) says nothing
+                    // about it; such a design cannot win that draw.
+                    if v.is_finite() && best.is_none_or(|(b, _)| v < b) {
                         best = Some((v, k));
                     }
                 }
@@ -332,15 +334,17 @@ pub fn region(inst: &Instance, coef: &[Vec<f64>], lat: &[Terms], opts: &RegionOp
         .par_iter()
         .enumerate()
         .map(|(k, &(w, i))| {
-            let mut ls: Vec<f64> = (0..n_coef).map(|s| loss(s, w, i)).collect();
+            let all: Vec<f64> = (0..n_coef).map(|s| loss(s, w, i)).collect();
             let (mut feas, mut tgt, mut both) = (0usize, 0usize, 0usize);
             for s in 0..draws {
                 let f = lat_lmax[s % n_lat][w].is_some_and(|m| i <= m);
-                let t = target.is_some_and(|t| ls[s % n_coef] <= t);
+                let t = target.is_some_and(|t| all[s % n_coef] <= t);
                 feas += f as usize;
                 tgt += t as usize;
                 both += (f && t) as usize;
             }
+            // Statistics over the samples where the law is finite at this design.
+            let mut ls: Vec<f64> = all.into_iter().filter(|v| v.is_finite()).collect();
             let mean = ls.iter().sum::<f64>() / ls.len() as f64;
             ls.sort_by(f64::total_cmp);
             let a = widths[w].arch(depths[i]);
@@ -383,7 +387,16 @@ pub fn region(inst: &Instance, coef: &[Vec<f64>], lat: &[Terms], opts: &RegionOp
             .map(|(_, k)| k)
     };
     let point_optimum = argbest(&|d| d.point_feasible.then_some(d.point_objective));
-    let most_often_optimal = argbest(&|d| (d.p_optimal > 0.0).then_some(-d.p_optimal + 1e-12 * d.loss_mean));
+    // Most wins; ties to the lower mean loss (a NaN mean never wins a tie).
+    let most_often_optimal = designs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.p_optimal > 0.0)
+        .min_by(|(_, a), (_, b)| {
+            let m = |d: &DesignStats| if d.loss_mean.is_nan() { f64::INFINITY } else { d.loss_mean };
+            b.p_optimal.total_cmp(&a.p_optimal).then(m(a).total_cmp(&m(b)))
+        })
+        .map(|(k, _)| k);
     let safest = argbest(&|d| (d.p_feasible >= 0.95).then_some(d.loss_p95));
     Ok(Region {
         draws,

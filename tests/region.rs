@@ -53,6 +53,25 @@ fn toy_probabilities_by_hand() {
 }
 
 #[test]
+fn a_sample_whose_law_is_not_finite_wins_nothing() {
+    // A bootstrap refit can run off to a degenerate point (κ → 0 with |α| → ∞) where the law is
+    // 0·∞ = NaN at every design. Such a draw must not hand a win to whichever design comes
+    // first, and must not turn the other draws' statistics into NaN.
+    let (_d, inst) = toy();
+    let samples = vec![vec![4.0, 1024.0, 2.0], vec![40.0, 100.0, 2.0], vec![f64::INFINITY, f64::NEG_INFINITY, 2.0]];
+    let r = region(&inst, &samples, &[], &RegionOptions::default()).unwrap();
+    assert_eq!(r.draws, 3);
+    assert_eq!(r.infeasible_draws, 1, "the NaN draw has no optimum");
+    let get = |l: u32, d: u32| r.designs.iter().find(|x| x.layers == l && x.hidden == d).unwrap();
+    let (a, b, c) = (get(4, 512), get(8, 512), get(4, 1024));
+    assert_eq!((a.p_optimal, b.p_optimal, c.p_optimal), (0.0, 1.0 / 3.0, 1.0 / 3.0));
+    // Means over the finite samples: (8,512) (4.5 + 7.195)/2 beats (4,1024) (4 + 12.098)/2.
+    assert!((b.loss_mean - (4.5 + 2.0 + 40.0 / 8.0 + 100.0 / 512.0) / 2.0).abs() < 1e-12);
+    let m = &r.designs[r.most_often_optimal.unwrap()];
+    assert_eq!((m.layers, m.hidden), (8, 512), "a tie in wins goes to the lower mean loss");
+}
+
+#[test]
 fn samples_file_must_name_every_coefficient() {
     let (d, inst) = toy();
     let f = d.path().join("s.csv");

@@ -24,11 +24,12 @@ sweep)
 loop)
   J=$OUT/journal
   # RESUME=DIR: a journal.tgz and init.csv from an earlier call (the loop resumes from them).
-  if [ -n "${RESUME:-}" ]; then tar xzf "$RESUME/journal.tgz" -C "$OUT" && cp "$RESUME/init.csv" "$OUT/"; fi
+  if [ -n "${RESUME:-}" ]; then tar xzf "$RESUME/journal.tgz" -C "$OUT"; [ -f "$RESUME/init.csv" ] && cp "$RESUME/init.csv" "$OUT/"; fi
   timeout "${LOOP_S:-540}" "$COLAW" loop --instance instances/loop/gpu-proxy.toml --data "$OUT/init.csv" \
-    --init "${INIT:-16}" --journal "$J" --rounds "${ROUNDS:-4}" --per-round 4 --jobs "${JOBS:-4}" \
+    --init "${INIT:-16}" --journal "$J" --rounds "${ROUNDS:-4}" --per-round "${PER_ROUND:-6}" --jobs "${JOBS:-6}" \
     --bootstrap 100 --timeout-s 300 --retries 1 --seed 0 \
-    --oracle "python3 examples/oracle/train_tiny.py --tokens ${TOKENS:-4e6} --width-div 4 --depth-div 2"
+    --oracle "python3 examples/oracle/train_tiny.py --tokens ${TOKENS:-6e6} --width-div 4 --depth-div 2" \
+    > "$OUT/loop.json" 2> >(tee -a "$OUT/loop.log" >&2)
   echo "loop exit $?"
   tar czf "$OUT/journal.tgz" -C "$OUT" journal && rm -rf "$J"
   ;;
