@@ -3,7 +3,7 @@
 //! one row, and the exact objective of each candidate as its cost. Works for any law and
 //! any custom term, at the price of one binary per candidate.
 
-use super::mip_compact::{run_highs, MipOutcome};
+use super::mip_compact::{argmax, record, run_highs, settle};
 use super::{Pick, Problem, RawSolution, SolveOptions, Solver, Status};
 use crate::error::{Error, Result};
 use good_lp::solvers::highs::highs;
@@ -93,39 +93,15 @@ impl Solver for MipAssign {
                 break;
             }
             let write = if round == 0 { opts.write_model.as_deref() } else { None };
-            match run_highs(m, opts, left, write)? {
-                MipOutcome::Infeasible => {
-                    if round == 0 {
-                        out.status = Status::Infeasible;
-                    }
-                    break;
-                }
-                MipOutcome::Stopped(note) => {
-                    if round == 0 {
-                        out.status = Status::NoSolution;
-                    }
-                    out.note = Some(note);
-                    break;
-                }
-                MipOutcome::Solved { cols, optimal, bound, nodes: n, note } => {
-                    nodes += n.unwrap_or(0);
-                    let j = super::mip_compact::argmax(&cols, 0, x.len());
-                    let c = live[j];
-                    let (w, i, objective) = cand[c];
-                    out.picks.push(Pick { width: w, depth: i, objective });
-                    if round == 0 {
-                        out.bound = bound;
-                        if optimal && opts.gap == 0.0 {
-                            out.bound = Some(bound.map_or(objective, |b| b.min(objective)));
-                        }
-                    }
-                    excluded[c] = true;
-                    if !optimal {
-                        out.status = Status::Feasible;
-                        out.note = note;
-                        break;
-                    }
-                }
+            let Some(sol) = settle(run_highs(m, opts, left, write)?, round, &mut out, &mut nodes) else {
+                break;
+            };
+            let c = live[argmax(&sol.cols, 0, x.len())];
+            let (w, i, objective) = cand[c];
+            excluded[c] = true;
+            let bound = sol.bound;
+            if !record(&mut out, opts, round, Pick { width: w, depth: i, objective }, bound, sol) {
+                break;
             }
         }
         out.nodes = Some(nodes);

@@ -45,6 +45,69 @@ pub(super) enum MipOutcome {
     Stopped(String),
 }
 
+/// A solution of one top-k round.
+pub(super) struct Solved {
+    /// Column values.
+    pub cols: Vec<f64>,
+    /// Proven optimal (else the round stopped at a limit with an incumbent).
+    pub optimal: bool,
+    /// HiGHS's dual bound in the model's units.
+    pub bound: Option<f64>,
+    /// Why it stopped, when not optimal.
+    pub note: Option<String>,
+}
+
+/// Read one top-k round's outcome: `Some` to record, `None` when the rounds end. The first
+/// round's outcome is the answer's status; later rounds only end the list.
+pub(super) fn settle(outcome: MipOutcome, round: usize, out: &mut RawSolution, nodes: &mut u64) -> Option<Solved> {
+    match outcome {
+        MipOutcome::Infeasible => {
+            if round == 0 {
+                out.status = Status::Infeasible;
+            }
+            None
+        }
+        MipOutcome::Stopped(note) => {
+            if round == 0 {
+                out.status = Status::NoSolution;
+            }
+            out.note = Some(note);
+            None
+        }
+        MipOutcome::Solved { cols, optimal, bound, nodes: n, note } => {
+            *nodes += n.unwrap_or(0);
+            Some(Solved { cols, optimal, bound, note })
+        }
+    }
+}
+
+/// Record a round's design; the first round also gives the bound (tightened to the optimum
+/// when proven at gap 0). Returns whether more rounds may follow (a non-optimal round ends
+/// the list with status Feasible).
+pub(super) fn record(
+    out: &mut RawSolution,
+    opts: &SolveOptions,
+    round: usize,
+    pick: Pick,
+    bound: Option<f64>,
+    sol: Solved,
+) -> bool {
+    let objective = pick.objective;
+    out.picks.push(pick);
+    if round == 0 {
+        out.bound = bound;
+        if sol.optimal && opts.gap == 0.0 {
+            out.bound = Some(bound.map_or(objective, |b| b.min(objective)));
+        }
+    }
+    if !sol.optimal {
+        out.status = Status::Feasible;
+        out.note = sol.note;
+        return false;
+    }
+    true
+}
+
 /// Apply options, optionally write the model, solve, and read status, bound and nodes.
 pub(super) fn run_highs(
     pb: HighsProblem,
@@ -336,41 +399,18 @@ impl Solver for MipCompact {
             };
             let left = opts.time_limit_s - t0.elapsed().as_secs_f64();
             let write = if round == 0 { opts.write_model.as_deref() } else { None };
-            match run_highs(model, opts, left, write)? {
-                MipOutcome::Infeasible => {
-                    if round == 0 {
-                        out.status = Status::Infeasible;
-                    }
-                    break;
-                }
-                MipOutcome::Stopped(note) => {
-                    if round == 0 {
-                        out.status = Status::NoSolution;
-                    }
-                    out.note = Some(note);
-                    break;
-                }
-                MipOutcome::Solved { cols, optimal, bound, nodes: n, note } => {
-                    nodes += n.unwrap_or(0);
-                    let i = argmax(&cols, 0, vars.y.len());
-                    let w = vars.keep[argmax(&cols, vars.y.len(), vars.z.len())];
-                    p.costs(w, &mut buf);
-                    let objective = p.objective(w, &rows[w], &buf, i);
-                    out.picks.push(Pick { width: w, depth: i, objective });
-                    if round == 0 {
-                        out.bound = bound.and_then(|b| loss_bound(p, b, scale));
-                        if optimal && opts.gap == 0.0 {
-                            out.bound = Some(out.bound.map_or(objective, |b| b.min(objective)));
-                        }
-                    }
-                    if !optimal {
-                        out.status = Status::Feasible;
-                        out.note = note;
-                        break;
-                    }
-                    cuts.push((w, i));
-                }
+            let Some(sol) = settle(run_highs(model, opts, left, write)?, round, &mut out, &mut nodes) else {
+                break;
+            };
+            let i = argmax(&sol.cols, 0, vars.y.len());
+            let w = vars.keep[argmax(&sol.cols, vars.y.len(), vars.z.len())];
+            p.costs(w, &mut buf);
+            let objective = p.objective(w, &rows[w], &buf, i);
+            let bound = sol.bound.and_then(|b| loss_bound(p, b, scale));
+            if !record(&mut out, opts, round, Pick { width: w, depth: i, objective }, bound, sol) {
+                break;
             }
+            cuts.push((w, i));
         }
         out.nodes = Some(nodes);
         Ok(out)
