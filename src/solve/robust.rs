@@ -434,7 +434,9 @@ pub fn robust_enum(inst: &Instance, spec: &RobustSpec) -> Result<RobustSolution>
                 if p.admissible(w, i) {
                     let mut v = p.sample_objectives(w, i, buf);
                     let r = spec.risk.of(&mut v);
-                    if best.is_none_or(|(b, _, _)| r < b) {
+                    // A sample whose law overflows at this design makes its risk unknown:
+                    // never choose it on that basis.
+                    if r.is_finite() && best.is_none_or(|(b, _, _)| r < b) {
                         best = Some((r, w, i));
                     }
                 }
