@@ -196,6 +196,65 @@ fn bootstrap_is_deterministic_across_thread_counts() {
     assert_ne!(one.2, other_seed);
 }
 
+/// The Chinchilla law file with `alpha` bounded to [0.1, 0.3] (truth 0.34) and the start
+/// value moved inside the bounds.
+fn bounded_chinchilla(extra: &str) -> Result<PowerLaw, colaw::error::Error> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/models/laws/chinchilla.toml"))
+        .unwrap()
+        .replace("alpha = 0.34", "alpha = 0.3");
+    PowerLaw::from_toml_str(
+        &format!("{text}\n[bounds]\nalpha = [0.1, 0.3]\n{extra}"),
+        &colaw::error::Origin::file("bounded.toml"),
+    )
+}
+
+#[test]
+fn bounds_hold_in_the_fit_and_every_bootstrap_refit() {
+    let truth = load_law("chinchilla").unwrap();
+    let obs = chinchilla_data(&truth, 160, 0.003, 21);
+    let opts = || FitOptions { starts: Starts::Lhs(64), seed: 3, ..Default::default() };
+    let free_model = LseModel::new(&truth).unwrap();
+    let free = Fitter::new(&free_model, &obs, opts()).unwrap().fit(None).unwrap();
+    let law = bounded_chinchilla("").unwrap();
+    let model = LseModel::new(&law).unwrap();
+    let f = Fitter::new(&model, &obs, opts()).unwrap();
+    let fit = f.fit(None).unwrap();
+    let at = |names: &[String], v: &[f64], n: &str| v[names.iter().position(|x| x == n).unwrap()];
+    let a_free = at(&free.names, &free.values, "alpha");
+    let a = at(&fit.names, &fit.values, "alpha");
+    assert!((a_free - 0.34).abs() < 0.02, "unbounded fit recovers the truth: {a_free}");
+    // The data want 0.34; the bound holds and the fit presses against it.
+    assert!((0.29..=0.3).contains(&a), "bounded alpha {a}");
+    assert!(fit.objective > free.objective, "a binding bound costs fit: {} vs {}", fit.objective, free.objective);
+    let b = bootstrap(&f, &fit, &BootstrapOptions { resamples: 30, seed: 4, restarts: 1 }, None);
+    let k = b.names.iter().position(|x| x == "alpha").unwrap();
+    assert_eq!(b.samples.len(), 30);
+    assert!(b.samples.iter().all(|s| (0.1..=0.3).contains(&s[k])), "every refit stays in bounds");
+    // The fitted law file keeps its bounds.
+    assert!(law.with_values(&fit.values).to_toml_string().contains("[bounds]"));
+}
+
+#[test]
+fn bad_bounds_are_named() {
+    for (extra, needle) in [
+        ("gamma = [0.0, 1.0]", "bounds.gamma"),
+        ("beta = [0.5, 0.4]", "finite low < high"),
+        ("A = [0.0, 1000.0]", "low must be > 0"),
+        ("B = [1.0, 10.0]", "must contain the coefficient's value 410.7"),
+    ] {
+        let e = bounded_chinchilla(extra).unwrap_err().to_string();
+        assert!(e.contains("bounded.toml") && e.contains(needle), "{extra}: {e}");
+    }
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/models/laws/chinchilla.toml")).unwrap();
+    let e = PowerLaw::from_toml_str(
+        &format!("{text}\n[bounds]\nalpha = [0.1, 0.3]\n"),
+        &colaw::error::Origin::file("x.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("bounds.alpha") && e.contains("0.34"), "{e}");
+}
+
 fn colaw(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_colaw")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
 }

@@ -72,6 +72,11 @@ pub trait FitModel: Sync {
     fn names(&self) -> &[String];
     /// Kind of each coefficient.
     fn kinds(&self) -> &[CoefKind];
+    /// Bounds per coefficient in θ units (logs for multipliers); `None`: free. The default
+    /// leaves every coefficient free.
+    fn bounds(&self) -> Vec<Option<(f64, f64)>> {
+        vec![None; self.kinds().len()]
+    }
     /// Variables whose logs form a row's features, in feature order.
     fn feature_vars(&self) -> &[Var];
     /// Features each exponent multiplies (empty for non-exponents); used to refuse data in
@@ -127,6 +132,7 @@ pub struct LseModel {
     constant: Option<usize>,
     terms: Vec<LseTerm>,
     factors: Vec<LseFactor>,
+    bounds: Vec<Option<(f64, f64)>>,
 }
 
 impl LseModel {
@@ -204,7 +210,22 @@ impl LseModel {
             }
             out_kinds.push(k);
         }
-        Ok(LseModel { names: law.names.clone(), kinds: out_kinds, vars, constant: law.constant, terms, factors })
+        // Bounds in θ units: logs for multipliers.
+        let bounds = law
+            .bounds
+            .iter()
+            .zip(&out_kinds)
+            .map(|(b, k)| b.map(|(lo, hi)| if k.is_log() { (lo.ln(), hi.ln()) } else { (lo, hi) }))
+            .collect();
+        Ok(LseModel {
+            names: law.names.clone(),
+            kinds: out_kinds,
+            vars,
+            constant: law.constant,
+            terms,
+            factors,
+            bounds,
+        })
     }
 
     #[inline(always)]
@@ -348,6 +369,9 @@ impl FitModel for LseModel {
     }
     fn kinds(&self) -> &[CoefKind] {
         &self.kinds
+    }
+    fn bounds(&self) -> Vec<Option<(f64, f64)>> {
+        self.bounds.clone()
     }
     fn feature_vars(&self) -> &[Var] {
         &self.vars
@@ -673,6 +697,9 @@ struct Problem<'a, M: FitModel> {
     model: &'a M,
     data: &'a Compact,
     delta: f64,
+    /// Bounded coordinates are optimised as u with θ = lo + (hi − lo)·σ(u), so L-BFGS stays
+    /// unconstrained.
+    bounds: &'a [Option<(f64, f64)>],
     cache: RefCell<(Vec<f64>, f64, Vec<f64>)>,
     evals: Cell<u64>,
 }
@@ -717,15 +744,23 @@ impl<M: FitModel> Problem<'_, M> {
             }
         }
         self.evals.set(self.evals.get() + 1);
+        let u = theta;
+        let theta = from_free(self.bounds, u);
         let mut g = vec![0.0; theta.len()];
-        let mut j = self.model.objective(theta, self.data, self.delta, &mut g);
+        let mut j = self.model.objective(&theta, self.data, self.delta, &mut g);
+        for ((gk, b), uk) in g.iter_mut().zip(self.bounds).zip(u) {
+            if let Some((lo, hi)) = b {
+                let s = sigmoid(*uk);
+                *gk *= (hi - lo) * s * (1.0 - s);
+            }
+        }
         if !j.is_finite() || g.iter().any(|v| !v.is_finite()) {
             j = f64::INFINITY;
             g.fill(0.0);
         }
         let mut c = self.cache.borrow_mut();
         c.0.clear();
-        c.0.extend_from_slice(theta);
+        c.0.extend_from_slice(u);
         c.1 = j;
         c.2.clone_from(&g);
         (j, g)
@@ -746,6 +781,32 @@ impl<M: FitModel> Gradient for Problem<'_, M> {
     fn gradient(&self, p: &Vec<f64>) -> std::result::Result<Vec<f64>, argmin::core::Error> {
         Ok(self.eval(p).1)
     }
+}
+
+fn sigmoid(u: f64) -> f64 {
+    1.0 / (1.0 + (-u).exp())
+}
+
+/// θ from the optimiser's free coordinates (identity where unbounded).
+fn from_free(bounds: &[Option<(f64, f64)>], u: &[f64]) -> Vec<f64> {
+    if bounds.iter().all(Option::is_none) {
+        return u.to_vec();
+    }
+    u.iter().zip(bounds).map(|(&x, b)| b.map_or(x, |(lo, hi)| lo + (hi - lo) * sigmoid(x))).collect()
+}
+
+/// Free coordinates of θ; a value on or outside a bound starts just inside it.
+fn to_free(bounds: &[Option<(f64, f64)>], theta: &[f64]) -> Vec<f64> {
+    theta
+        .iter()
+        .zip(bounds)
+        .map(|(&t, b)| {
+            b.map_or(t, |(lo, hi)| {
+                let p = ((t - lo) / (hi - lo)).clamp(1e-6, 1.0 - 1e-6);
+                (p / (1.0 - p)).ln()
+            })
+        })
+        .collect()
 }
 
 /// SplitMix64: derives independent seeds from (seed, index).
@@ -852,10 +913,19 @@ impl<'a, M: FitModel> Fitter<'a, M> {
 
     /// One L-BFGS run from `start` on a compact data set.
     pub fn local(&self, start: &[f64], data: &Compact) -> LocalFit {
+        let bounds = self.model.bounds();
+        let mut fit = self.local_free(&to_free(&bounds, start), data, &bounds);
+        fit.theta = from_free(&bounds, &fit.theta);
+        fit
+    }
+
+    /// [`Fitter::local`] in the optimiser's free coordinates.
+    fn local_free(&self, start: &[f64], data: &Compact, bounds: &[Option<(f64, f64)>]) -> LocalFit {
         let problem = Problem {
             model: self.model,
             data,
             delta: self.opts.huber_delta,
+            bounds,
             cache: RefCell::new((Vec::new(), 0.0, Vec::new())),
             evals: Cell::new(0),
         };

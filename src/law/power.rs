@@ -72,6 +72,11 @@ pub struct LawFile {
     pub coefficients: BTreeMap<String, f64>,
     /// The form.
     pub form: FormSpec,
+    /// Fitting bounds `[low, high]` by coefficient name, in natural units (optional). A
+    /// bounded coefficient stays inside them in every fit and bootstrap refit: use them where
+    /// few or noisy rows let an exponent run off (e.g. `alpha_l = [0, 3]`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bounds: BTreeMap<String, [f64; 2]>,
     /// Written by `colaw fit`: method, data hash, n, quality, intervals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fit: Option<toml::Table>,
@@ -135,6 +140,8 @@ pub struct PowerLaw {
     pub terms: Vec<Term>,
     /// Default training tokens.
     pub tokens: Option<f64>,
+    /// Fitting bounds per coefficient (index order), natural units.
+    pub bounds: Vec<Option<(f64, f64)>>,
     /// The file it came from (kept to write fitted copies).
     pub file: LawFile,
 }
@@ -203,7 +210,37 @@ impl PowerLaw {
                 return Err(Error::invalid(origin, "tokens", t, "must be a positive number of training tokens"));
             }
         }
-        Ok(PowerLaw { name: file.name.clone(), names, values, constant, terms, tokens: file.tokens, file })
+        let mut bounds = vec![None; names.len()];
+        for (name, &[lo, hi]) in &file.bounds {
+            let field = format!("bounds.{name}");
+            let i = names.iter().position(|n| n == name).ok_or_else(|| {
+                Error::invalid(origin, &field, "[…]", format!("must name a coefficient ({})", names.join(", ")))
+            })?;
+            let shown = format!("[{lo}, {hi}]");
+            if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+                return Err(Error::invalid(origin, &field, shown, "must be [low, high] with finite low < high"));
+            }
+            // Multipliers and the constant are fitted in log space: their bounds must be positive.
+            let multiplier = constant == Some(i) || terms.iter().any(|t| t.coef == i);
+            if multiplier && lo <= 0.0 {
+                return Err(Error::invalid(
+                    origin,
+                    &field,
+                    shown,
+                    "bounds a multiplier (or the constant), which is fitted in log space: low must be > 0",
+                ));
+            }
+            if !(lo..=hi).contains(&values[i]) {
+                return Err(Error::invalid(
+                    origin,
+                    &field,
+                    shown,
+                    format!("must contain the coefficient's value {} (coefficients.{name})", values[i]),
+                ));
+            }
+            bounds[i] = Some((lo, hi));
+        }
+        Ok(PowerLaw { name: file.name.clone(), names, values, constant, terms, tokens: file.tokens, bounds, file })
     }
 
     /// Parse TOML text.
