@@ -102,6 +102,44 @@ fn mean_risk_without_samples_is_the_point_optimum() {
     assert!((r.value.unwrap() - s.objective.unwrap()).abs() < 1e-9);
 }
 
+#[test]
+fn a_sample_that_overflows_at_some_depths_excludes_them_in_both_solvers() {
+    // One degenerate bootstrap sample: κ_l = 1e-300 with α_l = −250, so κ_l·l^−α_l is tiny at
+    // 4–16 layers and overflows to ∞ at 24. Designs with 24 layers have an unknown risk: neither
+    // solver may choose them, and both must agree on the rest.
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut inst = instance(&mut rng);
+    let i = |n: &str| inst.law.names.iter().position(|x| x == n).unwrap();
+    let (kl, al) = (i("kappa_l"), i("alpha_l"));
+    let mut cases = 0;
+    for _ in 0..12 {
+        inst = instance(&mut rng);
+        let mut coefficients = samples(&inst, &mut rng, 6, 0.1);
+        coefficients[2][kl] = 1e-300;
+        coefficients[2][al] = -250.0;
+        for risk in [Risk::Mean, Risk::Cvar { alpha: 0.5 }] {
+            let spec = RobustSpec {
+                risk,
+                coefficients: coefficients.clone(),
+                latency: vec![],
+                chance_epsilon: None,
+                latency_scenarios: None,
+            };
+            if agree(&inst, &spec, "overflowing sample") {
+                cases += 1;
+                let e = robust_enum(&inst, &spec).unwrap();
+                let m = robust_mip(&inst, &spec, &SolveOptions::default()).unwrap();
+                for s in [&e, &m] {
+                    let layers = s.arch.as_ref().unwrap().layers;
+                    assert!(layers < 24, "{}: chose {layers} layers, whose risk is infinite", s.solver);
+                    assert!(s.value.unwrap().is_finite());
+                }
+            }
+        }
+    }
+    assert!(cases >= 8, "only {cases} feasible cases");
+}
+
 fn colaw(args: &[&str]) -> serde_json::Value {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_colaw")).args(args).output().unwrap();
     assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));

@@ -501,6 +501,14 @@ pub fn robust_mip(inst: &Instance, spec: &RobustSpec, opts: &SolveOptions) -> Re
                 .collect()
         })
         .collect();
+    // A depth or width where some sample's law part is not finite gives every design using
+    // it an unknown risk: exclude it (as robust-enum does) and keep NaN out of HiGHS.
+    let bad_depth: Vec<bool> = (0..ds.len()).map(|i| fs.iter().any(|f| !f[i].is_finite())).collect();
+    let bad_width: Vec<bool> = (0..keep.len()).map(|j| gs.iter().any(|g| !g[j].is_finite())).collect();
+    let clean = |v: Vec<Vec<f64>>| -> Vec<Vec<f64>> {
+        v.into_iter().map(|r| r.into_iter().map(|x| if x.is_finite() { x } else { 0.0 }).collect()).collect()
+    };
+    let (fs, gs) = (clean(fs), clean(gs));
     let s_n = p.laws.len() as f64;
     let mut vars = ProblemVariables::new();
     let y = vars.add_vector(variable().binary(), ds.len());
@@ -551,6 +559,12 @@ pub fn robust_mip(inst: &Instance, spec: &RobustSpec, opts: &SolveOptions) -> Re
     let mut m = vars.minimise(objective).using(highs);
     let lmax_kept: Vec<usize> = keep.iter().map(|&w| lmax[w].unwrap_or(0)).collect();
     choice_constraints(&mut m, &y, &z, &u, ds, &lmax_kept);
+    for (i, _) in bad_depth.iter().enumerate().filter(|(_, b)| **b) {
+        m.add_constraint(Expression::from(y[i]).leq(0.0));
+    }
+    for (j, _) in bad_width.iter().enumerate().filter(|(_, b)| **b) {
+        m.add_constraint(Expression::from(z[j]).leq(0.0));
+    }
     if let Some((t, es)) = &cvar_vars {
         for (s, &e_s) in es.iter().enumerate() {
             // e_s ≥ obj_s − t.
