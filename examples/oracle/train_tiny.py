@@ -44,6 +44,8 @@ def parse_args():
     p.add_argument("--vocab", type=int, default=512, help="corpus vocabulary")
     p.add_argument("--val-tokens", type=int, default=262144, help="validation tokens")
     p.add_argument("--seed", type=int, default=0, help="training seed (the corpus seed is fixed)")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="train with seeds seed, seed+1, … and report the mean loss (deep proxies are noisy)")
     p.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
     p.add_argument("--cache", default=os.environ.get("COLAW_ORACLE_CACHE", "/tmp/colaw-oracle-corpus"),
                    help="folder caching the generated corpus")
@@ -266,6 +268,53 @@ def proxy(design, a):
     }
 
 
+def train_once(torch, a, cfg, dev, train, val, seed):
+    """Train one proxy with `seed` (init and batch order); returns (val loss, params, steps),
+    or None when training diverged."""
+    torch.manual_seed(seed)
+    model = build(torch, cfg).to(dev)
+    n_params = sum(p.numel() for p in model.parameters())
+    steps = max(1, int(a.tokens) // (a.batch * a.seq))
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.1)
+    warm = max(1, steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))))
+    amp = dev == "cuda"
+    gen = torch.Generator().manual_seed(seed)
+    t0 = time.time()
+    print(json.dumps({"proxy": cfg, "params": n_params, "steps": steps, "device": dev, "seed": seed}), flush=True)
+    model.train()
+    for s in range(steps):
+        starts = torch.randint(0, len(train) - a.seq - 1, (a.batch,), generator=gen)
+        xb = torch.stack([train[i:i + a.seq + 1] for i in starts.tolist()]).to(dev)
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
+            logits = model(xb[:, :-1])
+            loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, cfg["vocab"]), xb[:, 1:].reshape(-1))
+            total = loss + 0.01 * model.aux()
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        if not math.isfinite(loss.item()):
+            print(f"training diverged at step {s} (seed {seed})", file=sys.stderr)
+            return None
+        if s % max(1, steps // 10) == 0:
+            print(f"seed {seed} step {s}/{steps} loss {loss.item():.4f} {time.time() - t0:.1f}s", flush=True)
+    model.eval()
+    tot, n = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, a.val_tokens, a.batch * a.seq):
+            rows = [val[j:j + a.seq + 1] for j in range(i, min(i + a.batch * a.seq, a.val_tokens), a.seq)]
+            xb = torch.stack(rows).to(dev)
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
+                logits = model(xb[:, :-1])
+            tot += torch.nn.functional.cross_entropy(
+                logits.float().reshape(-1, cfg["vocab"]), xb[:, 1:].reshape(-1), reduction="sum").item()
+            n += xb[:, 1:].numel()
+    return tot / n, n_params, steps
+
+
 def main():
     a = parse_args()
     design = json.loads(sys.stdin.readline())
@@ -281,48 +330,20 @@ def main():
     val = corpus(os.path.join(a.cache, f"val-c{CORPUS_VERSION}-v{a.vocab}-{a.val_tokens}.u16"), a.val_tokens + a.seq + 1, a.vocab, 1)
     train = torch.tensor(train, dtype=torch.long)
     val = torch.tensor(val, dtype=torch.long)
-    torch.manual_seed(a.seed)
-    model = build(torch, cfg).to(dev)
-    n_params = sum(p.numel() for p in model.parameters())
-    steps = max(1, int(a.tokens) // (a.batch * a.seq))
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.1)
-    warm = max(1, steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))))
-    amp = dev == "cuda"
-    gen = torch.Generator().manual_seed(a.seed)
     t0 = time.time()
-    print(json.dumps({"proxy": cfg, "params": n_params, "steps": steps, "device": dev}), flush=True)
-    model.train()
-    for s in range(steps):
-        starts = torch.randint(0, len(train) - a.seq - 1, (a.batch,), generator=gen)
-        xb = torch.stack([train[i:i + a.seq + 1] for i in starts.tolist()]).to(dev)
-        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
-            logits = model(xb[:, :-1])
-            loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, cfg["vocab"]), xb[:, 1:].reshape(-1))
-            total = loss + 0.01 * model.aux()
-        opt.zero_grad(set_to_none=True)
-        total.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        if not math.isfinite(loss.item()):
-            print(f"training diverged at step {s}", file=sys.stderr)
+    seeds = [a.seed + k for k in range(a.repeats)]
+    losses = []
+    n_params = steps = 0
+    for seed in seeds:
+        r = train_once(torch, a, cfg, dev, train, val, seed)
+        if r is None:
             return 4
-        if s % max(1, steps // 10) == 0:
-            print(f"step {s}/{steps} loss {loss.item():.4f} {time.time() - t0:.1f}s", flush=True)
-    model.eval()
-    tot, n = 0.0, 0
-    with torch.no_grad():
-        for i in range(0, a.val_tokens, a.batch * a.seq):
-            rows = [val[j:j + a.seq + 1] for j in range(i, min(i + a.batch * a.seq, a.val_tokens), a.seq)]
-            xb = torch.stack(rows).to(dev)
-            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
-                logits = model(xb[:, :-1])
-            tot += torch.nn.functional.cross_entropy(
-                logits.float().reshape(-1, cfg["vocab"]), xb[:, 1:].reshape(-1), reduction="sum").item()
-            n += xb[:, 1:].numel()
-    print(json.dumps({"loss": tot / n, "train_tokens": steps * a.batch * a.seq, "params": n_params,
+        losses.append(r[0])
+        n_params, steps = r[1], r[2]
+    mean = sum(losses) / len(losses)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in losses) / (len(losses) - 1)) if len(losses) > 1 else None
+    print(json.dumps({"loss": mean, "loss_seeds": losses, "loss_sd": sd, "seeds": seeds,
+                      "train_tokens": steps * a.batch * a.seq, "params": n_params,
                       "seconds": round(time.time() - t0, 2), "key": design.get("key")}), flush=True)
     return 0
 
