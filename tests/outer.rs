@@ -281,23 +281,33 @@ fn failing_and_slow_oracles_are_recorded_and_retried() {
     assert_eq!(report.measured, asked.len() - n4);
 }
 
-#[test]
-fn cli_init_measures_initial_designs_and_prints_json() {
-    let s = setup(12, 6);
-    let data = s.root.join("fresh.csv");
-    let j = s.root.join("j");
-    let out = colaw(&[
+/// `colaw loop` measuring `init` initial designs, then one quick round of 2 designs.
+fn one_round_with_init(
+    s: &Setup,
+    data: &Path,
+    journal: &Path,
+    oracle: &str,
+    init: usize,
+    extra: &[&str],
+) -> std::process::Output {
+    let (inst, data, journal, init) = (
+        s.inst_path.display().to_string(),
+        data.display().to_string(),
+        journal.display().to_string(),
+        init.to_string(),
+    );
+    let mut args = vec![
         "loop",
         "--instance",
-        &s.inst_path.display().to_string(),
+        &inst,
         "--data",
-        &data.display().to_string(),
+        &data,
         "--init",
-        "14",
+        &init,
         "--oracle",
-        &oracle_spec(&s.truth),
+        oracle,
         "--journal",
-        &j.display().to_string(),
+        &journal,
         "--rounds",
         "1",
         "--per-round",
@@ -308,7 +318,17 @@ fn cli_init_measures_initial_designs_and_prints_json() {
         "20",
         "--starts",
         "50",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    colaw(&args)
+}
+
+#[test]
+fn cli_init_measures_initial_designs_and_prints_json() {
+    let s = setup(12, 6);
+    let data = s.root.join("fresh.csv");
+    let j = s.root.join("j");
+    let out = one_round_with_init(&s, &data, &j, &oracle_spec(&s.truth), 14, &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -333,33 +353,7 @@ fn killed_initial_round_resumes_without_redoing_calls() {
     // uninterrupted run; a design whose oracle always fails is left out of the data.
     let s = setup(4, 7);
     let run = |journal: &Path, data: &Path, oracle: &str| {
-        colaw(&[
-            "loop",
-            "--instance",
-            &s.inst_path.display().to_string(),
-            "--data",
-            &data.display().to_string(),
-            "--init",
-            "16",
-            "--oracle",
-            oracle,
-            "--journal",
-            &journal.display().to_string(),
-            "--rounds",
-            "1",
-            "--per-round",
-            "2",
-            "--stop-confidence",
-            "1",
-            "--bootstrap",
-            "20",
-            "--starts",
-            "50",
-            "--jobs",
-            "2",
-            "--retries",
-            "0",
-        ])
+        one_round_with_init(&s, data, journal, oracle, 16, &["--jobs", "2", "--retries", "0"])
     };
     let bin = env!("CARGO_BIN_EXE_colaw");
     // Fails on every design with 16 layers, otherwise the synthetic truth.
