@@ -190,7 +190,8 @@ pub struct Region {
     pub candidates: u64,
     /// Designs feasible in at least one draw (the rows of `designs`).
     pub designs_listed: usize,
-    /// Draws in which no design meets the budgets.
+    /// Draws without an optimum: no design meets the budgets, or the sample's law is not
+    /// finite at any design that does (a degenerate bootstrap refit).
     pub infeasible_draws: usize,
     /// Every design feasible in at least one draw.
     pub designs: Vec<DesignStats>,
