@@ -188,6 +188,10 @@ pub struct RoundRecord {
     pub stop: Option<String>,
     /// Fit, bootstrap and region time (ms).
     pub ms: f64,
+    /// Bootstrap refits left out because a coefficient ran off to ±∞ (the law has more
+    /// freedom than the data fix; consider bounds in the law file).
+    #[serde(default)]
+    pub bootstrap_non_finite: usize,
 }
 
 /// The journal's `state.json`.
@@ -631,6 +635,9 @@ pub fn summary_line(r: &RoundRecord, ok: usize, failed: usize) -> String {
         "round {}: {} rows, objective {:.3e}, choice {} P(optimal) {:.2} (predicted loss {:.4}), {} contenders of {}",
         r.round, r.rows, r.objective, choice, r.confidence, r.choice_loss, r.contenders, r.candidates
     );
+    if r.bootstrap_non_finite > 0 {
+        s.push_str(&format!(", {} bootstrap refits ran off to ±∞ (dropped)", r.bootstrap_non_finite));
+    }
     if !r.asked.is_empty() {
         s.push_str(&format!(", asked {} ({ok} ok, {failed} failed)", r.asked.len()));
     }
@@ -663,6 +670,7 @@ struct Fitted {
     rows: usize,
     samples: Vec<Vec<f64>>,
     ci95: Vec<(f64, f64)>,
+    non_finite: usize,
 }
 
 impl<'a> OuterLoop<'a> {
@@ -716,6 +724,7 @@ impl<'a> OuterLoop<'a> {
             values: fit.values,
             objective: fit.objective,
             rows: fit.n,
+            non_finite: b.non_finite,
             samples: b.samples,
             ci95: b.ci95,
         })
@@ -911,6 +920,7 @@ impl<'a> OuterLoop<'a> {
                         asked,
                         stop,
                         ms: t0.elapsed().as_secs_f64() * 1e3,
+                        bootstrap_non_finite: f.non_finite,
                     };
                     write_atomic(&j.round_dir(r).join("choice.json"), to_json(&rec)?.as_bytes())?;
                     // Go on with what was written (a resumed loop reads the same values).
