@@ -261,6 +261,17 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(io_err(path))
 }
 
+/// A journal JSON file, or None when it does not exist yet.
+fn read_json<T: serde::de::DeserializeOwned>(p: &Path) -> Result<Option<T>> {
+    match std::fs::read_to_string(p) {
+        Ok(s) => serde_json::from_str(&s)
+            .map(Some)
+            .map_err(|e| Error::Parse { origin: Origin::file(p.display().to_string()), message: e.to_string() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(p)(e)),
+    }
+}
+
 fn to_json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string_pretty(v).map_err(|e| Error::Unsupported(format!("json: {e}")))
 }
@@ -293,28 +304,20 @@ impl Journal {
     }
     /// Read `state.json` if present.
     pub fn state(&self) -> Result<Option<State>> {
-        let p = self.state_path();
-        match std::fs::read_to_string(&p) {
-            Ok(s) => serde_json::from_str(&s)
-                .map(Some)
-                .map_err(|e| Error::Parse { origin: Origin::file(p.display().to_string()), message: e.to_string() }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_err(&p)(e)),
-        }
+        read_json(&self.state_path())
     }
     fn write_state(&self, s: &State) -> Result<()> {
         write_atomic(&self.state_path(), to_json(s)?.as_bytes())
     }
     /// Read a round's record if present.
     pub fn round(&self, r: usize) -> Result<Option<RoundRecord>> {
-        let p = self.round_dir(r).join("choice.json");
-        match std::fs::read_to_string(&p) {
-            Ok(s) => serde_json::from_str(&s)
-                .map(Some)
-                .map_err(|e| Error::Parse { origin: Origin::file(p.display().to_string()), message: e.to_string() }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_err(&p)(e)),
-        }
+        read_json(&self.round_dir(r).join("choice.json"))
+    }
+    /// `oracle.jsonl` opened for appending (shared by the oracle jobs).
+    fn calls_appender(&self) -> Result<Mutex<std::fs::File>> {
+        let p = self.calls_path();
+        let f = std::fs::OpenOptions::new().append(true).create(true).open(&p).map_err(io_err(&p))?;
+        Ok(Mutex::new(f))
     }
     /// Every attempt recorded, after cutting a torn last line (a write the kill interrupted).
     /// Returns the records and the bytes dropped.
@@ -358,6 +361,16 @@ pub fn parse_call_line(line: &[u8]) -> Option<CallRecord> {
         c.loss = crate::oracle::raw_number(std::str::from_utf8(line).ok()?, "loss").or(c.loss);
     }
     Some(c)
+}
+
+/// Designs asked whose calls have not finished (none yet, or a call a kill interrupted),
+/// each with the failed attempts it has used.
+fn pending(asked: &[Design], calls: &[CallRecord], fin: &HashMap<String, Option<f64>>) -> Vec<(Design, usize)> {
+    asked
+        .iter()
+        .filter(|d| !fin.contains_key(&d.key))
+        .map(|d| (d.clone(), calls.iter().filter(|c| c.key == d.key && c.loss.is_none()).count()))
+        .collect()
 }
 
 /// One line per oracle attempt: round, design, outcome and time.
@@ -765,34 +778,20 @@ impl<'a> OuterLoop<'a> {
         let dir = j.round_dir(0);
         let asked_path = dir.join("asked.json");
         // The designs are fixed once written, so a resumed run asks the same ones.
-        let asked: Vec<Design> = match std::fs::read_to_string(&asked_path) {
-            Ok(t) => serde_json::from_str(&t).map_err(|e| Error::Parse {
-                origin: Origin::file(asked_path.display().to_string()),
-                message: e.to_string(),
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let asked: Vec<Design> = match read_json(&asked_path)? {
+            Some(asked) => asked,
+            None => {
                 let asked = lhs_pick(&feasible_designs(self.inst)?, n, self.opts.seed);
                 std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
                 write_atomic(&asked_path, to_json(&asked)?.as_bytes())?;
                 asked
             }
-            Err(e) => return Err(io_err(&asked_path)(e)),
         };
         let attempts = 1 + self.opts.retries;
         let (mut calls, _) = j.calls()?;
         let fin = finals(&calls, attempts);
-        let todo: Vec<(Design, usize)> = asked
-            .iter()
-            .filter(|d| !fin.contains_key(&d.key))
-            .map(|d| (d.clone(), calls.iter().filter(|c| c.key == d.key && c.loss.is_none()).count()))
-            .collect();
-        let file = Mutex::new(
-            std::fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(j.calls_path())
-                .map_err(io_err(&j.calls_path()))?,
-        );
+        let todo = pending(&asked, &calls, &fin);
+        let file = j.calls_appender()?;
         calls.extend(self.call_all(0, &todo, attempts, &file)?);
         let fin = finals(&calls, attempts);
         let rows: Vec<(Design, f64)> =
@@ -851,13 +850,7 @@ impl<'a> OuterLoop<'a> {
         let designs = feasible_designs(self.inst)?;
         let mut rounds: Vec<RoundRecord> = Vec::new();
         let mut calls_this_run = 0usize;
-        let file = Mutex::new(
-            std::fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(j.calls_path())
-                .map_err(io_err(&j.calls_path()))?,
-        );
+        let file = j.calls_appender()?;
         let mut r = 1usize;
         loop {
             let fin = finals(&calls, attempts);
@@ -928,15 +921,7 @@ impl<'a> OuterLoop<'a> {
                 }
             };
             // Oracle calls not finished yet (all of them, or those a kill interrupted).
-            let todo: Vec<(Design, usize)> = rec
-                .asked
-                .iter()
-                .filter(|d| !fin.contains_key(&d.key))
-                .map(|d| {
-                    let used = calls.iter().filter(|c| c.key == d.key && c.loss.is_none()).count();
-                    (d.clone(), used)
-                })
-                .collect();
+            let todo = pending(&rec.asked, &calls, &fin);
             let new_calls = self.call_all(r, &todo, attempts, &file)?;
             calls_this_run += new_calls.len();
             calls.extend(new_calls);
