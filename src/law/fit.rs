@@ -787,10 +787,11 @@ fn sigmoid(u: f64) -> f64 {
     1.0 / (1.0 + (-u).exp())
 }
 
-/// θ from the optimiser's free coordinates (identity where unbounded).
-fn from_free(bounds: &[Option<(f64, f64)>], u: &[f64]) -> Vec<f64> {
+/// θ from the optimiser's free coordinates (identity where unbounded; borrowed, without a
+/// copy, when nothing is bounded: the objective's hot path).
+fn from_free<'u>(bounds: &[Option<(f64, f64)>], u: &'u [f64]) -> std::borrow::Cow<'u, [f64]> {
     if bounds.iter().all(Option::is_none) {
-        return u.to_vec();
+        return std::borrow::Cow::Borrowed(u);
     }
     u.iter().zip(bounds).map(|(&x, b)| b.map_or(x, |(lo, hi)| lo + (hi - lo) * sigmoid(x))).collect()
 }
@@ -915,7 +916,7 @@ impl<'a, M: FitModel> Fitter<'a, M> {
     pub fn local(&self, start: &[f64], data: &Compact) -> LocalFit {
         let bounds = self.model.bounds();
         let mut fit = self.local_free(&to_free(&bounds, start), data, &bounds);
-        fit.theta = from_free(&bounds, &fit.theta);
+        fit.theta = from_free(&bounds, &fit.theta).into_owned();
         fit
     }
 
