@@ -292,6 +292,29 @@ pub fn verify(inst: &Instance, pick: &Pick) -> Result<Design> {
     Ok(d)
 }
 
+/// Exact metrics of `arch` (width configuration `w`) in every scenario, each on its own
+/// hardware or on the replacement `hardware(k)` gives for scenario k (e.g. a latency
+/// calibration sample applied to it).
+pub fn scenario_metrics(
+    inst: &Instance,
+    w: &crate::space::WidthConfig,
+    arch: &Architecture,
+    hardware: impl Fn(usize) -> Option<crate::hardware::Hardware>,
+) -> Result<Vec<Metrics>> {
+    inst.scenarios
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            let workload = s.workload_for(w.weights, w.kv_cache);
+            let model = match hardware(k) {
+                Some(hw) => CostModel::with_mode(&hw, &workload, s.mode)?,
+                None => CostModel::with_mode(&s.hardware, &workload, s.mode)?,
+            };
+            Ok(model.metrics(arch))
+        })
+        .collect()
+}
+
 /// Evaluate design (width index, depth index) from scratch with the exact cost model and the
 /// point law; `verified` says whether it meets every budget.
 pub fn evaluate(inst: &Instance, width: usize, depth: usize) -> Result<Design> {
@@ -299,11 +322,7 @@ pub fn evaluate(inst: &Instance, width: usize, depth: usize) -> Result<Design> {
     let l = inst.space.depths[depth];
     let arch = w.arch(l);
     let params = arch.params();
-    let mut metrics = Vec::with_capacity(inst.scenarios.len());
-    for s in &inst.scenarios {
-        let model = CostModel::with_mode(&s.hardware, &s.workload_for(w.weights, w.kv_cache), s.mode)?;
-        metrics.push(model.metrics(&arch));
-    }
+    let metrics = scenario_metrics(inst, w, &arch, |_| None)?;
     let loss = predict_loss(inst.law.as_ref(), &arch, inst.tokens)?;
     let view = DesignView { width: w, arch: &arch, params, metrics: &metrics };
     let terms: Vec<TermValue> =

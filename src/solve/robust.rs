@@ -13,9 +13,11 @@
 //! feasibility. `robust_enum` evaluates every design directly and is the reference.
 
 use super::mip_compact::{argmax, choice_constraints, run_highs, MipOutcome};
-use super::{evaluate, metric_of, Problem, ScenarioReport, SolveOptions, Status, Structure, WidthRow};
+use super::{
+    evaluate, metric_of, scenario_metrics, Problem, ScenarioReport, SolveOptions, Status, Structure, WidthRow,
+};
 use crate::calibrate::Terms;
-use crate::cost::{CostModel, WidthCosts};
+use crate::cost::WidthCosts;
 use crate::error::{Error, Result};
 use crate::instance::Instance;
 use crate::law::{LawInputs, LossLaw, PowerLaw};
@@ -282,13 +284,9 @@ impl<'a> Prepared<'a> {
         let params = arch.params();
         let mut ok = 0;
         for t in &self.spec.latency {
-            let mut metrics = Vec::with_capacity(inst.scenarios.len());
-            for (k, s) in inst.scenarios.iter().enumerate() {
-                let sampled = self.spec.latency_scenarios.as_ref().is_none_or(|v| v.contains(&k));
-                let hw = if sampled { t.apply(&s.hardware) } else { s.hardware.clone() };
-                let model = CostModel::with_mode(&hw, &s.workload_for(wc.weights, wc.kv_cache), s.mode)?;
-                metrics.push(model.metrics(&arch));
-            }
+            let sampled = |k: usize| self.spec.latency_scenarios.as_ref().is_none_or(|v| v.contains(&k));
+            let metrics =
+                scenario_metrics(inst, wc, &arch, |k| sampled(k).then(|| t.apply(&inst.scenarios[k].hardware)))?;
             ok += inst.budgets.iter().all(|b| metric_of(b.metric, &metrics[b.scenario], &params) <= b.limit) as usize;
         }
         Ok(ok)
