@@ -177,6 +177,15 @@ struct RunResult {
     message: String,
 }
 
+/// A run's message; `auto` names the variant it ran.
+fn run_message(requested: &str, ran: &str, message: String) -> String {
+    if requested == "auto" {
+        format!("{ran}: {message}")
+    } else {
+        message
+    }
+}
+
 /// Run one solver on one loaded instance `repeat` times.
 pub fn run_one(inst: &Instance, path: &str, solver: &str, cfg: &BenchConfig, per_run_rss: bool) -> BenchRow {
     let mut opts = SolveOptions::from_instance(inst);
@@ -255,7 +264,7 @@ pub fn run_one(inst: &Instance, path: &str, solver: &str, cfg: &BenchConfig, per
                 gap: s.gap,
                 nodes: s.nodes,
                 verified: s.verified,
-                message: if solver == "auto" { format!("{}: {}", s.solver, s.message) } else { s.message },
+                message: run_message(solver, &s.solver, s.message),
             }),
             None => solve(inst, solver, &opts).map(|s| RunResult {
                 status: s.status,
@@ -264,7 +273,7 @@ pub fn run_one(inst: &Instance, path: &str, solver: &str, cfg: &BenchConfig, per
                 gap: s.gap,
                 nodes: s.nodes,
                 verified: s.verified,
-                message: if solver == "auto" { format!("{}: {}", s.solver, s.message) } else { s.message },
+                message: run_message(solver, &s.solver, s.message),
             }),
         });
         times.push(t0.elapsed().as_secs_f64() * 1e3);
