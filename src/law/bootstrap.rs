@@ -141,7 +141,9 @@ pub fn summarise(samples: &[Vec<f64>], d: usize) -> (Vec<(f64, f64)>, Vec<f64>) 
 
 /// The samples CSV text (format in the module docs).
 pub fn samples_csv(b: &Bootstrap) -> Result<String> {
-    let err = |e: csv::Error| Error::Unsupported(format!("writing bootstrap samples: {e}"));
+    fn err(e: impl std::fmt::Display) -> Error {
+        Error::Unsupported(format!("writing bootstrap samples: {e}"))
+    }
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut head = vec!["resample".to_string()];
     head.extend(b.names.iter().cloned());
@@ -155,8 +157,7 @@ pub fn samples_csv(b: &Bootstrap) -> Result<String> {
         rec.push(b.converged[i].to_string());
         w.write_record(&rec).map_err(err)?;
     }
-    let bytes = w.into_inner().map_err(|e| Error::Unsupported(format!("writing bootstrap samples: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| Error::Unsupported(format!("writing bootstrap samples: {e}")))
+    String::from_utf8(w.into_inner().map_err(err)?).map_err(err)
 }
 
 /// Write the samples CSV (format in the module docs).
