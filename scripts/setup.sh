@@ -1,17 +1,60 @@
 #!/usr/bin/env bash
-# Installs what building colaw needs on a fresh Debian machine; safe to run again.
-# HiGHS is built from source by highs-sys, which needs cmake and libclang (bindgen).
+# Installs what building colaw needs on a fresh Debian machine; safe to run again, silent and
+# root-free when everything is already there. Sourced by run.sh and test.sh.
+#
+# HiGHS is built from source by highs-sys, which needs cmake, a C++ compiler and libclang for
+# bindgen. bindgen (through clang-sys) loads libclang.so, libclang-N.so or libclang.so.N; it
+# cannot use libclang-cpp.so.N (LLVM's C++ library, often present on Debian images), so that one
+# does not count as "libclang is installed".
 set -euo pipefail
+
+# Prints the first libclang that clang-sys would load, or nothing.
+colaw_find_libclang() {
+  if [ -n "${LIBCLANG_PATH:-}" ]; then
+    compgen -G "${LIBCLANG_PATH%/}/libclang*.so*" | grep -E '/libclang(-[0-9.]+)?\.so(\.[0-9]+)*$' | head -n 1 || true
+    return
+  fi
+  {
+    ldconfig -p 2>/dev/null | awk '{ print $NF }'
+    compgen -G '/usr/lib/llvm-*/lib/libclang*.so*' || true
+    compgen -G '/usr/lib/*/libclang*.so*' || true
+    compgen -G '/usr/lib64/libclang*.so*' || true
+    compgen -G '/usr/local/lib/libclang*.so*' || true
+  } | grep -E '/libclang(-[0-9.]+)?\.so(\.[0-9]+)*$' | head -n 1 || true
+}
+
 need=()
-command -v cmake >/dev/null 2>&1 || need+=(cmake)
-compgen -G '/usr/lib/llvm-*/lib/libclang*.so*' >/dev/null || compgen -G '/usr/lib/*/libclang*.so*' >/dev/null || need+=(libclang-dev)
-command -v c++ >/dev/null 2>&1 || need+=(g++)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "setup: installing ${need[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  apt-get install -y -q "${need[@]}"
+why=()
+if ! command -v cmake >/dev/null 2>&1; then
+  need+=(cmake); why+=("cmake: highs-sys builds HiGHS with it")
 fi
+if ! command -v c++ >/dev/null 2>&1 && ! command -v g++ >/dev/null 2>&1; then
+  need+=(g++); why+=("g++: HiGHS is C++")
+fi
+if [ -z "$(colaw_find_libclang)" ]; then
+  need+=(libclang-dev)
+  if ldconfig -p 2>/dev/null | grep -q 'libclang-cpp'; then
+    why+=("libclang-dev: bindgen needs libclang.so (only libclang-cpp, which bindgen cannot load, is here)")
+  else
+    why+=("libclang-dev: bindgen needs libclang.so to generate HiGHS's bindings")
+  fi
+fi
+
+if [ ${#need[@]} -gt 0 ]; then
+  for w in "${why[@]}"; do echo "setup: installing $w" >&2; done
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: not root; install these yourself, then re-run: sudo apt-get install ${need[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2
+  apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+  if [ -z "$(colaw_find_libclang)" ]; then
+    echo "setup: libclang-dev is installed but no libclang.so was found; set LIBCLANG_PATH to the folder that holds it" >&2
+    exit 1
+  fi
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 fi

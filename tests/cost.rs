@@ -174,8 +174,13 @@ fn arb_arch() -> impl Strategy<Value = Architecture> {
         })
 }
 
+/// Property-test cases: `default` (the fast mode CI runs), or `COLAW_PROPTEST_CASES` (the long mode).
+fn proptest_cases(default: u32) -> u32 {
+    std::env::var("COLAW_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig::with_cases(proptest_cases(200)))]
     /// total = prefill + Σ step latencies, each step evaluated on its own (the definition).
     #[test]
     fn closed_form_total_equals_step_sum(

@@ -144,8 +144,13 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1e-12)
 }
 
+/// Property-test cases: `default` (the fast mode CI runs), or `COLAW_PROPTEST_CASES` (the long mode).
+fn proptest_cases(default: u32) -> u32 {
+    std::env::var("COLAW_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 240, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: proptest_cases(240), failure_persistence: None, ..ProptestConfig::default() })]
     #[test]
     fn solvers_agree(c in case()) {
         let dir = tempfile::tempdir().unwrap();
