@@ -8,9 +8,10 @@
 //! Run: `cargo run --release --example paper_findings`
 
 use colaw::architecture::load_arch;
-use colaw::instance::{BudgetMetric, Instance};
+use colaw::instance::Instance;
 use colaw::law::{LawInputs, LossLaw};
 use colaw::pareto::{pareto, with_budgets_from};
+use colaw::scenario::BudgetMetric;
 use colaw::solve::{solve, SolveOptions};
 use std::path::Path;
 

@@ -23,7 +23,8 @@ tmp="$(mktemp -d)"
 [ "$keep" = 1 ] || trap 'rm -rf "$tmp"' EXIT
 git clone --quiet "$repo" "$tmp/colaw"
 # CI puts the project's shared folder beside the clone; do the same where it exists.
-[ -d "$repo/../shared" ] && ln -s "$(cd "$repo/../shared" && pwd)" "$tmp/shared"
+parent="$(dirname "$repo")"
+[ -d "$parent/shared" ] && ln -s "$(cd "$parent/shared" && pwd)" "$tmp/shared"
 if [ "$cold" = 1 ]; then
   export CARGO_HOME="$tmp/cargo-home"
   mkdir -p "$CARGO_HOME"

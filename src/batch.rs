@@ -15,7 +15,7 @@ use crate::instance::Instance;
 use crate::solve::{robust_solve, solve, RobustSolution, Solution, SolveOptions, Status};
 use serde::Serialize;
 use std::collections::HashSet;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -145,37 +145,11 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 /// Read the paths already recorded in a results file and cut a torn last line.
 /// Returns (done paths, bytes dropped).
 pub fn recover(out: &Path) -> Result<(HashSet<String>, u64)> {
-    let io = |source| Error::Io { path: out.display().to_string(), source };
-    let mut done = HashSet::new();
-    let mut f = match std::fs::OpenOptions::new().read(true).write(true).open(out) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((done, 0)),
-        Err(e) => return Err(io(e)),
-    };
-    let mut bytes = Vec::new();
-    f.read_to_end(&mut bytes).map_err(io)?;
-    // Keep every complete ('\n'-terminated) line that parses; cut from the first that
-    // does not (only the last line can be torn).
-    let mut keep = 0usize;
-    let mut start = 0usize;
-    while let Some(nl) = bytes[start..].iter().position(|&b| b == b'\n') {
-        let line = &bytes[start..start + nl];
-        match serde_json::from_slice::<serde_json::Value>(line) {
-            Ok(v) if v.get("path").and_then(|p| p.as_str()).is_some() => {
-                done.insert(v["path"].as_str().unwrap_or_default().to_string());
-                keep = start + nl + 1;
-            }
-            _ if line.iter().all(|b| b.is_ascii_whitespace()) => keep = start + nl + 1,
-            _ => break,
-        }
-        start += nl + 1;
-    }
-    let dropped = (bytes.len() - keep) as u64;
-    if dropped > 0 {
-        f.set_len(keep as u64).map_err(io)?;
-        f.seek(SeekFrom::End(0)).map_err(io)?;
-    }
-    Ok((done, dropped))
+    let (paths, dropped) = crate::util::jsonl::recover(out, |line| {
+        let v = serde_json::from_slice::<serde_json::Value>(line).ok()?;
+        v.get("path").and_then(|p| p.as_str()).map(str::to_string)
+    })?;
+    Ok((paths.into_iter().collect(), dropped))
 }
 
 /// Run a batch. `on_done(path, status)` is called after each instance (for progress).

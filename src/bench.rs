@@ -36,6 +36,7 @@ use crate::error::{Error, Result};
 use crate::instance::Instance;
 use crate::plot::{lines, Series};
 use crate::solve::{robust_solve, solve, SolveOptions, Status};
+use crate::util::stats::median;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -152,18 +153,6 @@ pub fn peak_rss_mb() -> Option<f64> {
 /// Reset the peak resident set (Linux ≥ 4.0); false where not permitted.
 pub fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    }
 }
 
 /// What one run of a point or robust solver reports.

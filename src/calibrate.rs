@@ -10,104 +10,17 @@
 
 use crate::cost::{step_ops, Mode, OpList, Step};
 use crate::error::{Error, Result};
-use crate::hardware::{ClassEfficiency, Hardware, OpClass};
+use crate::hardware::{
+    EfficiencyTerms, Hardware, OpClass, N_EFF, N_EFFICIENCY_TERMS as N_TERMS, PER_LAYER, PER_MOE_LAYER, PER_STEP,
+};
 use crate::measurement::{Measurement, Phase};
+use crate::util::rng::mix_seed;
 use argmin::core::{CostFunction, Executor, Gradient, State};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
-
-/// Number of fitted terms.
-pub const N_TERMS: usize = 11;
-
-/// Efficiency terms come first: (compute, bandwidth) per class in [`OpClass::ALL`] order.
-const N_EFF: usize = 8;
-const PER_STEP: usize = 8;
-const PER_LAYER: usize = 9;
-const PER_MOE_LAYER: usize = 10;
-
-/// Names of the fitted terms, in vector order (also the columns of the samples CSV).
-pub const TERM_NAMES: [&str; N_TERMS] = [
-    "gemm_compute",
-    "gemm_bandwidth",
-    "attention_compute",
-    "attention_bandwidth",
-    "elementwise_compute",
-    "elementwise_bandwidth",
-    "moe_compute",
-    "moe_bandwidth",
-    "per_step_ms",
-    "per_layer_ms",
-    "per_moe_layer_ms",
-];
-
-/// The calibrated terms.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Terms {
-    /// Values in [`TERM_NAMES`] order.
-    pub values: [f64; N_TERMS],
-}
-
-impl Terms {
-    /// The terms a hardware file currently has.
-    pub fn from_hardware(hw: &Hardware) -> Terms {
-        let mut v = [0.0; N_TERMS];
-        for (i, c) in OpClass::ALL.iter().enumerate() {
-            let e = hw.efficiency.for_class(*c);
-            v[2 * i] = e.compute;
-            v[2 * i + 1] = e.bandwidth;
-        }
-        v[PER_STEP] = hw.overhead.per_step_ms;
-        v[PER_LAYER] = hw.overhead.per_layer_ms;
-        v[PER_MOE_LAYER] = hw.overhead.per_moe_layer_ms;
-        Terms { values: v }
-    }
-
-    /// Write the terms into a copy of `hw` (per-class efficiencies, overheads).
-    pub fn apply(&self, hw: &Hardware) -> Hardware {
-        let mut out = hw.clone();
-        let v = &self.values;
-        let ce = |i: usize| Some(ClassEfficiency { compute: v[2 * i], bandwidth: v[2 * i + 1] });
-        out.efficiency.gemm = ce(0);
-        out.efficiency.attention = ce(1);
-        out.efficiency.elementwise = ce(2);
-        out.efficiency.moe = ce(3);
-        out.overhead.per_step_ms = v[PER_STEP];
-        out.overhead.per_layer_ms = v[PER_LAYER];
-        out.overhead.per_moe_layer_ms = v[PER_MOE_LAYER];
-        out
-    }
-
-    fn to_theta(self) -> Vec<f64> {
-        self.values
-            .iter()
-            .enumerate()
-            .map(|(i, &x)| {
-                if i < N_EFF {
-                    let x = x.clamp(1e-6, 1.0 - 1e-9);
-                    (x / (1.0 - x)).ln()
-                } else {
-                    x.max(1e-9).ln()
-                }
-            })
-            .collect()
-    }
-
-    fn from_theta(t: &[f64]) -> Terms {
-        let mut v = [0.0; N_TERMS];
-        for i in 0..N_TERMS {
-            v[i] = if i < N_EFF { 1.0 / (1.0 + (-t[i]).exp()) } else { t[i].exp() };
-        }
-        Terms { values: v }
-    }
-
-    /// Name → value map for JSON and TOML.
-    pub fn named(&self) -> Vec<(&'static str, f64)> {
-        TERM_NAMES.iter().copied().zip(self.values).collect()
-    }
-}
 
 /// One measurement reduced to what the fit needs: per operator its ideal (η = 1) compute
 /// and memory times, and how often it runs.
@@ -177,7 +90,7 @@ pub fn prepare(rows: &[Measurement], hw: &Hardware, file: &str) -> Result<Vec<Ca
 }
 
 /// Predicted latency of a row under given terms, ms.
-pub fn predict(row: &CalRow, t: &Terms) -> f64 {
+pub fn predict(row: &CalRow, t: &EfficiencyTerms) -> f64 {
     let v = &t.values;
     let mut ms = v[PER_STEP] + row.layers * (v[PER_LAYER] + if row.moe { v[PER_MOE_LAYER] } else { 0.0 });
     for &(ci, tc, tm, mult) in &row.ops {
@@ -187,7 +100,7 @@ pub fn predict(row: &CalRow, t: &Terms) -> f64 {
 }
 
 /// Prediction and its gradient with respect to θ.
-fn predict_grad(row: &CalRow, t: &Terms, g: &mut [f64; N_TERMS]) -> f64 {
+fn predict_grad(row: &CalRow, t: &EfficiencyTerms, g: &mut [f64; N_TERMS]) -> f64 {
     let v = &t.values;
     *g = [0.0; N_TERMS];
     let moe = if row.moe { 1.0 } else { 0.0 };
@@ -223,7 +136,7 @@ struct Problem<'a> {
 
 impl Problem<'_> {
     fn eval(&self, theta: &[f64], grad: Option<&mut [f64]>) -> f64 {
-        let t = Terms::from_theta(theta);
+        let t = EfficiencyTerms::from_theta(theta);
         let n = self.idx.len() as f64;
         let mut f = 0.0;
         let mut gsum = [0.0; N_TERMS];
@@ -290,7 +203,12 @@ fn lbfgs(problem: Problem<'_>, start: Vec<f64>) -> (Vec<f64>, f64) {
 
 /// Fit the terms on the rows `idx` (indices into `rows`, repeats allowed), from the prior
 /// and a few spread starts; returns the best terms and objective.
-pub fn fit(rows: &[CalRow], idx: &[usize], prior: &Terms, warm: Option<&Terms>) -> (Terms, f64) {
+pub fn fit(
+    rows: &[CalRow],
+    idx: &[usize],
+    prior: &EfficiencyTerms,
+    warm: Option<&EfficiencyTerms>,
+) -> (EfficiencyTerms, f64) {
     let p0 = prior.to_theta();
     let mut starts: Vec<Vec<f64>> = Vec::new();
     if let Some(w) = warm {
@@ -315,7 +233,7 @@ pub fn fit(rows: &[CalRow], idx: &[usize], prior: &Terms, warm: Option<&Terms>) 
             best = (th, f);
         }
     }
-    (Terms::from_theta(&best.0), best.1)
+    (EfficiencyTerms::from_theta(&best.0), best.1)
 }
 
 /// Mean absolute percentage error, %.
@@ -386,7 +304,7 @@ pub struct GroupStats {
 #[derive(Debug, Clone, Serialize)]
 pub struct Calibration {
     /// Fitted terms.
-    pub terms: Terms,
+    pub terms: EfficiencyTerms,
     /// Objective (mean squared log ratio) at the optimum.
     pub objective: f64,
     /// Rows used.
@@ -413,7 +331,7 @@ pub fn calibrate(rows: &[CalRow], base: &Hardware, folds: usize) -> Result<Calib
             rows.len()
         )));
     }
-    let prior = Terms::from_hardware(base);
+    let prior = EfficiencyTerms::from_hardware(base);
     let all: Vec<usize> = (0..rows.len()).collect();
     let (terms, objective) = fit(rows, &all, &prior, None);
     // Folds by architecture so CV measures prediction for unseen designs.
@@ -468,13 +386,19 @@ pub fn calibrate(rows: &[CalRow], base: &Hardware, folds: usize) -> Result<Calib
 /// Bootstrap the terms: `b` resamples of the rows (seeded; resample i uses its own RNG
 /// derived from (seed, i), so results do not depend on thread count), each refitted from
 /// the full fit.
-pub fn bootstrap(rows: &[CalRow], base: &Hardware, full: &Terms, b: usize, seed: u64) -> Vec<Terms> {
+pub fn bootstrap(
+    rows: &[CalRow],
+    base: &Hardware,
+    full: &EfficiencyTerms,
+    b: usize,
+    seed: u64,
+) -> Vec<EfficiencyTerms> {
     use rayon::prelude::*;
-    let prior = Terms::from_hardware(base);
+    let prior = EfficiencyTerms::from_hardware(base);
     (0..b)
         .into_par_iter()
         .map(|i| {
-            let mut rng = StdRng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut rng = StdRng::seed_from_u64(mix_seed(seed, i as u64));
             let idx: Vec<usize> = (0..rows.len()).map(|_| rng.random_range(0..rows.len())).collect();
             fit(rows, &idx, &prior, Some(full)).0
         })
@@ -494,8 +418,8 @@ mod tests {
 
     #[test]
     fn theta_roundtrip() {
-        let t = Terms { values: [0.7, 0.9, 0.5, 0.6, 1.0, 0.8, 0.4, 0.5, 0.01, 0.002, 0.03] };
-        let back = Terms::from_theta(&t.to_theta());
+        let t = EfficiencyTerms { values: [0.7, 0.9, 0.5, 0.6, 1.0, 0.8, 0.4, 0.5, 0.01, 0.002, 0.03] };
+        let back = EfficiencyTerms::from_theta(&t.to_theta());
         for (a, b) in t.values.iter().zip(back.values) {
             assert!((a - b).abs() < 1e-6, "{a} {b}");
         }

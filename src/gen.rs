@@ -43,6 +43,7 @@ use crate::law::{load_law, LawInputs, LossLaw, Observations};
 use crate::precision::DType;
 use crate::solve::{solve, Problem, SolveOptions, Status};
 use crate::space::{Grid, KvChoice, Rules, SpaceSpec};
+use crate::util::rng::mix_seed_pair;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};
@@ -160,15 +161,6 @@ pub const APPLICATIONS: [(&str, &str, f64); 4] = [
     ("autonomous-driving", "total_ms", 100.0),
     ("private-serving", "total_ms", 2000.0),
 ];
-
-fn mix(seed: u64, family: u64, i: u64) -> u64 {
-    // SplitMix64 over the three parts.
-    let mut z = seed ^ family.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 fn log_uniform(rng: &mut StdRng, lo: f64, hi: f64) -> f64 {
     (lo.ln() + rng.random::<f64>() * (hi.ln() - lo.ln())).exp()
@@ -601,7 +593,7 @@ pub fn generate(opts: &GenOptions) -> Result<Vec<Generated>> {
     let fam = opts.family;
     let mut out = Vec::with_capacity(opts.count);
     for i in 0..opts.count {
-        let mut rng = StdRng::seed_from_u64(mix(opts.seed, fam as u64 + 1, i as u64));
+        let mut rng = StdRng::seed_from_u64(mix_seed_pair(opts.seed, fam as u64 + 1, i as u64));
         let name = format!("{}-s{}-{:05}", fam.name(), opts.seed, i);
         let mut extra_files = Vec::new();
         let f = match fam {

@@ -6,13 +6,14 @@
 
 use crate::cost::{Mode, Workload};
 use crate::error::{read_file, Error, Origin, Result};
-use crate::hardware::{load_hardware, Hardware};
-use crate::law::{load_law, LossLaw, PowerLaw, Var};
-use crate::objective::{builtin_term, ObjectiveTerm};
+use crate::hardware::{load_hardware, read_latency_samples, Hardware};
+use crate::law::load_law;
+use crate::law::{read_coefficient_samples, LossLaw, PowerLaw, Var};
+use crate::objective::{builtin_term, ObjectiveTerm, ObjectiveTermSpec};
 use crate::precision::{DType, Precision};
-use crate::region::{read_coefficient_samples, read_latency_samples};
-use crate::solve::{Risk, RobustSpec};
+use crate::scenario::{Budget, BudgetMetric, Scenario};
 use crate::space::{Space, SpaceSpec};
+use crate::uncertainty::{Risk, RobustSpec};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -186,7 +187,7 @@ pub struct ObjectiveSpec {
     pub loss_weight: f64,
     /// Weighted built-in terms.
     #[serde(default, rename = "term")]
-    pub terms: Vec<TermSpec>,
+    pub terms: Vec<ObjectiveTermSpec>,
 }
 
 fn one_f64() -> f64 {
@@ -197,28 +198,6 @@ impl Default for ObjectiveSpec {
     fn default() -> Self {
         ObjectiveSpec { loss_weight: 1.0, terms: vec![] }
     }
-}
-
-/// `[[objective.term]]`: a built-in weighted term.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TermSpec {
-    /// `params`, `active_params`, `latency`, `memory`, `kv_cache` or `energy`.
-    pub kind: String,
-    /// Multiplier (the term adds weight × value).
-    pub weight: f64,
-    /// Scenario name for latency/memory/kv_cache/energy (default: the first).
-    #[serde(default)]
-    pub scenario: Option<String>,
-    /// Latency metric: prefill, decode, tpot or total (default tpot).
-    #[serde(default)]
-    pub metric: Option<String>,
-    /// Energy: picojoules per byte moved.
-    #[serde(default)]
-    pub pj_per_byte: Option<f64>,
-    /// Energy: picojoules per operation.
-    #[serde(default)]
-    pub pj_per_flop: Option<f64>,
 }
 
 /// `[solver]`.
@@ -252,78 +231,6 @@ fn default_kind() -> String {
 impl Default for SolverSpec {
     fn default() -> Self {
         SolverSpec { kind: default_kind(), time_limit_s: None, gap: None, threads: None, seed: None, top_k: None }
-    }
-}
-
-/// Which metric a budget limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BudgetMetric {
-    /// Prefill latency, ms.
-    PrefillMs,
-    /// Last decode step, ms.
-    DecodeMs,
-    /// Mean decode step, ms.
-    TpotMs,
-    /// End to end, ms.
-    TotalMs,
-    /// Memory total, bytes.
-    MemoryBytes,
-    /// Total parameters.
-    Params,
-    /// Active parameters.
-    ActiveParams,
-}
-
-impl BudgetMetric {
-    /// Name as used in output.
-    pub fn name(self) -> &'static str {
-        match self {
-            BudgetMetric::PrefillMs => "prefill_ms",
-            BudgetMetric::DecodeMs => "decode_ms",
-            BudgetMetric::TpotMs => "tpot_ms",
-            BudgetMetric::TotalMs => "total_ms",
-            BudgetMetric::MemoryBytes => "memory_bytes",
-            BudgetMetric::Params => "params",
-            BudgetMetric::ActiveParams => "active_params",
-        }
-    }
-}
-
-/// One resolved budget: metric of a scenario ≤ limit.
-#[derive(Debug, Clone, Serialize)]
-pub struct Budget {
-    /// Scenario index.
-    pub scenario: usize,
-    /// Scenario name.
-    pub scenario_name: String,
-    /// Metric.
-    pub metric: BudgetMetric,
-    /// Limit in the metric's unit (ms, bytes, parameters).
-    pub limit: f64,
-    /// Where it came from (`budget.tpot_ms`, `device memory`).
-    pub source: String,
-}
-
-/// A resolved scenario.
-#[derive(Debug, Clone)]
-pub struct Scenario {
-    /// Name.
-    pub name: String,
-    /// Device.
-    pub hardware: Hardware,
-    /// Workload (its precision's weights/KV types are replaced per design).
-    pub workload: Workload,
-    /// Cost model mode.
-    pub mode: Mode,
-}
-
-impl Scenario {
-    /// The workload at a design's storage types.
-    pub fn workload_for(&self, weights: DType, kv_cache: DType) -> Workload {
-        let mut w = self.workload;
-        w.precision = Precision { weights, kv_cache, compute: self.workload.precision.compute };
-        w
     }
 }
 

@@ -24,8 +24,11 @@ pub mod pareto;
 pub mod plot;
 pub mod precision;
 pub mod region;
+pub mod scenario;
 pub mod solve;
 pub mod space;
+pub mod uncertainty;
+pub mod util;
 
 pub use architecture::{Architecture, ParamCounts};
 pub use cost::{CostModel, Metrics, Workload};

@@ -24,16 +24,17 @@
 use crate::error::{Error, Origin, Result};
 use crate::instance::Instance;
 use crate::law::bootstrap::{bootstrap, write_samples, BootstrapOptions};
-use crate::law::fit::{mix_seed, to_theta, FitModel, FitOptions, Fitter, LseModel, Starts};
+use crate::law::fit::{to_theta, FitModel, FitOptions, Fitter, LseModel, Starts};
 use crate::law::{read_observations, ColumnMap, LossLaw, PowerLaw};
 use crate::oracle::{design_key, Design, Oracle};
 use crate::plot::{lines, Series};
 use crate::region::{region, Region, RegionOptions};
+use crate::util::rng::mix_seed;
 use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -322,34 +323,7 @@ impl Journal {
     /// Every attempt recorded, after cutting a torn last line (a write the kill interrupted).
     /// Returns the records and the bytes dropped.
     pub fn calls(&self) -> Result<(Vec<CallRecord>, u64)> {
-        let p = self.calls_path();
-        let io = io_err(&p);
-        let mut f = match std::fs::OpenOptions::new().read(true).write(true).open(&p) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
-            Err(e) => return Err(io(e)),
-        };
-        let mut bytes = Vec::new();
-        f.read_to_end(&mut bytes).map_err(&io)?;
-        let (mut keep, mut start, mut out) = (0usize, 0usize, Vec::new());
-        while let Some(nl) = bytes[start..].iter().position(|&b| b == b'\n') {
-            let line = &bytes[start..start + nl];
-            match parse_call_line(line) {
-                Some(c) => {
-                    out.push(c);
-                    keep = start + nl + 1;
-                }
-                _ if line.iter().all(|b| b.is_ascii_whitespace()) => keep = start + nl + 1,
-                _ => break,
-            }
-            start += nl + 1;
-        }
-        let dropped = (bytes.len() - keep) as u64;
-        if dropped > 0 {
-            f.set_len(keep as u64).map_err(&io)?;
-            f.seek(SeekFrom::End(0)).map_err(&io)?;
-        }
-        Ok((out, dropped))
+        crate::util::jsonl::recover(&self.calls_path(), parse_call_line)
     }
 }
 

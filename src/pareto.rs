@@ -11,9 +11,11 @@
 use crate::architecture::Architecture;
 use crate::cost::CostModel;
 use crate::error::{Error, Result};
-use crate::instance::{Budget, BudgetMetric, Instance};
+use crate::instance::Instance;
 use crate::law::{LawInputs, LossLaw};
-use crate::solve::{metric_of, solve, Problem, Solution, SolveOptions, Status};
+use crate::scenario::{Budget, BudgetMetric};
+use crate::solve::{solve, Problem, Solution, SolveOptions, Status};
+use crate::util::stats::quantile;
 use serde::Serialize;
 
 /// One point of a front.
@@ -45,37 +47,10 @@ pub struct FrontPoint {
     pub status: Status,
 }
 
-/// Parse a metric name as used on the command line.
-pub fn parse_metric(s: &str) -> Result<BudgetMetric> {
-    Ok(match s {
-        "prefill" | "prefill_ms" => BudgetMetric::PrefillMs,
-        "decode" | "decode_ms" => BudgetMetric::DecodeMs,
-        "tpot" | "tpot_ms" => BudgetMetric::TpotMs,
-        "total" | "total_ms" => BudgetMetric::TotalMs,
-        "memory" | "memory_bytes" => BudgetMetric::MemoryBytes,
-        "params" => BudgetMetric::Params,
-        "active_params" => BudgetMetric::ActiveParams,
-        other => {
-            return Err(Error::Unsupported(format!(
-                "unknown metric `{other}`: one of prefill, decode, tpot, total, memory, params, active_params"
-            )))
-        }
-    })
-}
-
 /// A solution's value of a metric in one scenario.
 pub fn solution_metric(sol: &Solution, m: BudgetMetric, scenario: usize) -> Option<f64> {
     let s = sol.scenarios.get(scenario)?;
-    let p = sol.params?;
-    Some(match m {
-        BudgetMetric::PrefillMs => s.latency_ms.prefill,
-        BudgetMetric::DecodeMs => s.latency_ms.decode,
-        BudgetMetric::TpotMs => s.latency_ms.tpot,
-        BudgetMetric::TotalMs => s.latency_ms.total,
-        BudgetMetric::MemoryBytes => s.memory_bytes.total,
-        BudgetMetric::Params => p.total as f64,
-        BudgetMetric::ActiveParams => p.active as f64,
-    })
+    Some(m.pick(&s.latency_ms, &s.memory_bytes, &sol.params?))
 }
 
 /// The instance with every latency budget's limit replaced by `reference`'s own value of
@@ -86,9 +61,7 @@ pub fn with_budgets_from(inst: &Instance, reference: &Architecture) -> Result<In
     let mut out = inst.clone();
     let w0 = inst.space.widths.first().ok_or_else(|| Error::Unsupported("empty design space".into()))?;
     let pc = reference.params();
-    let latency = |m: BudgetMetric| {
-        matches!(m, BudgetMetric::PrefillMs | BudgetMetric::DecodeMs | BudgetMetric::TpotMs | BudgetMetric::TotalMs)
-    };
+    let latency = |m: BudgetMetric| m.is_latency();
     if !out.budgets.iter().any(|b| latency(b.metric)) {
         return Err(Error::Unsupported(
             "--budget-from replaces latency budgets, and this instance has none: add e.g. `tpot_ms` to a scenario's budget"
@@ -99,7 +72,7 @@ pub fn with_budgets_from(inst: &Instance, reference: &Architecture) -> Result<In
         let s = &inst.scenarios[b.scenario];
         let model = CostModel::with_mode(&s.hardware, &s.workload_for(w0.weights, w0.kv_cache), s.mode)?;
         let m = model.metrics(reference);
-        b.limit = metric_of(b.metric, &m, &pc);
+        b.limit = b.metric.value(&m, &pc);
         b.source = format!("{} of {}", b.metric.name(), reference.name.as_deref().unwrap_or("the reference"));
     }
     Ok(out)
@@ -207,8 +180,7 @@ pub fn add_loss_bands(inst: &Instance, front: &mut [FrontPoint], samples: &[Vec<
         let x = LawInputs::from_arch(&p.arch, inst.tokens);
         let mut v: Vec<f64> = laws.iter().map(|l| l.loss(&x)).collect();
         v.sort_by(f64::total_cmp);
-        let q = |f: f64| v[((f * (v.len() - 1) as f64).round() as usize).min(v.len() - 1)];
-        p.loss_p05 = Some(q(0.05));
-        p.loss_p95 = Some(q(0.95));
+        p.loss_p05 = Some(quantile(&v, 0.05));
+        p.loss_p95 = Some(quantile(&v, 0.95));
     }
 }

@@ -8,110 +8,16 @@
 //! optimal in a draw when it is feasible under that draw's latency model and has the lowest
 //! objective (loss weight · loss + extra terms) among the feasible designs of that draw.
 
-use crate::calibrate::{Terms, N_TERMS, TERM_NAMES};
 use crate::cost::WidthCosts;
-use crate::error::{Error, Origin, Result};
+use crate::error::Result;
+use crate::hardware::EfficiencyTerms;
 use crate::instance::Instance;
 use crate::law::{LawInputs, LossLaw, PowerLaw};
 use crate::solve::Problem;
+use crate::util::stats::quantile;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::path::Path;
 use std::sync::Arc;
-
-/// Read bootstrap coefficient samples for `law` (the `colaw fit --samples` format: one row
-/// per resample, a column per coefficient named as in the law file; other columns such as
-/// `resample` or `objective` are ignored). Rows come back in the law's coefficient order.
-pub fn read_coefficient_samples(path: &Path, law: &PowerLaw) -> Result<Vec<Vec<f64>>> {
-    let file = path.display().to_string();
-    let (names, rows) = crate::law::bootstrap::read_samples(path)?;
-    let idx: Vec<usize> = law
-        .names
-        .iter()
-        .map(|n| {
-            names.iter().position(|h| h == n).ok_or_else(|| {
-                Error::missing(
-                    &Origin::file(&file),
-                    n,
-                    format!(
-                        "law `{}` has coefficients {}; the samples file must have a column for each",
-                        law.name,
-                        law.names.join(", ")
-                    ),
-                )
-            })
-        })
-        .collect::<Result<_>>()?;
-    if rows.is_empty() {
-        return Err(Error::Parse { origin: Origin::file(&file), message: "no samples".into() });
-    }
-    Ok(rows.iter().map(|r| idx.iter().map(|&i| r[i]).collect()).collect())
-}
-
-/// Read latency-calibration samples written by `colaw calibrate --samples`.
-pub fn read_latency_samples(path: &Path) -> Result<Vec<Terms>> {
-    let file = path.display().to_string();
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| Error::Parse { origin: Origin::file(&file), message: e.to_string() })?;
-    let head = rdr.headers().map_err(|e| Error::Parse { origin: Origin::file(&file), message: e.to_string() })?.clone();
-    let names: Vec<String> = TERM_NAMES.iter().map(|s| s.to_string()).collect();
-    let cols: Vec<usize> = names
-        .iter()
-        .map(|n| {
-            head.iter().position(|h| h == n).ok_or_else(|| {
-                Error::missing(
-                    &Origin::file(&file),
-                    n,
-                    "a latency samples file is written by `colaw calibrate --samples`",
-                )
-            })
-        })
-        .collect::<Result<_>>()?;
-    let rows = read_rows(rdr, &file, &cols, &names)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for (i, r) in rows.into_iter().enumerate() {
-        let mut v = [0.0; N_TERMS];
-        v.copy_from_slice(&r);
-        let origin = Origin::line(&file, i + 2);
-        for (k, x) in v.iter().enumerate() {
-            let ok = if k < 8 { *x > 0.0 && *x <= 1.0 } else { *x >= 0.0 };
-            if !ok {
-                return Err(Error::invalid(&origin, TERM_NAMES[k], x, "efficiencies lie in (0, 1], overheads are ≥ 0"));
-            }
-        }
-        out.push(Terms { values: v });
-    }
-    Ok(out)
-}
-
-fn read_rows(
-    mut rdr: csv::Reader<std::fs::File>,
-    file: &str,
-    cols: &[usize],
-    names: &[String],
-) -> Result<Vec<Vec<f64>>> {
-    let mut out = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let origin = Origin::line(file, i + 2);
-        let rec = rec.map_err(|e| Error::Parse { origin: origin.clone(), message: e.to_string() })?;
-        let mut row = Vec::with_capacity(cols.len());
-        for (&c, n) in cols.iter().zip(names) {
-            let s = rec.get(c).unwrap_or("");
-            let v: f64 = s.parse().map_err(|_| Error::invalid(&origin, n, format!("\"{s}\""), "must be a number"))?;
-            if !v.is_finite() {
-                return Err(Error::invalid(&origin, n, v, "must be finite"));
-            }
-            row.push(v);
-        }
-        out.push(row);
-    }
-    if out.is_empty() {
-        return Err(Error::Parse { origin: Origin::file(file), message: "no samples".into() });
-    }
-    Ok(out)
-}
 
 /// Options of a region computation.
 #[derive(Debug, Clone, Default)]
@@ -206,19 +112,6 @@ pub struct Region {
     pub target_loss: Option<f64>,
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let x = p * (sorted.len() - 1) as f64;
-    let (i, f) = (x.floor() as usize, x - x.floor());
-    if i + 1 < sorted.len() {
-        sorted[i] * (1.0 - f) + sorted[i + 1] * f
-    } else {
-        sorted[i]
-    }
-}
-
 /// Largest feasible depth index per width under one latency model (None = no depth).
 fn feasible_depths(inst: &Instance) -> Result<Vec<Option<usize>>> {
     let p = Problem::new(inst)?;
@@ -227,7 +120,7 @@ fn feasible_depths(inst: &Instance) -> Result<Vec<Option<usize>>> {
 
 /// Evaluate the region of an instance under coefficient samples (rows in the law's
 /// coefficient order) and latency samples.
-pub fn region(inst: &Instance, coef: &[Vec<f64>], lat: &[Terms], opts: &RegionOptions) -> Result<Region> {
+pub fn region(inst: &Instance, coef: &[Vec<f64>], lat: &[EfficiencyTerms], opts: &RegionOptions) -> Result<Region> {
     let law: &PowerLaw = &inst.law;
     let widths = &inst.space.widths;
     let depths = &inst.space.depths;
@@ -374,8 +267,8 @@ pub fn region(inst: &Instance, coef: &[Vec<f64>], lat: &[Terms], opts: &RegionOp
                 p_feasible_and_target: if target.is_some() { both as f64 / d } else { f64::NAN },
                 p_optimal: wins[k] as f64 / d,
                 loss_mean: mean,
-                loss_p05: percentile(&ls, 0.05),
-                loss_p95: percentile(&ls, 0.95),
+                loss_p05: quantile(&ls, 0.05),
+                loss_p95: quantile(&ls, 0.95),
             }
         })
         .collect();
@@ -412,17 +305,4 @@ pub fn region(inst: &Instance, coef: &[Vec<f64>], lat: &[Terms], opts: &RegionOp
         safest,
         target_loss: target,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentiles_interpolate() {
-        let v = [1.0, 2.0, 3.0, 4.0, 5.0];
-        assert_eq!(percentile(&v, 0.0), 1.0);
-        assert_eq!(percentile(&v, 0.5), 3.0);
-        assert!((percentile(&v, 0.95) - 4.8).abs() < 1e-12);
-    }
 }

@@ -318,7 +318,7 @@ fn cli_fit_writes_a_loadable_law_and_samples() {
     assert!(fit["method"].as_str().unwrap().contains("Huber"));
     let ev = colaw(&["eval", "Qwen2.5-0.5B", "--hardware", "jetson-agx-orin-64gb", "--law", out.to_str().unwrap()]);
     assert!(ev.status.success(), "{}", String::from_utf8_lossy(&ev.stderr));
-    let (names, rows) = colaw::law::bootstrap::read_samples(&samples).unwrap();
+    let (names, rows) = colaw::law::read_samples(&samples).unwrap();
     assert_eq!(names, vec!["A", "B", "E", "alpha", "beta"]);
     assert_eq!(rows.len(), 30);
 }

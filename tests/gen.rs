@@ -6,7 +6,8 @@
 
 use colaw::gen::{generate, write_all, Family, GenOptions};
 use colaw::instance::Instance;
-use colaw::solve::{robust_enum, robust_mip, solve, Risk, SolveOptions, Status};
+use colaw::solve::{robust_enum, robust_mip, solve, SolveOptions, Status};
+use colaw::uncertainty::Risk;
 
 fn opts(family: Family, count: usize, seed: u64) -> GenOptions {
     GenOptions { family, count, seed, max_candidates: 1e6 }

@@ -3,10 +3,11 @@
 
 use colaw::cost::CostModel;
 use colaw::error::Origin;
-use colaw::instance::{BudgetMetric, Instance};
+use colaw::instance::Instance;
 use colaw::law::{LawInputs, LossLaw};
 use colaw::pareto::{pareto, with_budgets_from};
-use colaw::solve::{metric_of, solve, SolveOptions, Status};
+use colaw::scenario::BudgetMetric;
+use colaw::solve::{solve, SolveOptions, Status};
 
 fn small() -> Instance {
     let t = "[space]\nlayers = [2, 4, 6, 8, 12, 16]\nhidden = [512, 768, 1024, 1536]\nhead_dim = [64]\n\
@@ -25,7 +26,7 @@ fn brute(inst: &Instance) -> Vec<(f64, f64)> {
             let a = w.arch(l);
             let m = model.metrics(&a);
             let pc = a.params();
-            if inst.budgets.iter().all(|b| metric_of(b.metric, &m, &pc) <= b.limit) {
+            if inst.budgets.iter().all(|b| b.metric.value(&m, &pc) <= b.limit) {
                 v.push((m.latency_ms.decode, inst.law.loss(&LawInputs::from_arch(&a, inst.tokens))));
             }
         }
@@ -54,7 +55,7 @@ fn traced_front_is_exact_and_complete() {
         assert!((p.loss - q.1).abs() <= 1e-9, "{} vs {}", p.loss, q.1);
         // And enum agrees that it is the optimum under metric ≤ its value.
         let mut i = inst.clone();
-        i.budgets.push(colaw::instance::Budget {
+        i.budgets.push(colaw::scenario::Budget {
             scenario: 0,
             scenario_name: i.scenarios[0].name.clone(),
             metric: BudgetMetric::DecodeMs,

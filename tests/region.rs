@@ -76,11 +76,11 @@ fn samples_file_must_name_every_coefficient() {
     let (d, inst) = toy();
     let f = d.path().join("s.csv");
     std::fs::write(&f, "sample,A,E\n0,1,2\n").unwrap();
-    let e = colaw::region::read_coefficient_samples(&f, &inst.law).unwrap_err().to_string();
+    let e = colaw::law::read_coefficient_samples(&f, &inst.law).unwrap_err().to_string();
     assert!(e.contains("s.csv") && e.contains("`B`"), "{e}");
     std::fs::write(&f, "sample,A,B,E\n0,1,x,2\n").unwrap();
-    let e = colaw::region::read_coefficient_samples(&f, &inst.law).unwrap_err().to_string();
+    let e = colaw::law::read_coefficient_samples(&f, &inst.law).unwrap_err().to_string();
     assert!(e.contains("s.csv:2") && e.contains("`B`"), "{e}");
     std::fs::write(&f, "B,A,E,extra\n3,1,2,9\n").unwrap();
-    assert_eq!(colaw::region::read_coefficient_samples(&f, &inst.law).unwrap(), vec![vec![1.0, 3.0, 2.0]]);
+    assert_eq!(colaw::law::read_coefficient_samples(&f, &inst.law).unwrap(), vec![vec![1.0, 3.0, 2.0]]);
 }

@@ -3,9 +3,10 @@
 //! as the equivalent command-line flags, flags override it, and `colaw batch` honours it.
 
 use colaw::error::Origin;
+use colaw::hardware::read_latency_samples;
 use colaw::instance::Instance;
-use colaw::region::read_latency_samples;
-use colaw::solve::{robust_enum, robust_mip, Risk, RobustSpec, SolveOptions, Status};
+use colaw::solve::{robust_enum, robust_mip, SolveOptions, Status};
+use colaw::uncertainty::{Risk, RobustSpec};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 

@@ -1,8 +1,8 @@
 //! `colaw calibrate --hardware HW MEASUREMENTS.csv --out CALIBRATED.toml`.
 
 use super::output::print_json;
-use crate::calibrate::{bootstrap, calibrate, prepare, Terms, TERM_NAMES};
-use crate::hardware::load_hardware;
+use crate::calibrate::{bootstrap, calibrate, prepare};
+use crate::hardware::{load_hardware, write_latency_samples, EFFICIENCY_TERM_NAMES as TERM_NAMES};
 use crate::measurement::read_measurements;
 use anyhow::{bail, Context};
 use clap::Args;
@@ -92,7 +92,7 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
             ci.insert(name.to_string(), json!([q(0.025), q(0.975)]));
         }
         if let Some(p) = &a.samples {
-            write_samples(p, &samples)?;
+            write_latency_samples(p, &samples)?;
         }
         boot = json!({"resamples": a.bootstrap, "seed": a.seed, "ci95": ci,
                       "samples": a.samples.as_ref().map(|p| p.display().to_string())});
@@ -113,19 +113,4 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
         "bootstrap": boot,
         "calibrate_ms": started.elapsed().as_secs_f64() * 1e3,
     }))
-}
-
-/// Samples CSV: `sample` then one column per term in [`TERM_NAMES`] order.
-fn write_samples(path: &PathBuf, samples: &[Terms]) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_path(path).with_context(|| path.display().to_string())?;
-    let mut head = vec!["sample".to_string()];
-    head.extend(TERM_NAMES.iter().map(|s| s.to_string()));
-    w.write_record(&head)?;
-    for (i, t) in samples.iter().enumerate() {
-        let mut rec = vec![i.to_string()];
-        rec.extend(t.values.iter().map(|v| format!("{v:.9e}")));
-        w.write_record(&rec)?;
-    }
-    w.flush()?;
-    Ok(())
 }

@@ -2,10 +2,11 @@
 
 use super::output::print_json;
 use crate::architecture::load_arch;
-use crate::instance::{BudgetMetric, Instance};
-use crate::pareto::{add_loss_bands, pareto, parse_metric, with_budgets_from};
+use crate::instance::Instance;
+use crate::law::read_coefficient_samples;
+use crate::pareto::{add_loss_bands, pareto, with_budgets_from};
 use crate::plot::{lines, Series};
-use crate::region::read_coefficient_samples;
+use crate::scenario::BudgetMetric;
 use crate::solve::{SolveOptions, SOLVER_KINDS};
 use anyhow::Context;
 use clap::Args;
@@ -49,7 +50,7 @@ pub fn run(a: ParetoArgs) -> anyhow::Result<()> {
     if let Some(r) = &a.budget_from {
         inst = with_budgets_from(&inst, &load_arch(r)?)?;
     }
-    let metric = parse_metric(&a.x)?;
+    let metric = BudgetMetric::parse(&a.x)?;
     let s = match &a.scenario {
         Some(n) => {
             inst.scenarios.iter().position(|x| &x.name == n).with_context(|| format!("unknown scenario `{n}`"))?
@@ -128,11 +129,7 @@ pub fn run(a: ParetoArgs) -> anyhow::Result<()> {
                 band,
                 step: false,
             };
-            let unit = match metric {
-                BudgetMetric::MemoryBytes => " (GB)",
-                BudgetMetric::Params | BudgetMetric::ActiveParams => "",
-                _ => " (ms)",
-            };
+            let unit = metric.plot_unit();
             let svg = dir.join("front.svg");
             lines(
                 &svg,

@@ -2,12 +2,14 @@
 
 use super::output::print_json;
 use crate::cost::WidthCosts;
-use crate::instance::{BudgetMetric, Instance};
+use crate::hardware::read_latency_samples;
+use crate::instance::Instance;
+use crate::law::read_coefficient_samples;
 use crate::law::{LawInputs, LossLaw};
-use crate::pareto::parse_metric;
 use crate::plot::{heatmaps, Panel};
-use crate::region::{read_coefficient_samples, read_latency_samples, region, DesignStats, Region, RegionOptions};
-use crate::solve::{metric_of, Problem};
+use crate::region::{region, DesignStats, Region, RegionOptions};
+use crate::scenario::BudgetMetric;
+use crate::solve::Problem;
 use anyhow::{bail, Context};
 use clap::Args;
 use rayon::prelude::*;
@@ -203,17 +205,11 @@ fn budget_map_files(
         None => 0,
     };
     let lat_metric = match &a.map_metric {
-        Some(m) => parse_metric(m)?,
+        Some(m) => BudgetMetric::parse(m)?,
         None => inst
             .budgets
             .iter()
-            .find(|b| {
-                b.scenario == s
-                    && !matches!(
-                        b.metric,
-                        BudgetMetric::MemoryBytes | BudgetMetric::Params | BudgetMetric::ActiveParams
-                    )
-            })
+            .find(|b| b.scenario == s && b.metric.is_latency())
             .map_or(BudgetMetric::DecodeMs, |b| b.metric),
     };
     let problem = Problem::new(inst)?;
@@ -231,11 +227,11 @@ fn budget_map_files(
                 let ms: Vec<_> = buf.iter().map(|c| c.at_depth(l)).collect();
                 let others_ok = inst.budgets.iter().all(|b| {
                     (b.scenario == s && (b.metric == lat_metric || b.metric == BudgetMetric::MemoryBytes))
-                        || metric_of(b.metric, &ms[b.scenario], &pc) <= b.limit
+                        || b.metric.value(&ms[b.scenario], &pc) <= b.limit
                 });
                 if others_ok {
                     let obj = problem.full_objective(w, buf, l);
-                    v.push((metric_of(lat_metric, &ms[s], &pc), ms[s].memory_bytes.total, obj, w, l));
+                    v.push((lat_metric.value(&ms[s], &pc), ms[s].memory_bytes.total, obj, w, l));
                 }
             }
             v

@@ -2,9 +2,8 @@
 
 use super::output::{grouped, human_bytes, print_json, Format};
 use crate::instance::Instance;
-use crate::solve::{
-    robust_solve, solve, Risk, RobustSolution, RobustSpec, Solution, SolveOptions, Status, SOLVER_KINDS,
-};
+use crate::solve::{robust_solve, solve, RobustSolution, Solution, SolveOptions, Status, SOLVER_KINDS};
+use crate::uncertainty::{Risk, RobustSpec};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -225,10 +224,10 @@ pub fn robust_spec(inst: &Instance, a: &SolveArgs) -> anyhow::Result<Option<Robu
         spec.risk = Risk::parse(r)?;
     }
     if let Some(p) = &a.samples {
-        spec.coefficients = crate::region::read_coefficient_samples(p, &inst.law)?;
+        spec.coefficients = crate::law::read_coefficient_samples(p, &inst.law)?;
     }
     if let Some(p) = &a.latency_samples {
-        spec.latency = crate::region::read_latency_samples(p)?;
+        spec.latency = crate::hardware::read_latency_samples(p)?;
     }
     if let Some(e) = a.chance {
         anyhow::ensure!(e.is_finite() && (0.0..1.0).contains(&e), "--chance {e}: must lie in [0, 1)");

@@ -11,8 +11,10 @@
 //! resample index, each coefficient's value in natural units (as in the law file), the Huber
 //! objective of that refit and whether its best start converged. See `docs/fitting.md`.
 
-use super::fit::{mix_seed, to_values, Fit, FitModel, Fitter};
-use crate::error::{Error, Origin, Result};
+use super::fit::{to_values, Fit, FitModel, Fitter};
+use crate::error::{Error, Result};
+use crate::util::rng::mix_seed;
+use crate::util::stats::quantile;
 use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
 use std::path::Path;
@@ -69,16 +71,6 @@ pub fn resample_counts(seed: u64, index: u64, n: usize) -> Vec<u32> {
         c[rng.random_range(0..n)] += 1;
     }
     c
-}
-
-/// Quantile with linear interpolation (numpy's default) of sorted data.
-pub fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let h = (sorted.len() - 1) as f64 * q;
-    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
 /// Run the bootstrap of `fit`; `progress` is called once per finished resample.
@@ -165,51 +157,9 @@ pub fn write_samples(path: &Path, b: &Bootstrap) -> Result<()> {
     std::fs::write(path, samples_csv(b)?).map_err(|e| Error::Io { path: path.display().to_string(), source: e })
 }
 
-/// Read a samples CSV: the coefficient names (every column except `resample`, `objective`
-/// and `converged`) and one vector per row.
-pub fn read_samples(path: &Path) -> Result<(Vec<String>, Vec<Vec<f64>>)> {
-    let file = path.display().to_string();
-    let mut r = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| Error::Parse { origin: Origin::file(&file), message: e.to_string() })?;
-    let headers =
-        r.headers().map_err(|e| Error::Parse { origin: Origin::file(&file), message: e.to_string() })?.clone();
-    let cols: Vec<(usize, String)> = headers
-        .iter()
-        .enumerate()
-        .filter(|(_, h)| !matches!(*h, "resample" | "objective" | "converged"))
-        .map(|(i, h)| (i, h.to_string()))
-        .collect();
-    let mut out = Vec::new();
-    for (k, rec) in r.records().enumerate() {
-        let o = Origin::line(&file, k + 2);
-        let rec = rec.map_err(|e| Error::Parse { origin: o.clone(), message: e.to_string() })?;
-        let mut v = Vec::with_capacity(cols.len());
-        for (i, name) in &cols {
-            let s = rec.get(*i).unwrap_or("");
-            let x: f64 = s.parse().map_err(|_| Error::invalid(&o, name, format!("\"{s}\""), "must be a number"))?;
-            if !x.is_finite() {
-                return Err(Error::invalid(&o, name, x, "must be finite"));
-            }
-            v.push(x);
-        }
-        out.push(v);
-    }
-    Ok((cols.into_iter().map(|c| c.1).collect(), out))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quantiles_like_numpy() {
-        let v = [1.0, 2.0, 3.0, 4.0];
-        assert_eq!(quantile(&v, 0.5), 2.5);
-        assert!((quantile(&v, 0.025) - 1.075).abs() < 1e-12);
-        assert_eq!(quantile(&v, 1.0), 4.0);
-    }
 
     #[test]
     fn counts_depend_on_seed_and_index_only() {
@@ -221,6 +171,7 @@ mod tests {
 
     #[test]
     fn samples_roundtrip() {
+        use crate::law::read_samples;
         let b = Bootstrap {
             names: vec!["A".into(), "alpha".into()],
             samples: vec![vec![400.5, 0.34], vec![410.0, 0.35]],

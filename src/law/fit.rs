@@ -25,6 +25,7 @@ use super::fastmath;
 use super::power::Exponent;
 use super::{LossLaw, PowerLaw, Var};
 use crate::error::{Error, Origin, Result};
+use crate::util::rng::mix_seed;
 use argmin::core::{CostFunction, Executor, Gradient, State, TerminationReason};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
@@ -808,14 +809,6 @@ fn to_free(bounds: &[Option<(f64, f64)>], theta: &[f64]) -> Vec<f64> {
             })
         })
         .collect()
-}
-
-/// SplitMix64: derives independent seeds from (seed, index).
-pub fn mix_seed(seed: u64, index: u64) -> u64 {
-    let mut z = seed ^ index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 impl<'a, M: FitModel> Fitter<'a, M> {

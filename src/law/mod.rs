@@ -11,6 +11,7 @@ pub mod data;
 mod fastmath;
 pub mod fit;
 mod power;
+pub mod samples;
 mod vars;
 
 pub use bootstrap::{bootstrap, Bootstrap, BootstrapOptions};
@@ -18,6 +19,7 @@ pub use builtin::{ChinchillaLaw, PaperLaw};
 pub use data::{read_observations, ColumnMap, Observations};
 pub use fit::{fit_power_law, Fit, FitModel, FitOptions, Fitter, LseModel, Starts};
 pub use power::{law_dir, law_names, load_law, Exponent, Factor, LawFile, PowerLaw, Term};
+pub use samples::{read_coefficient_samples, read_samples};
 pub use vars::{LawInputs, Var, ALL_VARS};
 
 /// A law predicting loss. Implementations must be cheap to evaluate: solvers call `loss`

@@ -34,7 +34,7 @@ pub enum ExponentSpec {
 /// One term as written in a file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TermSpec {
+pub struct LawTermSpec {
     /// Coefficient multiplying the term.
     pub coef: String,
     /// Variable → exponent.
@@ -50,7 +50,7 @@ pub struct FormSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub constant: Option<String>,
     /// The power terms.
-    pub terms: Vec<TermSpec>,
+    pub terms: Vec<LawTermSpec>,
 }
 
 /// A law file as on disk.

@@ -5,8 +5,8 @@
 use super::{DesignView, ObjectiveTerm, WidthView};
 use crate::cost::{step_ops, Linear, Mode, OpList, Step, Workload};
 use crate::hardware::AttentionKernel;
-use crate::instance::Scenario;
 use crate::precision::Precision;
+use crate::scenario::Scenario;
 use crate::space::WidthConfig;
 
 /// weight × mJ per generated token of one scenario.

@@ -15,8 +15,9 @@ pub use params::ParamsTerm;
 use crate::architecture::{Architecture, ParamCounts};
 use crate::cost::{Linear, Metrics, WidthCosts};
 use crate::error::{Error, Origin, Result};
-use crate::instance::{Scenario, TermSpec};
+use crate::scenario::Scenario;
 use crate::space::WidthConfig;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// One width configuration with its per-scenario costs, all linear in depth.
@@ -94,8 +95,35 @@ pub(crate) fn scenario_index(
     }
 }
 
+/// `[[objective.term]]`: a built-in weighted term.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectiveTermSpec {
+    /// `params`, `active_params`, `latency`, `memory`, `kv_cache` or `energy`.
+    pub kind: String,
+    /// Multiplier (the term adds weight × value).
+    pub weight: f64,
+    /// Scenario name for latency/memory/kv_cache/energy (default: the first).
+    #[serde(default)]
+    pub scenario: Option<String>,
+    /// Latency metric: prefill, decode, tpot or total (default tpot).
+    #[serde(default)]
+    pub metric: Option<String>,
+    /// Energy: picojoules per byte moved.
+    #[serde(default)]
+    pub pj_per_byte: Option<f64>,
+    /// Energy: picojoules per operation.
+    #[serde(default)]
+    pub pj_per_flop: Option<f64>,
+}
+
 /// Build a built-in term from an instance file entry.
-pub fn builtin_term(t: &TermSpec, i: usize, scenarios: &[Scenario], origin: &Origin) -> Result<Arc<dyn ObjectiveTerm>> {
+pub fn builtin_term(
+    t: &ObjectiveTermSpec,
+    i: usize,
+    scenarios: &[Scenario],
+    origin: &Origin,
+) -> Result<Arc<dyn ObjectiveTerm>> {
     let f = |n: &str| format!("objective.term[{i}].{n}");
     if !t.weight.is_finite() {
         return Err(Error::invalid(origin, f("weight"), t.weight, "must be a finite number"));

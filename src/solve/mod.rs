@@ -22,14 +22,15 @@ pub use enumerate::Enumerate;
 pub use mip_assign::MipAssign;
 pub use mip_compact::MipCompact;
 pub use problem::{Problem, Structure, WidthRow};
-pub use robust::{robust_enum, robust_mip, robust_solve, Risk, RobustSolution, RobustSpec, ROBUST_AUTO_ENUM_LIMIT};
+pub use robust::{robust_enum, robust_mip, robust_solve, RobustSolution, ROBUST_AUTO_ENUM_LIMIT};
 
 use crate::architecture::{Architecture, ParamCounts};
 use crate::cost::{CostModel, Latency, Memory, Metrics};
 use crate::error::{Error, Result};
 use crate::eval::predict_loss;
-use crate::instance::{BudgetMetric, Instance};
+use crate::instance::Instance;
 use crate::objective::DesignView;
+use crate::scenario::BudgetMetric;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -344,7 +345,7 @@ pub fn evaluate(inst: &Instance, width: usize, depth: usize) -> Result<Design> {
         })
         .collect();
     for b in &inst.budgets {
-        let value = metric_of(b.metric, &metrics[b.scenario], &params);
+        let value = b.metric.value(&metrics[b.scenario], &params);
         let pass = value <= b.limit;
         ok &= pass;
         scenarios[b.scenario].budgets.push(BudgetCheck {
@@ -367,19 +368,6 @@ pub fn evaluate(inst: &Instance, width: usize, depth: usize) -> Result<Design> {
         terms,
         verified: ok,
     })
-}
-
-/// A budget metric's value from exact metrics.
-pub fn metric_of(m: BudgetMetric, x: &Metrics, p: &ParamCounts) -> f64 {
-    match m {
-        BudgetMetric::PrefillMs => x.latency_ms.prefill,
-        BudgetMetric::DecodeMs => x.latency_ms.decode,
-        BudgetMetric::TpotMs => x.latency_ms.tpot,
-        BudgetMetric::TotalMs => x.latency_ms.total,
-        BudgetMetric::MemoryBytes => x.memory_bytes.total,
-        BudgetMetric::Params => p.total as f64,
-        BudgetMetric::ActiveParams => p.active as f64,
-    }
 }
 
 /// Solver kinds accepted by `--solver`.

@@ -2,11 +2,11 @@
 //! rows (costs linear in depth, largest feasible depth, objective split) and the law's
 //! structure.
 
-use super::{metric_of, BudgetReach};
+use super::BudgetReach;
 use crate::architecture::ParamCounts;
 use crate::cost::{CostModel, Linear, Metrics, WidthCosts};
 use crate::error::Result;
-use crate::instance::{BudgetMetric, Instance};
+use crate::instance::Instance;
 use crate::law::{Exponent, LawInputs, LossLaw, Var};
 use crate::objective::{DesignView, WidthView};
 use crate::precision::DType;
@@ -224,7 +224,7 @@ impl<'a> Problem<'a> {
             &many
         };
         let pc = params_at(p, pa, wc, l);
-        self.inst.budgets.iter().all(|b| metric_of(b.metric, &ms[b.scenario], &pc) <= b.limit)
+        self.inst.budgets.iter().all(|b| b.metric.value(&ms[b.scenario], &pc) <= b.limit)
     }
 
     /// Compute a width's row (budget linears only when `with_budgets`).
@@ -265,7 +265,7 @@ impl<'a> Problem<'a> {
             Structure::General => {}
         }
         if with_budgets {
-            row.budgets = inst.budgets.iter().map(|b| budget_linear(b.metric, &costs[b.scenario], p, pa)).collect();
+            row.budgets = inst.budgets.iter().map(|b| b.metric.linear(&costs[b.scenario], p, pa)).collect();
         }
         row
     }
@@ -348,10 +348,7 @@ impl<'a> Problem<'a> {
                 let wc = &inst.space.widths[w];
                 let (p, pa) = params_linear(wc);
                 let pc = params_at(p, pa, wc, l0);
-                inst.budgets
-                    .iter()
-                    .map(|b| metric_of(b.metric, &buf[b.scenario].at_depth(l0), &pc))
-                    .collect::<Vec<f64>>()
+                inst.budgets.iter().map(|b| b.metric.value(&buf[b.scenario].at_depth(l0), &pc)).collect::<Vec<f64>>()
             })
             .reduce(|| vec![f64::INFINITY; nb], |a, b| a.iter().zip(&b).map(|(x, y)| x.min(*y)).collect());
         inst.budgets
@@ -366,18 +363,5 @@ impl<'a> Problem<'a> {
                 satisfiable_alone: v <= b.limit,
             })
             .collect()
-    }
-}
-
-/// A budget metric as fixed + l·per_layer for one width.
-pub fn budget_linear(m: BudgetMetric, c: &WidthCosts, p: Linear, pa: Linear) -> Linear {
-    match m {
-        BudgetMetric::PrefillMs => c.prefill_ms,
-        BudgetMetric::DecodeMs => c.decode_ms,
-        BudgetMetric::TpotMs => c.tpot_ms(),
-        BudgetMetric::TotalMs => c.total_ms(),
-        BudgetMetric::MemoryBytes => c.memory_bytes(),
-        BudgetMetric::Params => p,
-        BudgetMetric::ActiveParams => pa,
     }
 }

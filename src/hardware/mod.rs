@@ -5,6 +5,13 @@
 //! in 10⁹ bytes/s, `peak_tflops` in 10¹² operations/s (TOPS for integer types), dense (not
 //! 2:4-sparse) figures.
 
+mod efficiency;
+mod latency_samples;
+
+pub use efficiency::{EfficiencyTerms, N_TERMS as N_EFFICIENCY_TERMS, TERM_NAMES as EFFICIENCY_TERM_NAMES};
+pub(crate) use efficiency::{N_EFF, PER_LAYER, PER_MOE_LAYER, PER_STEP};
+pub use latency_samples::{read_latency_samples, write_latency_samples};
+
 use crate::error::{read_file, Error, Origin, Result};
 use crate::precision::DType;
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,101 @@
+//! The latency-model terms of a device that `colaw calibrate` fits: per operator class a
+//! compute and a bandwidth efficiency (in (0, 1]) and the fixed per-step, per-layer and
+//! per-MoE-layer overheads (ms). Called "efficiency terms" to keep them apart from law terms
+//! and objective terms.
+
+use super::{ClassEfficiency, Hardware, OpClass};
+use serde::Serialize;
+
+/// Number of efficiency terms.
+pub const N_TERMS: usize = 11;
+
+/// Efficiency terms come first: (compute, bandwidth) per class in [`OpClass::ALL`] order.
+pub(crate) const N_EFF: usize = 8;
+pub(crate) const PER_STEP: usize = 8;
+pub(crate) const PER_LAYER: usize = 9;
+pub(crate) const PER_MOE_LAYER: usize = 10;
+
+/// Names of the terms, in vector order (also the columns of the samples CSV).
+pub const TERM_NAMES: [&str; N_TERMS] = [
+    "gemm_compute",
+    "gemm_bandwidth",
+    "attention_compute",
+    "attention_bandwidth",
+    "elementwise_compute",
+    "elementwise_bandwidth",
+    "moe_compute",
+    "moe_bandwidth",
+    "per_step_ms",
+    "per_layer_ms",
+    "per_moe_layer_ms",
+];
+
+/// A device's latency-model terms: per operator class a compute and a bandwidth
+/// efficiency, and three fixed overheads (what `colaw calibrate` fits).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EfficiencyTerms {
+    /// Values in [`TERM_NAMES`] order.
+    pub values: [f64; N_TERMS],
+}
+
+impl EfficiencyTerms {
+    /// The terms a hardware file currently has.
+    pub fn from_hardware(hw: &Hardware) -> EfficiencyTerms {
+        let mut v = [0.0; N_TERMS];
+        for (i, c) in OpClass::ALL.iter().enumerate() {
+            let e = hw.efficiency.for_class(*c);
+            v[2 * i] = e.compute;
+            v[2 * i + 1] = e.bandwidth;
+        }
+        v[PER_STEP] = hw.overhead.per_step_ms;
+        v[PER_LAYER] = hw.overhead.per_layer_ms;
+        v[PER_MOE_LAYER] = hw.overhead.per_moe_layer_ms;
+        EfficiencyTerms { values: v }
+    }
+
+    /// Write the terms into a copy of `hw` (per-class efficiencies, overheads).
+    pub fn apply(&self, hw: &Hardware) -> Hardware {
+        let mut out = hw.clone();
+        let v = &self.values;
+        let ce = |i: usize| Some(ClassEfficiency { compute: v[2 * i], bandwidth: v[2 * i + 1] });
+        out.efficiency.gemm = ce(0);
+        out.efficiency.attention = ce(1);
+        out.efficiency.elementwise = ce(2);
+        out.efficiency.moe = ce(3);
+        out.overhead.per_step_ms = v[PER_STEP];
+        out.overhead.per_layer_ms = v[PER_LAYER];
+        out.overhead.per_moe_layer_ms = v[PER_MOE_LAYER];
+        out
+    }
+
+    /// Unconstrained coordinates for the calibration fit: logit of each efficiency,
+    /// log of each overhead.
+    pub(crate) fn to_theta(self) -> Vec<f64> {
+        self.values
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                if i < N_EFF {
+                    let x = x.clamp(1e-6, 1.0 - 1e-9);
+                    (x / (1.0 - x)).ln()
+                } else {
+                    x.max(1e-9).ln()
+                }
+            })
+            .collect()
+    }
+
+    /// Inverse of [`EfficiencyTerms::to_theta`].
+    pub(crate) fn from_theta(t: &[f64]) -> EfficiencyTerms {
+        let mut v = [0.0; N_TERMS];
+        for i in 0..N_TERMS {
+            v[i] = if i < N_EFF { 1.0 / (1.0 + (-t[i]).exp()) } else { t[i].exp() };
+        }
+        EfficiencyTerms { values: v }
+    }
+
+    /// Name → value map for JSON and TOML.
+    pub fn named(&self) -> Vec<(&'static str, f64)> {
+        TERM_NAMES.iter().copied().zip(self.values).collect()
+    }
+}

@@ -1,0 +1,105 @@
+//! What a selection is robust against: the risk measure over the law's bootstrap
+//! coefficient samples ([`Risk`]) and the samples themselves with an optional latency chance
+//! constraint ([`RobustSpec`]). Pure data; `solve::robust` optimises over it.
+
+use crate::error::{Error, Result};
+use crate::hardware::EfficiencyTerms;
+use serde::Serialize;
+
+/// Risk measure of the objective over coefficient samples.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Risk {
+    /// Expected objective.
+    Mean,
+    /// Conditional value at risk: mean of the worst `alpha` share.
+    Cvar {
+        /// Tail share in (0, 1].
+        alpha: f64,
+    },
+}
+
+impl Risk {
+    /// Parse `mean` or `cvar:ALPHA` (ALPHA in (0, 1]; `cvar` alone is `cvar:0.1`); the error
+    /// says what is allowed.
+    pub fn parse_value(s: &str) -> std::result::Result<Risk, String> {
+        if s == "mean" {
+            return Ok(Risk::Mean);
+        }
+        if let Some(a) = s.strip_prefix("cvar:").or_else(|| s.strip_prefix("cvar")) {
+            let a = a.trim_start_matches(':');
+            let alpha: f64 = if a.is_empty() {
+                0.1
+            } else {
+                a.parse().map_err(|_| "ALPHA of cvar:ALPHA must be a number in (0, 1]".to_string())?
+            };
+            if !(alpha > 0.0 && alpha <= 1.0) {
+                return Err("ALPHA of cvar:ALPHA must lie in (0, 1] (the tail share, e.g. cvar:0.1)".into());
+            }
+            return Ok(Risk::Cvar { alpha });
+        }
+        Err("use mean or cvar:ALPHA with ALPHA in (0, 1] (e.g. cvar:0.1)".into())
+    }
+
+    /// Parse a `--risk` value.
+    pub fn parse(s: &str) -> Result<Risk> {
+        Risk::parse_value(s).map_err(|m| Error::Unsupported(format!("--risk {s}: {m}")))
+    }
+
+    /// The measure of a set of sample values (exact for equally weighted samples).
+    pub fn of(&self, values: &mut [f64]) -> f64 {
+        match *self {
+            Risk::Mean => values.iter().sum::<f64>() / values.len() as f64,
+            Risk::Cvar { alpha } => {
+                values.sort_by(|a, b| b.total_cmp(a));
+                let k = alpha * values.len() as f64;
+                let whole = (k + 1e-9).floor() as usize;
+                let mut s: f64 = values[..whole.min(values.len())].iter().sum();
+                if whole < values.len() {
+                    s += (k - whole as f64).max(0.0) * values[whole];
+                }
+                s / k
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Risk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Risk::Mean => write!(f, "mean"),
+            Risk::Cvar { alpha } => write!(f, "cvar:{alpha}"),
+        }
+    }
+}
+
+/// What to be robust against.
+#[derive(Debug, Clone)]
+pub struct RobustSpec {
+    /// Risk measure over coefficient samples.
+    pub risk: Risk,
+    /// Coefficient samples in the law's order (empty: the point law only).
+    pub coefficients: Vec<Vec<f64>>,
+    /// Latency calibration samples (needed for a chance constraint).
+    pub latency: Vec<EfficiencyTerms>,
+    /// Budgets must hold in at least (1 − ε) of the latency samples.
+    pub chance_epsilon: Option<f64>,
+    /// Scenarios the latency samples apply to (default: all).
+    pub latency_scenarios: Option<Vec<usize>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cvar_of_samples() {
+        // Worst 50 % of {1, 2, 3, 4} = mean(4, 3) = 3.5; worst 30 %: (4 + 0.2·3)/1.2.
+        assert!((Risk::Cvar { alpha: 0.5 }.of(&mut [1.0, 2.0, 3.0, 4.0]) - 3.5).abs() < 1e-12);
+        assert!((Risk::Cvar { alpha: 0.3 }.of(&mut [1.0, 2.0, 3.0, 4.0]) - 4.6 / 1.2).abs() < 1e-12);
+        assert!((Risk::Cvar { alpha: 1.0 }.of(&mut [1.0, 2.0, 3.0, 4.0]) - 2.5).abs() < 1e-12);
+        assert_eq!(Risk::Mean.of(&mut [1.0, 3.0]), 2.0);
+        assert!(Risk::parse("cvar:0").is_err() && Risk::parse("max").is_err());
+        assert_eq!(Risk::parse("cvar:0.2").unwrap(), Risk::Cvar { alpha: 0.2 });
+    }
+}

@@ -1,0 +1,8 @@
+//! Small shared helpers with no knowledge of the domain: seed mixing, order statistics,
+//! append-only JSON-lines files, and CSV reading with located errors. Everything above
+//! uses these instead of keeping its own copy.
+
+pub mod csv;
+pub mod jsonl;
+pub mod rng;
+pub mod stats;
