@@ -12,7 +12,7 @@
 
 use crate::error::{Error, Result};
 use crate::instance::Instance;
-use crate::solve::{robust_solve, solve, RobustSolution, Solution, SolveOptions, Status};
+use crate::solve::{solve, Solution, SolveOptions, Status};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::io::Write;
@@ -74,24 +74,6 @@ pub struct BatchLine<'a> {
     /// The solve result.
     #[serde(flatten)]
     pub solution: &'a Solution,
-}
-
-/// One results line of a `[robust]` instance: the robust solution, with `objective` (the
-/// risk value, also in `value`) named as in point solves.
-#[derive(Debug, Serialize)]
-pub struct RobustBatchLine<'a> {
-    /// Instance path as given.
-    pub path: String,
-    /// The risk value of the chosen design.
-    pub objective: Option<f64>,
-    /// The robust solve result.
-    #[serde(flatten)]
-    pub solution: &'a RobustSolution,
-}
-
-enum Outcome {
-    Point(Solution),
-    Robust(RobustSolution),
 }
 
 #[derive(Debug, Serialize)]
@@ -182,22 +164,13 @@ pub fn run_batch(cfg: &BatchConfig, on_done: &(dyn Fn(&str, &str) + Sync)) -> Re
                 o.time_limit_s = t;
             }
             let kind = cfg.solver.clone().unwrap_or_else(|| inst.solver.kind.clone());
-            match &inst.robust {
-                // The same selection `colaw solve` makes for a `[robust]` instance.
-                Some(spec) => robust_solve(&inst, spec, &kind, &o).map(Outcome::Robust),
-                None => solve(&inst, &kind, &o).map(Outcome::Point),
-            }
+            // The same selection `colaw solve` makes (robust for a `[robust]` instance).
+            solve(&inst, &kind, &o)
         });
         let status_of =
             |s: Status| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         let (line, status) = match &result {
-            Ok(Outcome::Point(sol)) => {
-                (serde_json::to_string(&BatchLine { path: path.clone(), solution: sol }), status_of(sol.status))
-            }
-            Ok(Outcome::Robust(sol)) => (
-                serde_json::to_string(&RobustBatchLine { path: path.clone(), objective: sol.value, solution: sol }),
-                status_of(sol.status),
-            ),
+            Ok(sol) => (serde_json::to_string(&BatchLine { path: path.clone(), solution: sol }), status_of(sol.status)),
             Err(e) => (
                 serde_json::to_string(&ErrorLine { path: path.clone(), status: "error", message: &e.to_string() }),
                 "error".to_string(),

@@ -35,7 +35,7 @@
 use crate::error::{Error, Result};
 use crate::instance::Instance;
 use crate::plot::{lines, Series};
-use crate::solve::{robust_solve, solve, SolveOptions, Status};
+use crate::solve::{solve, SolveOptions, SolverKind, Status};
 use crate::util::stats::median;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -43,15 +43,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
-
-/// Solvers that claim exact optimality (`auto` picks an exact one).
-pub const EXACT_SOLVERS: [&str; 6] = ["enum", "mip", "mip-assign", "robust-enum", "robust-mip", "auto"];
-
-/// Solver names `colaw bench` accepts.
-pub const BENCH_SOLVERS: [&str; 7] = ["enum", "mip", "mip-assign", "analytic", "robust-enum", "robust-mip", "auto"];
-
-/// The robust variants: run on instances with a `[robust]` section only.
-pub const ROBUST_SOLVERS: [&str; 2] = ["robust-enum", "robust-mip"];
 
 /// Relative tolerance for agreement with the best known objective.
 pub const AGREE_TOL: f64 = 1e-6;
@@ -61,7 +52,7 @@ pub const DEFAULT_SHIFT_MS: f64 = 10.0;
 
 /// Whether a solver name is an exact one.
 pub fn is_exact(solver: &str) -> bool {
-    EXACT_SOLVERS.contains(&solver)
+    solver.parse::<SolverKind>().is_ok_and(|k| k.is_exact())
 }
 
 /// What to run.
@@ -155,17 +146,6 @@ pub fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
-/// What one run of a point or robust solver reports.
-struct RunResult {
-    status: Status,
-    objective: Option<f64>,
-    bound: Option<f64>,
-    gap: Option<f64>,
-    nodes: Option<u64>,
-    verified: bool,
-    message: String,
-}
-
 /// A run's message; `auto` names the variant it ran.
 fn run_message(requested: &str, ran: &str, message: String) -> String {
     if requested == "auto" {
@@ -215,9 +195,9 @@ pub fn run_one(inst: &Instance, path: &str, solver: &str, cfg: &BenchConfig, per
             return row;
         }
     }
-    let robust = inst.robust.as_deref();
-    let is_robust_solver = ROBUST_SOLVERS.contains(&solver);
-    if robust.is_some() && !is_robust_solver && solver != "auto" {
+    let robust = inst.robust.is_some();
+    let is_robust_solver = solver.parse::<SolverKind>().is_ok_and(|k| k.is_robust());
+    if robust && !is_robust_solver && solver != "auto" {
         row.status = "skipped".into();
         row.message = format!(
             "robust instance: its objective is a risk over coefficient samples, not `{solver}`'s point estimate; run \
@@ -225,7 +205,7 @@ pub fn run_one(inst: &Instance, path: &str, solver: &str, cfg: &BenchConfig, per
         );
         return row;
     }
-    if robust.is_none() && is_robust_solver {
+    if !robust && is_robust_solver {
         row.status = "skipped".into();
         row.message = "not a robust instance (no [robust] section)".into();
         return row;
@@ -245,26 +225,7 @@ pub fn run_one(inst: &Instance, path: &str, solver: &str, cfg: &BenchConfig, per
     let mut first: Option<(String, Option<f64>)> = None;
     for _ in 0..cfg.repeat.max(1) {
         let t0 = Instant::now();
-        let res = pool.install(|| match robust {
-            Some(spec) => robust_solve(inst, spec, solver, &opts).map(|s| RunResult {
-                status: s.status,
-                objective: s.value,
-                bound: s.bound,
-                gap: s.gap,
-                nodes: s.nodes,
-                verified: s.verified,
-                message: run_message(solver, &s.solver, s.message),
-            }),
-            None => solve(inst, solver, &opts).map(|s| RunResult {
-                status: s.status,
-                objective: s.objective,
-                bound: s.bound,
-                gap: s.gap,
-                nodes: s.nodes,
-                verified: s.verified,
-                message: run_message(solver, &s.solver, s.message),
-            }),
-        });
+        let res = pool.install(|| solve(inst, solver, &opts));
         times.push(t0.elapsed().as_secs_f64() * 1e3);
         match res {
             Ok(sol) => {
@@ -277,7 +238,7 @@ pub fn run_one(inst: &Instance, path: &str, solver: &str, cfg: &BenchConfig, per
                         row.gap = sol.gap;
                         row.nodes = sol.nodes;
                         row.verified = sol.verified;
-                        row.message = sol.message;
+                        row.message = run_message(solver, &sol.solver, sol.message);
                         first = Some(key);
                     }
                     Some(f) if row.exact && (f.0 != key.0 || f.1 != key.1) => {

@@ -127,14 +127,14 @@ fn predict_grad(row: &CalRow, t: &EfficiencyTerms, g: &mut [f64; N_TERMS]) -> f6
 const RIDGE: f64 = 1e-10;
 
 /// The fitting problem on a (multi)set of rows.
-struct Problem<'a> {
+struct CalibrationObjective<'a> {
     rows: &'a [CalRow],
     /// Row indices, repeated for bootstrap resamples.
     idx: &'a [usize],
     prior: Vec<f64>,
 }
 
-impl Problem<'_> {
+impl CalibrationObjective<'_> {
     fn eval(&self, theta: &[f64], grad: Option<&mut [f64]>) -> f64 {
         let t = EfficiencyTerms::from_theta(theta);
         let n = self.idx.len() as f64;
@@ -161,7 +161,7 @@ impl Problem<'_> {
     }
 }
 
-impl CostFunction for Problem<'_> {
+impl CostFunction for CalibrationObjective<'_> {
     type Param = Vec<f64>;
     type Output = f64;
     fn cost(&self, p: &Vec<f64>) -> std::result::Result<f64, argmin::core::Error> {
@@ -169,7 +169,7 @@ impl CostFunction for Problem<'_> {
     }
 }
 
-impl Gradient for Problem<'_> {
+impl Gradient for CalibrationObjective<'_> {
     type Param = Vec<f64>;
     type Gradient = Vec<f64>;
     fn gradient(&self, p: &Vec<f64>) -> std::result::Result<Vec<f64>, argmin::core::Error> {
@@ -179,7 +179,7 @@ impl Gradient for Problem<'_> {
     }
 }
 
-fn lbfgs(problem: Problem<'_>, start: Vec<f64>) -> (Vec<f64>, f64) {
+fn lbfgs(problem: CalibrationObjective<'_>, start: Vec<f64>) -> (Vec<f64>, f64) {
     let f0 = problem.eval(&start, None);
     let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
         .with_tolerance_cost(1e-12)
@@ -228,7 +228,7 @@ pub fn fit(
     }
     let mut best = (p0.clone(), f64::INFINITY);
     for s in starts {
-        let (th, f) = lbfgs(Problem { rows, idx, prior: p0.clone() }, s);
+        let (th, f) = lbfgs(CalibrationObjective { rows, idx, prior: p0.clone() }, s);
         if f < best.1 {
             best = (th, f);
         }

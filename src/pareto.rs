@@ -134,6 +134,15 @@ pub fn pareto(
     if scenario >= inst.scenarios.len() {
         return Err(Error::Unsupported(format!("scenario index {scenario} out of range")));
     }
+    // The front is of the point estimates (bands come from the samples afterwards), so a
+    // `[robust]` section does not turn these solves into robust ones.
+    let point_inst;
+    let inst = if inst.robust.is_some() {
+        point_inst = Instance { robust: None, ..inst.clone() };
+        &point_inst
+    } else {
+        inst
+    };
     let first = solve(inst, solver, opts)?;
     let Some(top) = point(&first, metric, scenario, f64::INFINITY) else {
         return Ok(Vec::new());

@@ -148,10 +148,11 @@ fn robust_family_is_reproducible_and_loads() {
         assert_eq!(e.status, Status::Optimal, "{}: {}", p.display(), e.message);
         assert_eq!(m.status, Status::Optimal, "{}: {}", p.display(), m.message);
         assert!(e.verified && m.verified);
-        let (a, b) = (e.value.unwrap(), m.value.unwrap());
+        let (a, b) = (e.objective.unwrap(), m.objective.unwrap());
         assert!((a - b).abs() <= 1e-6 * a.abs(), "{}: enum {a} vs mip {b}", p.display());
         // Fitted to runs drawn from the paper law, the samples predict close to it.
-        let (mean, point) = (e.loss_mean.unwrap(), e.loss_point.unwrap());
+        let (mean, point) =
+            (e.robust.as_ref().unwrap().loss_mean.unwrap(), e.robust.as_ref().unwrap().loss_point.unwrap());
         assert!((mean - point).abs() < 0.01 * point, "{}: mean loss {mean} vs the law's {point}", p.display());
     }
     assert!(chance > 0 && plain > 0, "seed 11 gives both kinds ({chance} chance, {plain} plain)");

@@ -32,10 +32,10 @@ fn agree(inst: &Instance, spec: &RobustSpec, what: &str) -> bool {
     assert_eq!(e.status == Status::Infeasible, m.status == Status::Infeasible, "{what}: feasibility differs");
     if e.status == Status::Optimal {
         assert_eq!(m.status, Status::Optimal, "{what}");
-        let (a, b) = (e.value.unwrap(), m.value.unwrap());
+        let (a, b) = (e.objective.unwrap(), m.objective.unwrap());
         assert!((a - b).abs() <= 1e-6 * a.abs(), "{what}: enum {a} ({:?}) vs mip {b} ({:?})", e.label, m.label);
-        if let Some(share) = spec.chance_epsilon.map(|_| m.latency_ok_share.unwrap()) {
-            assert!(share + 1e-12 >= m.latency_required_share.unwrap(), "{what}");
+        if let Some(share) = spec.chance_epsilon.map(|_| m.robust.as_ref().unwrap().latency_ok_share.unwrap()) {
+            assert!(share + 1e-12 >= m.robust.as_ref().unwrap().latency_required_share.unwrap(), "{what}");
         }
     }
     e.status == Status::Optimal
@@ -100,7 +100,7 @@ fn mean_risk_without_samples_is_the_point_optimum() {
     };
     let r = robust_mip(&inst, &spec, &SolveOptions::default()).unwrap();
     let s = colaw::solve::solve(&inst, "enum", &SolveOptions::default()).unwrap();
-    assert!((r.value.unwrap() - s.objective.unwrap()).abs() < 1e-9);
+    assert!((r.objective.unwrap() - s.objective.unwrap()).abs() < 1e-9);
 }
 
 #[test]
@@ -133,7 +133,7 @@ fn a_sample_that_overflows_at_some_depths_excludes_them_in_both_solvers() {
                 for s in [&e, &m] {
                     let layers = s.arch.as_ref().unwrap().layers;
                     assert!(layers < 24, "{}: chose {layers} layers, whose risk is infinite", s.solver);
-                    assert!(s.value.unwrap().is_finite());
+                    assert!(s.objective.unwrap().is_finite());
                 }
             }
         }

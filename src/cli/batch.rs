@@ -1,7 +1,7 @@
 //! `colaw batch PATHS… --out RESULTS.jsonl`.
 
 use crate::batch::{run_batch, BatchConfig, Shard};
-use crate::solve::SOLVER_KINDS;
+use crate::solve::SolverKind;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -26,7 +26,7 @@ pub struct BatchArgs {
     #[arg(long)]
     pub resume: bool,
     /// Solver variant for every instance (default: each instance's).
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SOLVER_KINDS))]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SolverKind::names()))]
     pub solver: Option<String>,
     /// Time limit per instance, seconds.
     #[arg(long)]

@@ -2,8 +2,9 @@
 
 use crate::bench::{
     check, default_max_candidates, read_csv, run_bench, summarize, summary_table, write_csv, write_profile,
-    BenchConfig, BenchRow, BENCH_SOLVERS, DEFAULT_SHIFT_MS,
+    BenchConfig, BenchRow, DEFAULT_SHIFT_MS,
 };
+use crate::solve::SolverKind;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -48,9 +49,9 @@ pub struct BenchArgs {
 pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     for s in &a.solvers {
         anyhow::ensure!(
-            BENCH_SOLVERS.contains(&s.as_str()),
+            s.parse::<SolverKind>().is_ok(),
             "--solvers: `{s}` is not a solver variant; use {}",
-            BENCH_SOLVERS.join(", ")
+            SolverKind::names().join(", ")
         );
     }
     anyhow::ensure!(a.repeat >= 1, "--repeat {}: must be at least 1", a.repeat);

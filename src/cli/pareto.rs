@@ -7,7 +7,7 @@ use crate::law::read_coefficient_samples;
 use crate::pareto::{add_loss_bands, pareto, with_budgets_from};
 use crate::plot::{lines, Series};
 use crate::scenario::BudgetMetric;
-use crate::solve::{SolveOptions, SOLVER_KINDS};
+use crate::solve::{SolveOptions, SolverKind};
 use anyhow::Context;
 use clap::Args;
 use serde_json::json;
@@ -28,7 +28,7 @@ pub struct ParetoArgs {
     #[arg(long, default_value_t = 0)]
     pub points: usize,
     /// Solver for each ε-constraint solve.
-    #[arg(long, default_value = "auto", value_parser = clap::builder::PossibleValuesParser::new(SOLVER_KINDS))]
+    #[arg(long, default_value = "auto", value_parser = clap::builder::PossibleValuesParser::new(SolverKind::names()))]
     pub solver: String,
     /// Bootstrap coefficient samples: adds a 5–95 % loss band per front design.
     #[arg(long)]

@@ -2,10 +2,11 @@
 
 use super::output::{grouped, human_bytes, print_json, Format};
 use crate::instance::Instance;
-use crate::solve::{robust_solve, solve, RobustSolution, Solution, SolveOptions, Status, SOLVER_KINDS};
+use crate::solve::{solve, RobustReport, Solution, SolveOptions, SolverKind, Status};
 use crate::uncertainty::{Risk, RobustSpec};
 use clap::Args;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Arguments of `solve`.
 #[derive(Debug, Args)]
@@ -13,7 +14,7 @@ pub struct SolveArgs {
     /// Instance file (TOML; see docs/instances.md).
     pub instance: PathBuf,
     /// Solver variant (default: the instance's `[solver] kind`, else auto).
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SOLVER_KINDS))]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SolverKind::names()))]
     pub solver: Option<String>,
     /// Time limit, seconds.
     #[arg(long)]
@@ -81,7 +82,7 @@ pub fn options(inst: &Instance, a: &SolveArgs) -> anyhow::Result<(String, SolveO
     let kind = a.solver.clone().unwrap_or_else(|| inst.solver.kind.clone());
     if o.write_model.is_some() {
         anyhow::ensure!(
-            matches!(kind.as_str(), "mip" | "mip-assign"),
+            kind.parse::<SolverKind>().is_ok_and(|k| k.can_write_model()),
             "--write-model needs --solver mip or mip-assign (the model of `{kind}` is not a MIP)"
         );
     }
@@ -95,12 +96,13 @@ pub fn run(a: SolveArgs) -> anyhow::Result<()> {
     }
     let (kind, opts) = options(&inst, &a)?;
     if let Some(spec) = robust_spec(&inst, &a)? {
-        return robust(&inst, &kind, &opts, &spec, a.format);
+        inst.robust = Some(Arc::new(spec));
     }
     let sol = solve(&inst, &kind, &opts)?;
-    match a.format {
-        Format::Json => print_json(&sol)?,
-        Format::Table => print!("{}", table(&sol)),
+    match (a.format, &sol.robust) {
+        (Format::Json, _) => print_json(&sol)?,
+        (Format::Table, None) => print!("{}", table(&sol)),
+        (Format::Table, Some(r)) => print!("{}", robust_table(&sol, r)),
     }
     if !sol.verified {
         anyhow::bail!("a returned design failed re-evaluation (a bug): {}", sol.message);
@@ -240,22 +242,8 @@ pub fn robust_spec(inst: &Instance, a: &SolveArgs) -> anyhow::Result<Option<Robu
     Ok(Some(spec))
 }
 
-/// Robust selection (the instance's `[robust]` or --risk / --samples / --chance): the
-/// robust MIP or enumeration, `auto` by size.
-fn robust(inst: &Instance, kind: &str, opts: &SolveOptions, spec: &RobustSpec, format: Format) -> anyhow::Result<()> {
-    let sol = robust_solve(inst, spec, kind, opts)?;
-    match format {
-        Format::Json => print_json(&sol)?,
-        Format::Table => print!("{}", robust_table(&sol)),
-    }
-    if !sol.verified {
-        anyhow::bail!("the returned design failed re-evaluation (a bug): {}", sol.message);
-    }
-    Ok(())
-}
-
 /// Human-readable summary of a robust solve.
-pub fn robust_table(s: &RobustSolution) -> String {
+pub fn robust_table(s: &Solution, r: &RobustReport) -> String {
     use std::fmt::Write;
     let mut o = String::new();
     let _ = writeln!(
@@ -271,24 +259,24 @@ pub fn robust_table(s: &RobustSolution) -> String {
         let _ = writeln!(o, "  why {}: {r}", s.solver);
     }
     let _ = writeln!(o, "  {}", s.message);
-    if let Some(v) = s.value {
+    if let Some(v) = r.value {
         let _ = writeln!(
             o,
             "  {} {:.6}  mean loss {:.6}  point loss {:.6}{}{}  verified {}",
-            s.risk,
+            r.risk,
             v,
-            s.loss_mean.unwrap_or(f64::NAN),
-            s.loss_point.unwrap_or(f64::NAN),
+            r.loss_mean.unwrap_or(f64::NAN),
+            r.loss_point.unwrap_or(f64::NAN),
             s.bound.map(|b| format!("  bound {b:.6}")).unwrap_or_default(),
             s.gap.map(|g| format!("  gap {g:.3e}")).unwrap_or_default(),
             s.verified
         );
-        if let (Some(ok), Some(req)) = (s.latency_ok_share, s.latency_required_share) {
+        if let (Some(ok), Some(req)) = (r.latency_ok_share, r.latency_required_share) {
             let _ = writeln!(
                 o,
                 "  budgets met in {:.1} % of {} latency samples (required {:.1} %)",
                 ok * 100.0,
-                s.latency_samples,
+                r.latency_samples,
                 req * 100.0
             );
         }

@@ -447,7 +447,7 @@ impl FitModel for LseModel {
 
 /// Observations turned into what the inner loop reads: log features, log loss, weights.
 #[derive(Debug, Clone)]
-pub struct Prepared {
+pub struct FitData {
     /// Features per row.
     pub nf: usize,
     /// Row-major log features (n × nf).
@@ -458,7 +458,7 @@ pub struct Prepared {
     pub w: Vec<f64>,
 }
 
-impl Prepared {
+impl FitData {
     /// Rows.
     pub fn len(&self) -> usize {
         self.y.len()
@@ -490,7 +490,7 @@ pub struct Compact {
     pub w: Vec<f64>,
 }
 
-impl Prepared {
+impl FitData {
     /// The rows with positive weight in `w` (one weight per row of `self`), compacted.
     pub fn compact(&self, w: &[f64]) -> Compact {
         let rows: Vec<usize> = (0..self.len()).filter(|&i| w[i] > 0.0).collect();
@@ -685,7 +685,7 @@ pub struct Fitter<'a, M: FitModel> {
     /// The model.
     pub model: &'a M,
     /// The data.
-    pub data: Prepared,
+    pub data: FitData,
     /// Settings.
     pub opts: FitOptions,
     /// Observations after the drop rule.
@@ -694,7 +694,7 @@ pub struct Fitter<'a, M: FitModel> {
     pub dropped: usize,
 }
 
-struct Problem<'a, M: FitModel> {
+struct FitObjective<'a, M: FitModel> {
     model: &'a M,
     data: &'a Compact,
     delta: f64,
@@ -736,7 +736,7 @@ pub fn huber_objective<M: FitModel>(model: &M, data: &Compact, delta: f64, theta
     j
 }
 
-impl<M: FitModel> Problem<'_, M> {
+impl<M: FitModel> FitObjective<'_, M> {
     fn eval(&self, theta: &[f64]) -> (f64, Vec<f64>) {
         {
             let c = self.cache.borrow();
@@ -768,7 +768,7 @@ impl<M: FitModel> Problem<'_, M> {
     }
 }
 
-impl<M: FitModel> CostFunction for Problem<'_, M> {
+impl<M: FitModel> CostFunction for FitObjective<'_, M> {
     type Param = Vec<f64>;
     type Output = f64;
     fn cost(&self, p: &Vec<f64>) -> std::result::Result<f64, argmin::core::Error> {
@@ -776,7 +776,7 @@ impl<M: FitModel> CostFunction for Problem<'_, M> {
     }
 }
 
-impl<M: FitModel> Gradient for Problem<'_, M> {
+impl<M: FitModel> Gradient for FitObjective<'_, M> {
     type Param = Vec<f64>;
     type Gradient = Vec<f64>;
     fn gradient(&self, p: &Vec<f64>) -> std::result::Result<Vec<f64>, argmin::core::Error> {
@@ -849,7 +849,7 @@ impl<'a, M: FitModel> Fitter<'a, M> {
                 lnx.push(x.get(*v).ln());
             }
         }
-        let data = Prepared { nf, lnx, y: kept.loss.iter().map(|l| l.ln()).collect(), w: kept.weights.clone() };
+        let data = FitData { nf, lnx, y: kept.loss.iter().map(|l| l.ln()).collect(), w: kept.weights.clone() };
         // Identifiability: an exponent whose every feature is constant is confounded with the
         // term's coefficient.
         for (k, kind) in model.kinds().iter().enumerate() {
@@ -915,7 +915,7 @@ impl<'a, M: FitModel> Fitter<'a, M> {
 
     /// [`Fitter::local`] in the optimiser's free coordinates.
     fn local_free(&self, start: &[f64], data: &Compact, bounds: &[Option<(f64, f64)>]) -> LocalFit {
-        let problem = Problem {
+        let problem = FitObjective {
             model: self.model,
             data,
             delta: self.opts.huber_delta,
@@ -1357,7 +1357,7 @@ mod tests {
         let nf = m.feature_vars().len();
         let n = 7;
         let lnx: Vec<f64> = (0..n * nf).map(|k| ((k * 37 % 11) as f64 + 1.5).ln() + 0.3).collect();
-        let data = Prepared { nf, lnx, y: (0..n).map(|i| 1.0 + 0.05 * i as f64).collect(), w: vec![1.0; n] };
+        let data = FitData { nf, lnx, y: (0..n).map(|i| 1.0 + 0.05 * i as f64).collect(), w: vec![1.0; n] };
         let w: Vec<f64> = (0..n).map(|i| if i == 3 { 0.0 } else { 0.5 + i as f64 }).collect();
         let data = data.compact(&w);
         assert_eq!((data.n, data.w[3], data.w[6]), (8, 4.5, 0.0));

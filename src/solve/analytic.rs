@@ -25,6 +25,10 @@ impl Solver for Analytic {
         "analytic"
     }
 
+    fn is_exact(&self) -> bool {
+        false
+    }
+
     fn solve(&self, p: &Problem, opts: &SolveOptions) -> Result<RawSolution> {
         let rows = p.rows(true);
         let (lo, hi) = (p.depths[0] as f64, *p.depths.last().unwrap_or(&1) as f64);

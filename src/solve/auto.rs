@@ -1,6 +1,6 @@
 //! `auto`: pick a variant by space size and law structure, and say why.
 
-use super::{Problem, SolveOptions, Structure};
+use super::{Problem, Structure};
 
 /// The choice and its reason.
 #[derive(Debug, Clone)]
@@ -21,7 +21,7 @@ pub const AUTO_ENUM_LIMIT: u64 = 200_000_000;
 pub const AUTO_MIP_MAX_WIDTHS: usize = 20_000;
 
 /// Choose a variant.
-pub fn choose(p: &Problem, _opts: &SolveOptions) -> Choice {
+pub fn choose(p: &Problem) -> Choice {
     let n = p.candidates();
     let (w, d) = (p.widths(), p.depths.len());
     if n > AUTO_ENUM_LIMIT && w > AUTO_MIP_MAX_WIDTHS {

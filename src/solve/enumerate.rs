@@ -98,6 +98,10 @@ impl Solver for Enumerate {
         "enum"
     }
 
+    fn robust_twin(&self) -> Option<&'static str> {
+        Some("robust-enum")
+    }
+
     fn solve(&self, p: &Problem, opts: &SolveOptions) -> Result<RawSolution> {
         let threads = if opts.threads == 0 { rayon::current_num_threads() } else { opts.threads as usize };
         let pool = rayon::ThreadPoolBuilder::new()

@@ -3,7 +3,7 @@
 //! one row, and the exact objective of each candidate as its cost. Works for any law and
 //! any custom term, at the price of one binary per candidate.
 
-use super::mip_compact::{argmax, record, run_highs, settle};
+use super::highs::{argmax, record, run_highs, settle};
 use super::{Pick, Problem, RawSolution, SolveOptions, Solver, Status};
 use crate::error::{Error, Result};
 use good_lp::solvers::highs::highs;
@@ -20,6 +20,10 @@ pub struct MipAssign;
 impl Solver for MipAssign {
     fn name(&self) -> &'static str {
         "mip-assign"
+    }
+
+    fn can_write_model(&self) -> bool {
+        true
     }
 
     fn solve(&self, p: &Problem, opts: &SolveOptions) -> Result<RawSolution> {

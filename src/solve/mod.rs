@@ -4,16 +4,20 @@
 //! [`Problem`] precomputes what every variant shares: per width configuration its costs as
 //! linear functions of depth, its largest feasible depth, and the objective split
 //! F(depth) + G(width) + depth·H(width) when the law separates. Each variant is one file
-//! behind the small [`Solver`] trait; [`solve`] is the driver that owns timing, picks a
-//! variant for `auto`, re-evaluates every returned design with the exact cost model and law
-//! (`verified`), and explains infeasibility. Variants never print.
+//! behind the small [`Solver`] trait and one line of the [`registry`]; [`solve`] is the one
+//! driver, for point and robust selection alike: it owns timing, resolves `auto` (and a
+//! point name on a `[robust]` instance) to a variant, re-evaluates every returned design
+//! with the exact cost model and law (`verified`), and explains infeasibility. Variants never
+//! print.
 
 mod analytic;
 mod auto;
 mod enumerate;
+pub(crate) mod highs;
 mod mip_assign;
 mod mip_compact;
 mod problem;
+pub mod registry;
 mod robust;
 
 pub use analytic::Analytic;
@@ -22,7 +26,8 @@ pub use enumerate::Enumerate;
 pub use mip_assign::MipAssign;
 pub use mip_compact::MipCompact;
 pub use problem::{Problem, Structure, WidthRow};
-pub use robust::{robust_enum, robust_mip, robust_solve, RobustSolution, ROBUST_AUTO_ENUM_LIMIT};
+pub use registry::{SolverKind, REGISTRY};
+pub use robust::{robust_enum, robust_mip, RobustEnum, RobustMip, RobustReport, ROBUST_AUTO_ENUM_LIMIT};
 
 use crate::architecture::{Architecture, ParamCounts};
 use crate::cost::{CostModel, Latency, Memory, Metrics};
@@ -123,19 +128,48 @@ pub struct RawSolution {
     pub nodes: Option<u64>,
     /// Free-text remark (e.g. why a MIP stopped).
     pub note: Option<String>,
+    /// Robust variants: the risk report of the pick and the variant's own verification of it
+    /// (budgets under every latency sample as required), which replaces the point check.
+    pub robust: Option<(RobustReport, bool)>,
 }
 
 impl RawSolution {
     /// An outcome with no design.
     pub fn empty(status: Status) -> Self {
-        RawSolution { status, picks: vec![], bound: None, nodes: None, note: None }
+        RawSolution { status, picks: vec![], bound: None, nodes: None, note: None, robust: None }
     }
 }
 
-/// A solver variant.
-pub trait Solver {
+/// A solver variant: one file, registered by one line in [`REGISTRY`].
+pub trait Solver: Sync {
     /// Name as used on the command line.
     fn name(&self) -> &'static str;
+    /// Whether an optimal status is a proof (false for heuristics, whose answers the driver
+    /// compares with enumeration).
+    fn is_exact(&self) -> bool {
+        true
+    }
+    /// Whether the variant builds a MIP that `--write-model` can write.
+    fn can_write_model(&self) -> bool {
+        false
+    }
+    /// Whether the variant optimises a risk over an instance's `[robust]` samples.
+    fn is_robust(&self) -> bool {
+        false
+    }
+    /// The robust variant that stands for this one on a `[robust]` instance (`enum` →
+    /// `robust-enum`), if any.
+    fn robust_twin(&self) -> Option<&'static str> {
+        None
+    }
+    /// Why this variant cannot solve `problem` (None: it can).
+    fn unsupported(&self, _problem: &Problem) -> Option<String> {
+        None
+    }
+    /// Whether this variant can solve `problem`.
+    fn supports(&self, problem: &Problem) -> bool {
+        self.unsupported(problem).is_none()
+    }
     /// Solve; infeasibility and time limits are statuses, not errors.
     fn solve(&self, problem: &Problem, opts: &SolveOptions) -> Result<RawSolution>;
 }
@@ -185,7 +219,7 @@ pub struct TermValue {
 
 /// A verified design.
 #[derive(Debug, Clone, Serialize)]
-pub struct Design {
+pub struct VerifiedDesign {
     /// Objective (re-evaluated exactly).
     pub objective: f64,
     /// Predicted loss.
@@ -225,7 +259,7 @@ pub struct BudgetReach {
     pub satisfiable_alone: bool,
 }
 
-/// The result of `colaw solve`.
+/// The result of `colaw solve`, point or robust.
 #[derive(Debug, Clone, Serialize)]
 pub struct Solution {
     /// Instance name.
@@ -276,17 +310,25 @@ pub struct Solution {
     pub exact_objective: Option<f64>,
     /// For heuristics: (objective − exact)/|exact|.
     pub gap_to_exact: Option<f64>,
-    /// Top-k designs, best first (the best is also described at top level).
-    pub designs: Vec<Design>,
+    /// Top-k designs, best first (the best is also described at top level); empty for a
+    /// robust selection, whose one design is described at top level.
+    pub designs: Vec<VerifiedDesign>,
     /// When infeasible: each budget's best reachable value.
     pub infeasibility: Option<Vec<BudgetReach>>,
     /// Human-readable summary or error.
     pub message: String,
+    /// Robust selection: the risk measure, its value (= `objective`) and the samples; its
+    /// fields appear at top level in JSON.
+    #[serde(flatten)]
+    pub robust: Option<RobustReport>,
+    /// The best design's (width, depth) indices.
+    #[serde(skip)]
+    pub pick: Option<(usize, usize)>,
 }
 
 /// Build a [`Design`] from a pick, re-evaluating everything from scratch; `verified` also
 /// requires the solver's objective to match the re-evaluated one.
-pub fn verify(inst: &Instance, pick: &Pick) -> Result<Design> {
+pub fn verify(inst: &Instance, pick: &Pick) -> Result<VerifiedDesign> {
     let mut d = evaluate(inst, pick.width, pick.depth)?;
     let tol = 1e-6 * d.objective.abs().max(1e-12);
     d.verified &= (d.objective - pick.objective).abs() <= tol;
@@ -318,7 +360,7 @@ pub fn scenario_metrics(
 
 /// Evaluate design (width index, depth index) from scratch with the exact cost model and the
 /// point law; `verified` says whether it meets every budget.
-pub fn evaluate(inst: &Instance, width: usize, depth: usize) -> Result<Design> {
+pub fn evaluate(inst: &Instance, width: usize, depth: usize) -> Result<VerifiedDesign> {
     let w = &inst.space.widths[width];
     let l = inst.space.depths[depth];
     let arch = w.arch(l);
@@ -356,7 +398,7 @@ pub fn evaluate(inst: &Instance, width: usize, depth: usize) -> Result<Design> {
             ok: pass,
         });
     }
-    Ok(Design {
+    Ok(VerifiedDesign {
         objective,
         loss,
         label: arch.label(),
@@ -370,43 +412,21 @@ pub fn evaluate(inst: &Instance, width: usize, depth: usize) -> Result<Design> {
     })
 }
 
-/// Solver kinds accepted by `--solver`.
-pub const SOLVER_KINDS: [&str; 5] = ["auto", "mip", "mip-assign", "enum", "analytic"];
-
-fn variant(name: &str) -> Result<Box<dyn Solver>> {
-    Ok(match name {
-        "mip" => Box::new(MipCompact),
-        "mip-assign" => Box::new(MipAssign),
-        "enum" => Box::new(Enumerate),
-        "analytic" => Box::new(Analytic),
-        other => {
-            return Err(Error::Unsupported(format!("unknown solver `{other}`: one of {}", SOLVER_KINDS.join(", "))))
-        }
-    })
-}
-
-/// Solve an instance with a named variant (`auto` picks one). Never panics on infeasible
-/// or stopped solves: those are statuses.
+/// Solve an instance with a named variant: `auto` picks one; on an instance with a
+/// `[robust]` section the selection is robust (`auto`, `enum` and `mip` stand for
+/// `robust-enum` and `robust-mip`). Never panics on infeasible or stopped solves: those are
+/// statuses.
 pub fn solve(inst: &Instance, kind: &str, opts: &SolveOptions) -> Result<Solution> {
     let t0 = Instant::now();
+    let requested: SolverKind = kind.parse()?;
     let problem = Problem::new(inst)?;
-    let (name, reason) = if kind == "auto" {
-        let c = choose(&problem, opts);
-        (c.solver, Some(c.reason))
-    } else {
-        (kind.to_string(), None)
-    };
-    if name == "mip" && !problem.compact_ok() {
-        return Err(Error::Unsupported(format!(
-            "solver `mip` (compact) needs a law that separates into depth and width parts or is monotone in one \
-             parameter count, and terms with a depth split; this instance has {}: use --solver mip-assign or enum",
-            problem.structure_description()
-        )));
+    let (solver, reason) = requested.resolve(&problem)?;
+    if let Some(why) = solver.unsupported(&problem) {
+        return Err(Error::Unsupported(why));
     }
-    let solver = variant(&name)?;
     let raw = solver.solve(&problem, opts)?;
-    let mut sol = finish(inst, &problem, raw, &name, kind, reason, t0)?;
-    if name == "analytic" && opts.compare_exact && problem.candidates() <= 50_000_000 {
+    let mut sol = finish(inst, &problem, raw, solver.name(), kind, reason, t0)?;
+    if !solver.is_exact() && opts.compare_exact && problem.candidates() <= 50_000_000 {
         if let Some(best) = sol.objective {
             let exact = Enumerate.solve(&problem, &SolveOptions { top_k: 1, ..opts.clone() })?;
             if let Some(p) = exact.picks.first() {
@@ -415,7 +435,7 @@ pub fn solve(inst: &Instance, kind: &str, opts: &SolveOptions) -> Result<Solutio
                 sol.gap_to_exact = Some((best - e) / e.abs().max(1e-12));
                 if best < e - 1e-9 * e.abs().max(1.0) {
                     sol.verified = false;
-                    sol.message = format!("BUG: analytic objective {best} better than the exact optimum {e}");
+                    sol.message = format!("BUG: {} objective {best} better than the exact optimum {e}", solver.name());
                 }
             }
         }
@@ -433,6 +453,16 @@ fn finish(
     reason: Option<String>,
     t0: Instant,
 ) -> Result<Solution> {
+    if let Some((report, verified)) = raw.robust {
+        return robust::finish(inst, problem, raw.status, raw.picks.first(), raw.bound, raw.nodes, report, verified)
+            .map(|mut s| {
+                s.solver = name.to_string();
+                s.solver_requested = requested.to_string();
+                s.solver_reason = reason;
+                s.solve_ms = t0.elapsed().as_secs_f64() * 1e3;
+                s
+            });
+    }
     let mut designs = Vec::with_capacity(raw.picks.len());
     for p in &raw.picks {
         designs.push(verify(inst, p)?);
@@ -507,10 +537,13 @@ fn finish(
         designs,
         infeasibility,
         message,
+        robust: None,
+        pick: raw.picks.first().map(|p| (p.width, p.depth)),
     })
 }
 
-fn fmt_num(x: f64) -> String {
+/// A number for messages: 4 decimals, or 4 significant digits in scientific notation when large.
+pub fn fmt_num(x: f64) -> String {
     if x.abs() >= 1e6 {
         format!("{x:.4e}")
     } else {

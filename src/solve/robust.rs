@@ -12,8 +12,11 @@
 //! reach); Σ b_j ≥ ⌈(1 − ε)J⌉. Without a chance constraint the point cost model decides
 //! feasibility. `robust_enum` evaluates every design directly and is the reference.
 
-use super::mip_compact::{argmax, choice_constraints, run_highs, MipOutcome};
-use super::{evaluate, scenario_metrics, Problem, ScenarioReport, SolveOptions, Status, Structure, WidthRow};
+use super::highs::{argmax, choice_constraints, run_highs, MipOutcome};
+use super::{
+    evaluate, scenario_metrics, solve, Pick, Problem, RawSolution, Solution, SolveOptions, Solver, Status, Structure,
+    WidthRow,
+};
 use crate::cost::WidthCosts;
 use crate::error::{Error, Result};
 use crate::instance::Instance;
@@ -23,48 +26,21 @@ use good_lp::solvers::highs::highs;
 use good_lp::{variable, Expression, ProblemVariables, SolverModel, Variable};
 use rayon::prelude::*;
 use serde::Serialize;
+use std::sync::Arc;
 use std::time::Instant;
 
-/// Result of a robust solve.
+/// The robust part of a [`Solution`]: what the risk was taken over and how the chosen
+/// design fares (its fields appear at the top level of the solution's JSON).
 #[derive(Debug, Clone, Serialize)]
-pub struct RobustSolution {
-    /// Instance name.
-    pub instance: String,
-    /// Outcome.
-    pub status: Status,
-    /// `robust-mip` or `robust-enum`.
-    pub solver: String,
-    /// What was asked for (`auto`, `enum`, `robust-mip`, …).
-    pub solver_requested: String,
-    /// Why `auto` picked `solver`.
-    pub solver_reason: Option<String>,
+pub struct RobustReport {
     /// Risk measure.
     pub risk: Risk,
     /// Risk value of the chosen design (the objective), recomputed directly.
     pub value: Option<f64>,
-    /// Proven lower bound (MIP).
-    pub bound: Option<f64>,
-    /// Relative gap.
-    pub gap: Option<f64>,
-    /// Branch-and-bound nodes (MIP).
-    pub nodes: Option<u64>,
-    /// Chosen design label.
-    pub label: Option<String>,
-    /// Chosen design.
-    pub arch: Option<crate::Architecture>,
-    /// Its parameter counts.
-    pub params: Option<crate::architecture::ParamCounts>,
-    /// Weight storage type.
-    pub weight_dtype: Option<String>,
-    /// KV storage type.
-    pub kv_dtype: Option<String>,
     /// Mean loss of the design over the coefficient samples.
     pub loss_mean: Option<f64>,
     /// Its loss under the point-estimate law.
     pub loss_point: Option<f64>,
-    /// Its metrics and budget checks per scenario under the point cost model (with a chance
-    /// constraint a budget may be exceeded here: the latency samples decide).
-    pub scenarios: Vec<ScenarioReport>,
     /// Share of latency samples in which it meets every budget.
     pub latency_ok_share: Option<f64>,
     /// Required share ⌈(1 − ε)J⌉/J, when a chance constraint was given.
@@ -73,25 +49,14 @@ pub struct RobustSolution {
     pub coefficient_samples: usize,
     /// Latency samples used.
     pub latency_samples: usize,
-    /// Candidate designs (widths × depths).
-    pub candidates: u64,
-    /// The design re-evaluated from scratch (exact cost model per latency sample, or the
-    /// point cost model without a chance constraint) meets the budgets as required.
-    pub verified: bool,
-    /// Wall time, ms.
-    pub solve_ms: f64,
-    /// Human-readable summary.
-    pub message: String,
-    /// Chosen (width, depth) indices.
-    #[serde(skip)]
-    pub pick: Option<(usize, usize)>,
 }
 
-/// Everything both variants share.
-struct Prepared<'a> {
+/// Everything both robust variants share: the sample laws, and the per-width rows under the
+/// point cost model and under each latency sample.
+struct RobustModel<'a> {
     inst: &'a Instance,
     spec: &'a RobustSpec,
-    problem: Problem<'a>,
+    problem: &'a Problem<'a>,
     laws: Vec<PowerLaw>,
     /// Point-model rows (with budget linears).
     point_rows: Vec<WidthRow>,
@@ -104,8 +69,12 @@ struct Prepared<'a> {
     term_h: Vec<f64>,
 }
 
-impl<'a> Prepared<'a> {
-    fn new(inst: &'a Instance, spec: &'a RobustSpec) -> Result<Self> {
+impl<'a> RobustModel<'a> {
+    fn new(problem: &'a Problem<'a>) -> Result<Self> {
+        let inst = problem.inst;
+        let spec: &RobustSpec = inst.robust.as_deref().ok_or_else(|| {
+            Error::Unsupported("robust selection needs a [robust] section (or --risk/--samples)".into())
+        })?;
         if let Some(e) = spec.chance_epsilon {
             if !(0.0..1.0).contains(&e) {
                 return Err(Error::Unsupported(format!("chance ε = {e}: must lie in [0, 1)")));
@@ -114,7 +83,6 @@ impl<'a> Prepared<'a> {
                 return Err(Error::Unsupported("a chance constraint needs latency samples (--latency-samples)".into()));
             }
         }
-        let problem = Problem::new(inst)?;
         let laws: Vec<PowerLaw> = if spec.coefficients.is_empty() {
             vec![inst.law.as_ref().clone()]
         } else {
@@ -159,7 +127,7 @@ impl<'a> Prepared<'a> {
         } else {
             (Vec::new(), Vec::new(), Vec::new())
         };
-        Ok(Prepared { inst, spec, problem, laws, point_rows, sample_rows, need, term_f, term_g, term_h })
+        Ok(RobustModel { inst, spec, problem, laws, point_rows, sample_rows, need, term_f, term_g, term_h })
     }
 
     /// Number of latency samples in which design (w, i) meets every budget.
@@ -208,82 +176,113 @@ impl<'a> Prepared<'a> {
         Ok(ok)
     }
 
-    fn finish(
-        &self,
-        solver: &str,
-        requested: &str,
-        pick: Option<(usize, usize)>,
-        t0: Instant,
-    ) -> Result<RobustSolution> {
+    /// The outcome of a variant: the pick with its risk value as objective, and the report
+    /// with the pick re-checked from scratch (per latency sample with the full cost model).
+    fn finish(&self, pick: Option<(usize, usize)>) -> Result<RawSolution> {
         let risk = self.spec.risk;
-        let mut out = RobustSolution {
-            instance: self.inst.name.clone(),
-            status: if pick.is_some() { Status::Optimal } else { Status::Infeasible },
-            solver: solver.into(),
-            solver_requested: requested.into(),
-            solver_reason: None,
+        let mut out = RawSolution::empty(if pick.is_some() { Status::Optimal } else { Status::Infeasible });
+        let mut report = RobustReport {
             risk,
             value: None,
-            bound: None,
-            gap: None,
-            nodes: None,
-            label: None,
-            arch: None,
-            params: None,
-            weight_dtype: None,
-            kv_dtype: None,
             loss_mean: None,
             loss_point: None,
-            scenarios: Vec::new(),
             latency_ok_share: None,
             latency_required_share: (!self.sample_rows.is_empty())
                 .then(|| self.need as f64 / self.sample_rows.len() as f64),
             coefficient_samples: if self.laws.len() > 1 { self.laws.len() } else { 0 },
             latency_samples: self.sample_rows.len(),
-            candidates: self.inst.candidates(),
-            verified: true,
-            solve_ms: 0.0,
-            message: String::new(),
-            pick,
         };
+        let mut verified = true;
         if let Some((w, i)) = pick {
             let inst = self.inst;
             let d = evaluate(inst, w, i)?;
             let mut v = self.sample_objectives(w, i, &mut Vec::new());
             let x = LawInputs::from_arch(&d.arch, inst.tokens);
-            out.loss_mean = Some(self.laws.iter().map(|l| l.loss(&x)).sum::<f64>() / self.laws.len() as f64);
-            out.value = Some(risk.of(&mut v));
-            out.verified = if self.sample_rows.is_empty() {
+            report.loss_mean = Some(self.laws.iter().map(|l| l.loss(&x)).sum::<f64>() / self.laws.len() as f64);
+            let value = risk.of(&mut v);
+            report.value = Some(value);
+            verified = if self.sample_rows.is_empty() {
                 d.verified
             } else {
                 let direct = self.latency_ok_direct(w, i)?;
-                out.latency_ok_share = Some(self.latency_ok(w, i) as f64 / self.sample_rows.len() as f64);
+                report.latency_ok_share = Some(self.latency_ok(w, i) as f64 / self.sample_rows.len() as f64);
                 direct >= self.need
             };
-            out.loss_point = Some(d.loss);
-            out.label = Some(d.label);
-            out.arch = Some(d.arch);
-            out.params = Some(d.params);
-            out.weight_dtype = Some(d.weight_dtype);
-            out.kv_dtype = Some(d.kv_dtype);
-            out.scenarios = d.scenarios;
+            report.loss_point = Some(d.loss);
+            out.picks.push(Pick { width: w, depth: i, objective: value });
         }
-        out.solve_ms = t0.elapsed().as_secs_f64() * 1e3;
+        out.robust = Some((report, verified));
         Ok(out)
     }
 }
 
+/// A robust variant's outcome as a [`Solution`] (the driver fills in the solver names and
+/// the time): the chosen design described at top level with `objective` = the risk value
+/// and `loss` = its point-law loss.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn finish(
+    inst: &Instance,
+    problem: &Problem,
+    status: Status,
+    pick: Option<&Pick>,
+    bound: Option<f64>,
+    nodes: Option<u64>,
+    report: RobustReport,
+    verified: bool,
+) -> Result<Solution> {
+    let d = pick.map(|p| evaluate(inst, p.width, p.depth)).transpose()?;
+    let objective = report.value;
+    let gap = match (objective, bound) {
+        (Some(v), Some(b)) => Some(((v - b) / v.abs().max(1e-12)).max(0.0)),
+        _ => None,
+    };
+    let mut sol = Solution {
+        instance: inst.name.clone(),
+        status,
+        objective,
+        loss: report.loss_point,
+        arch: d.as_ref().map(|d| d.arch.clone()),
+        label: d.as_ref().map(|d| d.label.clone()),
+        params: d.as_ref().map(|d| d.params),
+        weight_dtype: d.as_ref().map(|d| d.weight_dtype.clone()),
+        kv_dtype: d.as_ref().map(|d| d.kv_dtype.clone()),
+        scenarios: d.as_ref().map(|d| d.scenarios.clone()).unwrap_or_default(),
+        terms: d.map(|d| d.terms).unwrap_or_default(),
+        solver: String::new(),
+        solver_requested: String::new(),
+        solver_reason: None,
+        bound,
+        gap,
+        nodes,
+        solve_ms: 0.0,
+        candidates: problem.candidates(),
+        widths: inst.space.widths.len(),
+        depths: inst.space.depths.len(),
+        verified,
+        exact_objective: None,
+        gap_to_exact: None,
+        designs: Vec::new(),
+        infeasibility: None,
+        message: String::new(),
+        robust: None,
+        pick: pick.map(|p| (p.width, p.depth)),
+    };
+    sol.message = describe(&sol, &report);
+    sol.robust = Some(report);
+    Ok(sol)
+}
+
 /// The one-line summary of a robust solution.
-fn describe(s: &RobustSolution) -> String {
-    let over = match s.coefficient_samples {
+fn describe(s: &Solution, r: &RobustReport) -> String {
+    let over = match r.coefficient_samples {
         0 => "the point law".to_string(),
         n => format!("{n} coefficient samples"),
     };
     let what = format!(
         "{} over {over}{}",
-        s.risk,
-        s.latency_required_share
-            .map(|r| format!(", budgets in ≥ {:.1} % of {} latency samples", r * 100.0, s.latency_samples))
+        r.risk,
+        r.latency_required_share
+            .map(|q| format!(", budgets in ≥ {:.1} % of {} latency samples", q * 100.0, r.latency_samples))
             .unwrap_or_default()
     );
     let label = s.label.as_deref().unwrap_or("");
@@ -306,39 +305,77 @@ fn describe(s: &RobustSolution) -> String {
 /// better.
 pub const ROBUST_AUTO_ENUM_LIMIT: u64 = 5_000_000;
 
-/// Robust selection with a named variant: `robust-enum` / `enum`, `robust-mip` / `mip`, or
-/// `auto` (enumeration up to [`ROBUST_AUTO_ENUM_LIMIT`] candidates, else the MIP).
-pub fn robust_solve(inst: &Instance, spec: &RobustSpec, kind: &str, opts: &SolveOptions) -> Result<RobustSolution> {
-    let n = inst.candidates();
-    let (variant, reason) = match kind {
-        "auto" if n <= ROBUST_AUTO_ENUM_LIMIT => (
-            "robust-enum",
-            Some(format!(
-                "{n} candidates ≤ {ROBUST_AUTO_ENUM_LIMIT}: enumerating every design's risk is exact and fastest"
-            )),
-        ),
-        "auto" => (
-            "robust-mip",
-            Some(format!("{n} candidates > {ROBUST_AUTO_ENUM_LIMIT}: the robust MIP scales better than enumeration")),
-        ),
-        "enum" | "robust-enum" => ("robust-enum", None),
-        "mip" | "robust-mip" => ("robust-mip", None),
-        other => {
-            return Err(Error::Unsupported(format!(
-                "robust selection runs with solver auto, enum (robust-enum) or mip (robust-mip), not `{other}`"
-            )))
-        }
-    };
-    let mut sol = if variant == "robust-enum" { robust_enum(inst, spec)? } else { robust_mip(inst, spec, opts)? };
-    sol.solver_requested = kind.to_string();
-    sol.solver_reason = reason;
-    Ok(sol)
+/// `inst` with `spec` as its `[robust]` section.
+fn with_spec(inst: &Instance, spec: &RobustSpec) -> Instance {
+    let mut i = inst.clone();
+    i.robust = Some(Arc::new(spec.clone()));
+    i
+}
+
+/// Robust enumeration of `inst` under `spec` (in place of its own `[robust]`).
+pub fn robust_enum(inst: &Instance, spec: &RobustSpec) -> Result<Solution> {
+    solve(&with_spec(inst, spec), "robust-enum", &SolveOptions::default())
+}
+
+/// The robust MIP of `inst` under `spec` (in place of its own `[robust]`).
+pub fn robust_mip(inst: &Instance, spec: &RobustSpec, opts: &SolveOptions) -> Result<Solution> {
+    solve(&with_spec(inst, spec), "robust-mip", opts)
+}
+
+/// `robust-enum`: the reference, evaluating the risk of every admissible design.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RobustEnum;
+
+/// `robust-mip`: the compact MIP with per-sample objective rows (CVaR) and per-sample budget
+/// rows (chance constraint); separable objectives only.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RobustMip;
+
+impl Solver for RobustEnum {
+    fn name(&self) -> &'static str {
+        "robust-enum"
+    }
+
+    fn is_robust(&self) -> bool {
+        true
+    }
+
+    fn solve(&self, problem: &Problem, _opts: &SolveOptions) -> Result<RawSolution> {
+        robust_enum_run(problem)
+    }
+}
+
+impl Solver for RobustMip {
+    fn name(&self) -> &'static str {
+        "robust-mip"
+    }
+
+    fn is_robust(&self) -> bool {
+        true
+    }
+
+    fn can_write_model(&self) -> bool {
+        true
+    }
+
+    fn unsupported(&self, p: &Problem) -> Option<String> {
+        (p.structure != Structure::Separable).then(|| {
+            format!(
+                "robust-mip needs a separable objective; this instance has {}: use robust-enum",
+                p.structure_description()
+            )
+        })
+    }
+
+    fn solve(&self, problem: &Problem, opts: &SolveOptions) -> Result<RawSolution> {
+        robust_mip_run(problem, opts)
+    }
 }
 
 /// Reference: evaluate the risk of every admissible design.
-pub fn robust_enum(inst: &Instance, spec: &RobustSpec) -> Result<RobustSolution> {
-    let t0 = Instant::now();
-    let p = Prepared::new(inst, spec)?;
+fn robust_enum_run(problem: &Problem) -> Result<RawSolution> {
+    let p = RobustModel::new(problem)?;
+    let (inst, spec) = (p.inst, p.spec);
     let nd = inst.space.depths.len();
     let best = (0..inst.space.widths.len())
         .into_par_iter()
@@ -365,24 +402,17 @@ pub fn robust_enum(inst: &Instance, spec: &RobustSpec) -> Result<RobustSolution>
                 (None, y) => y,
             },
         );
-    let mut sol = p.finish("robust-enum", "robust-enum", best.map(|(_, w, i)| (w, i)), t0)?;
-    sol.bound = sol.value;
-    sol.gap = sol.value.map(|_| 0.0);
-    sol.message = describe(&sol);
+    let mut sol = p.finish(best.map(|(_, w, i)| (w, i)))?;
+    sol.bound = sol.picks.first().map(|p| p.objective);
     Ok(sol)
 }
 
 /// Exact robust MIP (separable objectives): the compact formulation with per-sample
 /// objective rows (CVaR) and per-sample budget rows (chance constraint).
-pub fn robust_mip(inst: &Instance, spec: &RobustSpec, opts: &SolveOptions) -> Result<RobustSolution> {
+fn robust_mip_run(problem: &Problem, opts: &SolveOptions) -> Result<RawSolution> {
     let t0 = Instant::now();
-    let p = Prepared::new(inst, spec)?;
-    if p.problem.structure != Structure::Separable {
-        return Err(Error::Unsupported(format!(
-            "robust-mip needs a separable objective; this instance has {}: use robust-enum",
-            p.problem.structure_description()
-        )));
-    }
+    let p = RobustModel::new(problem)?;
+    let (inst, spec) = (p.inst, p.spec);
     let depths = &inst.space.depths;
     let nw = inst.space.widths.len();
     let lw = inst.loss_weight;
@@ -398,9 +428,7 @@ pub fn robust_mip(inst: &Instance, spec: &RobustSpec, opts: &SolveOptions) -> Re
         .collect();
     let keep: Vec<usize> = (0..nw).filter(|&w| lmax[w].is_some()).collect();
     if keep.is_empty() || (!p.sample_rows.is_empty() && p.need > p.sample_rows.len()) {
-        let mut sol = p.finish("robust-mip", "robust-mip", None, t0)?;
-        sol.message = describe(&sol);
-        return Ok(sol);
+        return p.finish(None);
     }
     let imax = keep.iter().filter_map(|&w| lmax[w]).max().unwrap_or(0);
     let ds = &depths[..=imax];
@@ -532,7 +560,7 @@ pub fn robust_mip(inst: &Instance, spec: &RobustSpec, opts: &SolveOptions) -> Re
             (Some((w, i)), optimal, bound, nodes)
         }
     };
-    let mut sol = p.finish("robust-mip", "robust-mip", pick, t0)?;
+    let mut sol = p.finish(pick)?;
     sol.nodes = nodes;
     if let Some((w, i)) = pick {
         if !p.admissible(w, i) {
@@ -543,14 +571,10 @@ pub fn robust_mip(inst: &Instance, spec: &RobustSpec, opts: &SolveOptions) -> Re
         if !optimal {
             sol.status = Status::Feasible;
         }
-        sol.bound = bound.or(if optimal { sol.value } else { None });
-        sol.gap = match (sol.value, sol.bound) {
-            (Some(v), Some(b)) => Some(((v - b) / v.abs().max(1e-12)).max(0.0)),
-            _ => None,
-        };
+        let value = sol.picks.first().map(|p| p.objective);
+        sol.bound = bound.or(if optimal { value } else { None });
     } else if !optimal {
         sol.status = Status::NoSolution;
     }
-    sol.message = describe(&sol);
     Ok(sol)
 }
