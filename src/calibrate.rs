@@ -65,7 +65,8 @@ pub fn prepare(rows: &[Measurement], hw: &Hardware, file: &str) -> Result<Vec<Ca
             Phase::Prefill => (Step { batch: m.batch as f64, new_tokens: m.tokens as f64 }, 0.0),
             Phase::Decode => (Step { batch: m.batch as f64, new_tokens: 1.0 }, m.tokens as f64),
         };
-        step_ops(&m.arch, &m.precision, step, Mode::Full, hw.attention_kernel, &mut ops);
+        let storage = m.storage()?;
+        step_ops(&m.arch, &m.precision, &storage, step, Mode::Full, hw.attention_kernel, &mut ops);
         let l = m.arch.layers as f64;
         let v = ops
             .as_slice()

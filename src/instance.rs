@@ -396,6 +396,7 @@ impl Instance {
                 prompt_tokens: s.prompt,
                 gen_tokens: s.gen,
                 precision: Precision { weights: DType::Bf16, kv_cache: DType::Bf16, compute },
+                deploy: None,
             };
             if s.batch == 0 {
                 return Err(Error::invalid(origin, f("batch"), 0, "must be a positive integer"));

@@ -94,6 +94,7 @@ impl WorkloadArgs {
                 kv_cache: DType::parse_field(&self.kv_dtype, &o, "--kv-dtype")?,
                 compute: DType::parse_field(&self.compute_dtype, &o, "--compute-dtype")?,
             },
+            deploy: None,
         };
         w.validate(&o)?;
         Ok(w)

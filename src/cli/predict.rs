@@ -31,7 +31,13 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
     head.push_field("predicted_ms");
     w.write_record(&head)?;
     for (rec, row) in mf.records.iter().zip(&mf.rows) {
-        let wl = Workload { batch: row.batch, prompt_tokens: row.tokens, gen_tokens: 1, precision: row.precision };
+        let wl = Workload {
+            batch: row.batch,
+            prompt_tokens: row.tokens,
+            gen_tokens: 1,
+            precision: row.precision,
+            deploy: row.deploy,
+        };
         let model =
             CostModel::new(&hw, &wl).map_err(|e| anyhow::anyhow!("{}:{}: {e}", a.measurements.display(), row.line))?;
         let ms = model.step_ms(&row.arch, row.phase == Phase::Decode, row.tokens);
