@@ -219,6 +219,26 @@ impl Engine {
     pub fn profile(&self, device: &str) -> Option<&DeviceProfile> {
         self.devices.get(device)
     }
+
+    /// `hw` as this engine runs on it: its attention kernel, and its calibrated efficiency
+    /// and overhead terms on `device` (a hardware file stem) when the engine file has them.
+    /// Without a profile the device's own terms stay (datasheet files: η = 1, no overheads,
+    /// a roofline bound rather than a prediction), and the second value is `false`.
+    pub fn apply_to(&self, hw: &crate::hardware::Hardware, device: &str) -> (crate::hardware::Hardware, bool) {
+        let mut out = hw.clone();
+        out.attention_kernel = match self.attention.kernel {
+            AttentionKernel::Fused => crate::hardware::AttentionKernel::Fused,
+            AttentionKernel::Unfused => crate::hardware::AttentionKernel::Unfused,
+        };
+        match self.profile(device) {
+            Some(p) => {
+                out.efficiency = p.efficiency;
+                out.overhead = p.overhead;
+                (out, true)
+            }
+            None => (out, false),
+        }
+    }
 }
 
 /// Every entry of `values` is in `allowed` and none repeats; the list is not empty.

@@ -2,72 +2,12 @@
 //! tables as a hardware file (models/hardware/README.md), so a profile fitted by
 //! `colaw calibrate` can be moved between the two without renaming a key.
 //!
-//! These types mirror `hardware::{Efficiency, ClassEfficiency, Overhead}` field for field
-//! (tests/engines.rs checks that a calibrated hardware file's tables parse into both and
-//! agree); they are separate only until the engine is wired into the cost model
-//! (docs/engines.md, "Wiring plan").
+//! The tables are `hardware::{Efficiency, ClassEfficiency, Overhead}` themselves.
 
 use crate::error::{Error, Origin, Result};
 use serde::{Deserialize, Serialize};
 
-/// Fraction of peak compute and bandwidth one operator class reaches.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClassEfficiency {
-    /// Fraction of peak compute, in (0, 1].
-    pub compute: f64,
-    /// Fraction of peak bandwidth, in (0, 1].
-    pub bandwidth: f64,
-}
-
-/// Device-wide efficiency pair with optional per-class overrides.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Efficiency {
-    /// Device-wide fraction of peak compute (default 1).
-    #[serde(default = "one")]
-    pub compute: f64,
-    /// Device-wide fraction of peak bandwidth (default 1).
-    #[serde(default = "one")]
-    pub bandwidth: f64,
-    /// Matrix multiplications.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gemm: Option<ClassEfficiency>,
-    /// Attention over the KV cache.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attention: Option<ClassEfficiency>,
-    /// Elementwise and gather operators.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub elementwise: Option<ClassEfficiency>,
-    /// Mixture-of-experts router and experts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub moe: Option<ClassEfficiency>,
-}
-
-fn one() -> f64 {
-    1.0
-}
-
-impl Default for Efficiency {
-    fn default() -> Self {
-        Efficiency { compute: 1.0, bandwidth: 1.0, gemm: None, attention: None, elementwise: None, moe: None }
-    }
-}
-
-/// Fixed latencies not explained by the roofline, ms.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Overhead {
-    /// Once per forward step.
-    #[serde(default)]
-    pub per_step_ms: f64,
-    /// Once per transformer block per step.
-    #[serde(default)]
-    pub per_layer_ms: f64,
-    /// On top of `per_layer_ms` for each MoE block.
-    #[serde(default)]
-    pub per_moe_layer_ms: f64,
-}
+pub use crate::hardware::{ClassEfficiency, Efficiency, Overhead};
 
 /// An engine's calibrated terms on one device (a `[devices.<hardware>]` table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
