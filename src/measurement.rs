@@ -5,7 +5,9 @@
 //! Optional: `name,experts,active_experts,qkv_bias,weight_dtype,kv_dtype,compute_dtype,
 //! latency_ms,engine,weight_format,kv_cache_type`. `weight_format` (an engine's storage format,
 //! e.g. `Q4_K_M`, `q4f16_1`, `awq-int4-g128`; docs/engines.md) replaces `weight_dtype` and
-//! `kv_dtype` for the bytes the row moves; its KV cache is `kv_cache_type` (default `f16`). `phase` = prefill: one forward over `tokens` new tokens per sequence
+//! `kv_dtype` for the bytes the row moves; its KV cache is `kv_cache_type` (default `f16`).
+//! `device` (a hardware file stem) and `source` let one file pool several devices and
+//! publications (`colaw calibrate` without `--hardware`, `--cv-by source`). `phase` = prefill: one forward over `tokens` new tokens per sequence
 //! from an empty cache, logits for the last position only; `phase` = decode: one forward of
 //! one new token per sequence attending to `tokens` cached positions. `latency_ms` is the
 //! measured wall time of that one forward.
@@ -58,6 +60,12 @@ pub struct Measurement {
     pub engine: Option<String>,
     /// The engine's storage formats, when the row names a `weight_format`.
     pub deploy: Option<Deployment>,
+    /// Device (hardware file stem) the row was measured on, when the file has a `device`
+    /// column (files that pool several devices).
+    pub device: Option<String>,
+    /// Where the row comes from, when the file has a `source` column (cross-validation can
+    /// hold out one source at a time).
+    pub source: Option<String>,
 }
 
 impl Measurement {
@@ -209,6 +217,8 @@ fn parse_row(rec: &csv::StringRecord, col: &HashMap<&str, usize>, origin: &Origi
     };
     Ok(Measurement {
         deploy,
+        device: get("device").map(str::to_string),
+        source: get("source").map(str::to_string),
         line,
         arch,
         phase,
