@@ -40,7 +40,7 @@ def import_gguf():
     try:
         import gguf  # noqa: F401
     except ImportError:
-        vendored = HERE / "build" / "llama.cpp" / "gguf-py"
+        vendored = HERE / "target" / "llama.cpp" / "gguf-py"
         if not vendored.is_dir():
             raise SystemExit("error: the Python package `gguf` is missing: run measure/llamacpp/setup.sh "
                              "(pip install gguf==0.19.0)")
@@ -186,8 +186,8 @@ def write_f16(a, path, seed=0):
 
 def find_tool(explicit, env, name):
     """Path of a llama.cpp binary: --flag, then $ENV, then setup.sh's CUDA and CPU builds."""
-    for cand in [explicit, os.environ.get(env), HERE / "build" / "cuda" / "bin" / name,
-                 HERE / "build" / "cpu" / "bin" / name]:
+    for cand in [explicit, os.environ.get(env), HERE / "target" / "cuda" / "bin" / name,
+                 HERE / "target" / "cpu" / "bin" / name]:
         if cand and Path(cand).is_file() and os.access(cand, os.X_OK):
             return str(cand)
     return None

@@ -12,7 +12,8 @@ For every design and format: write the F16 GGUF with random weights and quantize
            the steps attend to D … D+N−1 cached positions, so `tokens` = D + (N−1)/2 rounded and
            `latency_ms` = the repetition's time / N) —
 with `-r R` repetitions after llama-bench's own warm-up, batch 1. `latency_ms` is the median of
-the R repetitions; min, max, mean, relative spread ((max−min)/median) and every sample are
+repetitions 2…R (the first timed repetition carries a one-off cost of several ms); min, max,
+mean and relative spread ((max−min)/median) of the same repetitions, and every sample, are
 extra columns.
 
 The CSV has colaw's schema (src/measurement.rs: the reader looks columns up by name and
@@ -39,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,12 +140,40 @@ def run_bench(bench, model, args_, nice, timeout_s):
         raise RuntimeError(f"llama-bench printed no JSON for {model}: {e}") from None
 
 
+def stats_ms(ms):
+    """Summary of one test's repetitions (ms each). The first timed repetition of every
+    llama-bench test carries several ms of one-off cost (seen on CUDA: +5–11 ms on a prefill,
+    +0.3 ms per decode step, data/measurements/llamacpp/README.md), so with ≥ 3 repetitions the first
+    is left out of latency_ms (the median of the rest), min, max, mean and rel_spread; it stays
+    in samples_ms."""
+    kept = ms[1:] if len(ms) >= 3 else ms
+    med = statistics.median(kept)
+    return med, dict(latency_min_ms=round(min(kept), 6), latency_max_ms=round(max(kept), 6),
+                     latency_mean_ms=round(statistics.fmean(kept), 6),
+                     rel_spread=round((max(kept) - min(kept)) / med, 4), repeats=len(ms),
+                     samples_ms=";".join(f"{x:.4f}" for x in ms))
+
+
 def stats(samples_ns, divide):
-    ms = [s / 1e6 / divide for s in samples_ns]
-    med = statistics.median(ms)
-    return med, dict(latency_min_ms=round(min(ms), 6), latency_max_ms=round(max(ms), 6),
-                     latency_mean_ms=round(statistics.fmean(ms), 6), rel_spread=round((max(ms) - min(ms)) / med, 4),
-                     repeats=len(ms), samples_ms=";".join(f"{x:.4f}" for x in ms))
+    return stats_ms([s / 1e6 / divide for s in samples_ns])
+
+
+def restat(path):
+    """Recompute latency_ms and the spread columns of a CSV from its samples_ms (after a change
+    of the summary rule); rewrites the file atomically."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        med, ex = stats_ms([float(x) for x in r["samples_ms"].split(";")])
+        r["latency_ms"] = round(med, 6)
+        r.update({k: v for k, v in ex.items() if k != "samples_ms"})
+    tmp = Path(str(path) + ".tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, path)
+    return len(rows)
 
 
 def device_facts(bench, backend):
@@ -195,7 +225,7 @@ def parse_list(s, name, lo, hi):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
-    g = p.add_argument_group("designs (one of)")
+    g = p.add_argument_group("designs (--archs, --space or both)")
     g.add_argument("--archs", nargs="+", help="presets, colaw .toml/.json files or Hugging Face config.json files")
     g.add_argument("--space", help="instance TOML whose [space] is sampled")
     g.add_argument("--designs", type=int, default=20, help="designs drawn from --space (default 20)")
@@ -215,24 +245,33 @@ def main():
     p.add_argument("--llama-bench", help="binary (default: $LLAMA_BENCH, else setup.sh's CUDA then CPU build)")
     p.add_argument("--quantize", help="llama-quantize (default: $LLAMA_QUANTIZE, else setup.sh's build)")
     p.add_argument("--engine", help="engine column (default llama.cpp-cpu or llama.cpp-cuda)")
-    p.add_argument("--work", default=str(HERE / "work"), help="folder for GGUF files (deleted per design)")
+    p.add_argument("--prefetch", type=int, help="designs whose GGUFs are made ahead, in a thread (default 1 on GPU, 0 on CPU)")
+    p.add_argument("--work", default=str(HERE / "target" / "work"), help="folder for GGUF files (deleted per design)")
     p.add_argument("--keep-gguf", action="store_true")
     p.add_argument("--timeout-s", type=int, default=900, help="limit of one llama-bench call")
     p.add_argument("--time-budget-s", type=float, help="start no new design after this many seconds")
     p.add_argument("--out", required=True, help="measurement CSV (appended to; created if missing)")
+    p.add_argument("--restat", action="store_true",
+                   help="only recompute latency_ms and the spread columns of --out from samples_ms, then exit")
     a = p.parse_args()
+    if a.restat:
+        print(f"[measure] {restat(a.out)} rows of {a.out} recomputed from samples_ms")
+        return
 
     # ---- validate everything before measuring anything
     try:
         formats = [make_gguf.check_format(f.strip()) for f in a.formats.split(",") if f.strip()]
-        if (a.archs is None) == (a.space is None):
-            raise ArchError("give either --archs or --space")
-        if a.archs:
-            designs = [load_arch(s) for s in a.archs]
-        else:
-            designs = sample_space(a.space, a.designs, a.seed, a.max_params, a.dense_only)
-            if len(designs) < a.designs:
-                print(f"[measure] note: only {len(designs)} designs of {a.space} satisfy the limits", file=sys.stderr)
+        if a.archs is None and a.space is None:
+            raise ArchError("give --archs, --space or both")
+        designs = [load_arch(s) for s in a.archs or []]
+        if a.space:
+            drawn = sample_space(a.space, a.designs, a.seed, a.max_params, a.dense_only)
+            if len(drawn) < a.designs:
+                print(f"[measure] note: only {len(drawn)} designs of {a.space} satisfy the limits", file=sys.stderr)
+            designs += drawn
+        names = [d["name"] for d in designs]
+        if len(set(names)) != len(names):
+            raise ArchError(f"two designs share the name {sorted(n for n in names if names.count(n) > 1)[0]!r}")
         for d in designs:
             make_gguf.check_supported(d)
     except (ArchError, make_gguf.FormatError) as e:
@@ -247,7 +286,9 @@ def main():
     if bench is None or (quant is None and formats != ["F16"]):
         raise SystemExit("error: llama-bench / llama-quantize not found: run measure/llamacpp/setup.sh (or --cuda), "
                          "or pass --llama-bench/--quantize PATH")
-    backend = "cuda" if "/cuda/" in str(Path(bench).resolve()) else "cpu"
+    vfile = Path(bench).resolve().parent.parent / "COLAW_LLAMACPP_VERSION"
+    backend = ("cuda" if "backend=cuda" in vfile.read_text() else "cpu") if vfile.is_file() else (
+        "cuda" if "cuda" in str(Path(bench).resolve()) else "cpu")
     ngl = a.ngl if a.ngl is not None else (99 if backend == "cuda" else 0)
     nice = a.nice if a.nice is not None else (19 if backend == "cpu" else 0)
     out = Path(a.out)
@@ -270,55 +311,90 @@ def main():
     failures = []
     side = out.with_suffix(".device.json")
     bench_facts = {}
+
+    def todo_of(d):
+        """Formats of design d with rows still missing, and the missing prompt / depth values."""
+        lab, th = label(d), str(a.threads)
+        pp = sorted({p_ for f in formats for p_ in prompts
+                     if (lab, f, "prefill", str(p_), "0", "0", th, ctx.engine) not in done})
+        tg = sorted({dp for f in formats for dp in depths
+                     if (lab, f, "decode", "0", str(dp), str(a.n_gen), th, ctx.engine) not in done})
+        fmts = [f for f in formats if any((lab, f, "prefill", str(p_), "0", "0", th, ctx.engine) not in done
+                                          for p_ in prompts) or
+                any((lab, f, "decode", "0", str(dp), str(a.n_gen), th, ctx.engine) not in done for dp in depths)]
+        return fmts, pp, tg
+
+    def prepare(d, fmts):
+        return make_gguf.make_all(d, work, fmts, quant, threads=a.threads)
+
+    # GGUF files of the next design are made while this one is timed (--prefetch 1, the default
+    # on a GPU, whose host cores are otherwise idle); on a CPU this would disturb the timing.
+    prefetch = a.prefetch if a.prefetch is not None else (1 if backend == "cuda" else 0)
+    pool = ThreadPoolExecutor(max_workers=1) if prefetch else None
+    pending = {}
     for i, d in enumerate(designs):
         if a.time_budget_s is not None and time.time() - t0 > a.time_budget_s:
-            print(f"[measure] time budget {a.time_budget_s:.0f} s reached: stopping before design {i + 1}", flush=True)
+            print(f"[measure] time budget {a.time_budget_s:.0f} s reached: stopping before design {i + 1} of "
+                  f"{len(designs)} (run again to resume)", flush=True)
             break
-        pc = param_counts(d)
-        for fmt in formats:
-            keys_pp = [(label(d), fmt, "prefill", str(pp), "0", "0", str(a.threads), ctx.engine) for pp in prompts]
-            keys_tg = [(label(d), fmt, "decode", "0", str(dp), str(a.n_gen), str(a.threads), ctx.engine) for dp in depths]
-            todo_pp = [k for k in keys_pp if k not in done]
-            todo_tg = [k for k in keys_tg if k not in done]
-            tag = f"[{i + 1}/{len(designs)}] {d['name']} {label(d)} {fmt}"
-            if not todo_pp and not todo_tg:
-                print(f"{tag}: already measured", flush=True)
-                continue
-            t1 = time.time()
-            try:
-                made = make_gguf.make_all(d, work, [fmt], quant, threads=a.threads)
-                path, summ = made[fmt]
-                rows = []
-                base = dict(bits_per_weight=summ["bits_per_weight"], weight_bytes=summ["weight_bytes"],
-                            params=pc["total"])
-                if todo_pp:
-                    res = run_bench(bench, path, common + ["-p", ",".join(k[3] for k in todo_pp), "-n", "0"], nice,
-                                    a.timeout_s)
-                    for t in res:
+        fmts, pp, tg = todo_of(d)
+        tag = f"[{i + 1}/{len(designs)}] {d['name']} {label(d)}"
+        if not fmts:
+            print(f"{tag}: already measured", flush=True)
+            continue
+        t1 = time.time()
+        try:
+            made = pending.pop(i).result() if i in pending else prepare(d, fmts)
+            if pool is not None:
+                for j in range(i + 1, min(i + 1 + prefetch, len(designs))):
+                    if j not in pending and todo_of(designs[j])[0]:
+                        pending[j] = pool.submit(prepare, designs[j], todo_of(designs[j])[0])
+            t_prep = time.time() - t1
+            by_path = {str(made[f][0]): f for f in fmts}
+            models = ",".join(str(made[f][0]) for f in fmts)
+            pc = param_counts(d)
+            rows = []
+            runs = []
+            if pp:
+                runs.append(("prefill", common + ["-p", ",".join(map(str, pp)), "-n", "0"]))
+            if tg:
+                runs.append(("decode", common + ["-p", "0", "-n", str(a.n_gen), "-d", ",".join(map(str, tg))]))
+            for phase, args_ in runs:
+                for t in run_bench(bench, models, args_, nice, a.timeout_s):
+                    fmt = by_path[t["model_filename"]]
+                    summ = made[fmt][1]
+                    base = dict(bits_per_weight=summ["bits_per_weight"], weight_bytes=summ["weight_bytes"],
+                                params=pc["total"])
+                    if phase == "prefill":
                         med, ex = stats(t["samples_ns"], 1)
-                        rows.append(row_for(d, fmt, "prefill", t["n_prompt"], med,
-                                            dict(base, n_prompt=t["n_prompt"], depth=0, n_gen=0, **ex), ctx))
-                        bench_facts = t
-                if todo_tg:
-                    res = run_bench(bench, path, common + ["-p", "0", "-n", str(a.n_gen),
-                                                           "-d", ",".join(k[4] for k in todo_tg)], nice, a.timeout_s)
-                    for t in res:
+                        r = row_for(d, fmt, "prefill", t["n_prompt"], med,
+                                    dict(base, n_prompt=t["n_prompt"], depth=0, n_gen=0, **ex), ctx)
+                    else:
                         med, ex = stats(t["samples_ns"], t["n_gen"])
                         tokens = int(t["n_depth"] + (t["n_gen"] - 1) / 2 + 0.5)
-                        rows.append(row_for(d, fmt, "decode", tokens, med,
-                                            dict(base, n_prompt=0, depth=t["n_depth"], n_gen=t["n_gen"], **ex), ctx))
-                        bench_facts = t
-                append_rows(out, rows)
-                done |= {key_of(r) for r in rows}
-                summary = ", ".join(f"{r['phase'][:2]}{r['n_prompt'] if r['phase'] == 'prefill' else r['depth']}="
-                                    f"{float(r['latency_ms']):.3g}ms±{100 * float(r['rel_spread']):.0f}%" for r in rows)
-                print(f"{tag}: {summary} ({time.time() - t1:.0f} s, {summ['bits_per_weight']:.2f} bpw)", flush=True)
-            except (RuntimeError, FileNotFoundError, AssertionError, OSError) as e:
-                failures.append(f"{d['name']} {fmt}: {e}")
-                print(f"{tag}: FAILED, nothing written: {e}", file=sys.stderr, flush=True)
+                        r = row_for(d, fmt, "decode", tokens, med,
+                                    dict(base, n_prompt=0, depth=t["n_depth"], n_gen=t["n_gen"], **ex), ctx)
+                    if key_of(r) not in done:
+                        rows.append(r)
+                    bench_facts = t
+            append_rows(out, rows)
+            done |= {key_of(r) for r in rows}
+            for f in fmts:
+                rs = [r for r in rows if r["format"] == f]
+                summary = ", ".join(
+                    f"{'pp' if r['phase'] == 'prefill' else 'tg@'}{r['n_prompt'] if r['phase'] == 'prefill' else r['depth']}"
+                    f"={float(r['latency_ms']):.3g}ms±{50 * float(r['rel_spread']):.0f}%" for r in rs)
+                print(f"{tag} {f} ({made[f][1]['bits_per_weight']:.2f} bpw): {summary}", flush=True)
+            print(f"{tag}: {len(rows)} rows in {time.time() - t1:.1f} s (GGUF {t_prep:.1f} s); "
+                  f"{time.time() - t0:.0f} s elapsed", flush=True)
+        except (RuntimeError, FileNotFoundError, AssertionError, OSError, KeyError) as e:
+            failures.append(f"{d['name']}: {e}")
+            print(f"{tag}: FAILED, nothing written: {e}", file=sys.stderr, flush=True)
         if not a.keep_gguf:
             for f in work.glob(f"{d['name']}.*"):
                 f.unlink(missing_ok=True)
+    if pool is not None:
+        pool.shutdown(cancel_futures=True)
     if bench_facts:
         facts.update({k: bench_facts.get(k) for k in ("cpu_info", "gpu_info", "backends", "build_commit",
                                                       "build_number", "type_k", "type_v")})

@@ -3,7 +3,7 @@
 #
 # Usage: prepare_source.sh SDIST_TARBALL DEST
 #   SDIST_TARBALL  llama_cpp_python-<version>.tar.gz from the package registry (setup.sh fetches it)
-#   DEST           folder to create (replaced if it exists), e.g. measure/llamacpp/build/llama.cpp
+#   DEST           folder to create (replaced if it exists), e.g. measure/llamacpp/target/llama.cpp
 #
 # Keeps only what a CPU or CUDA build of llama-bench and llama-quantize needs: the top CMake
 # files, ggml (CPU and CUDA backends only), src, include, common, vendor, licenses, the tools

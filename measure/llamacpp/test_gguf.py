@@ -8,6 +8,7 @@
    and their element count equals colaw's parameter count, checked three ways: the Python
    mirror of Architecture::params, hand-worked numbers below, and `colaw params` when a colaw
    binary is found ($COLAW, target/release/colaw; otherwise that part says it was skipped).
+   With the binary, the sizes of the spaces in spaces/ also equal `colaw solve`'s candidates.
 2. Parameter counts of every preset under models/archs/ equal their published counts.
 3. Bad input is refused with a message naming the field: vocab too small for the synthesised
    tokenizer, odd head_dim, unknown format, kv_heads not dividing heads.
@@ -146,6 +147,21 @@ def colaw_params_agree():
             out = json.loads(subprocess.run([exe, "params", str(f)], capture_output=True, text=True, check=True).stdout)
             assert out["total"] == total == param_counts(a)["total"], (name, out["total"], total)
             assert out["active"] == param_counts(a)["active"], name
+
+
+@test
+def space_sizes_agree_with_colaw():
+    exe = colaw_binary()
+    if exe is None:
+        SKIPPED.append("space_sizes_agree_with_colaw: no colaw binary ($COLAW or target/release/colaw)")
+        print("      skipped: no colaw binary ($COLAW or target/release/colaw)")
+        return
+    from colaw_arch import space_designs
+    for inst in sorted((HERE / "spaces").glob("*.toml")):
+        widths, depths = space_designs(inst)
+        out = json.loads(subprocess.run([exe, "solve", str(inst), "--solver", "enum"], capture_output=True, text=True,
+                                        check=True, cwd=HERE.parents[1]).stdout)
+        assert out["candidates"] == len(widths) * len(depths), (inst.name, out["candidates"], len(widths) * len(depths))
 
 
 @test
