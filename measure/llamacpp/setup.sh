@@ -46,7 +46,7 @@ while [ $# -gt 0 ]; do
         --no-pip) pip=0 ;;
         --no-amx) amx=off ;;
         --native) amx=native ;;
-        -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,27p' "$0"; exit 0 ;;
         *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
