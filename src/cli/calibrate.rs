@@ -89,8 +89,20 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
         }
         (None, _) => mf.rows.clone(),
     };
+    // A file pooling devices, calibrated for one of them: only that device's rows.
+    let rows: Vec<_> = match &a.hardware {
+        Some(h) if rows.iter().any(|r| r.device.is_some()) => {
+            let key = device_key(h);
+            rows.into_iter().filter(|r| r.device.as_deref().is_none_or(|d| d == key)).collect()
+        }
+        _ => rows,
+    };
     if rows.is_empty() {
-        bail!("{file}: no rows with engine = {}", a.engine.as_deref().unwrap_or("?"));
+        bail!(
+            "{file}: no rows for engine {} on device {}",
+            a.engine.as_deref().unwrap_or("(any)"),
+            a.hardware.as_deref().unwrap_or("(any)")
+        );
     }
     if a.samples.is_some() && a.bootstrap == 0 {
         bail!("--samples needs --bootstrap B with B > 0");
