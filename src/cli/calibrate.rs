@@ -4,10 +4,10 @@ use super::output::print_json;
 use crate::calibrate::{bootstrap, calibrate, prepare};
 use crate::hardware::{load_hardware, write_latency_samples, EFFICIENCY_TERM_NAMES as TERM_NAMES};
 use crate::measurement::read_measurements;
+use crate::util::provenance::{sha256_hex, Provenance};
 use anyhow::{bail, Context};
 use clap::Args;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
 /// Arguments of `calibrate`.
@@ -61,24 +61,20 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
     let cal_rows = prepare(&rows, &base, &file)?;
     let cal = calibrate(&cal_rows, &base, a.folds)?;
     let bytes = std::fs::read(&a.measurements).with_context(|| file.clone())?;
-    let hash: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let hash = sha256_hex(&bytes);
     let mut hw = cal.terms.apply(&base);
     if let Some(e) = &a.engine {
         hw.name = format!("{} (calibrated, {e})", base.name);
     } else {
         hw.name = format!("{} (calibrated)", base.name);
     }
-    let mut table = toml::Table::new();
-    table.insert("method".into(), "colaw calibrate: L-BFGS on mean squared log(pred/measured)".into());
-    table.insert("data".into(), file.clone().into());
-    table.insert("data_sha256".into(), hash.clone().into());
-    table.insert("rows".into(), (cal.n as i64).into());
-    if let Some(e) = &a.engine {
-        table.insert("engine".into(), e.clone().into());
-    }
-    table.insert("cv_mape_percent".into(), cal.overall.mape_cv.into());
-    table.insert("uncalibrated_mape_percent".into(), cal.overall.mape_uncalibrated.into());
-    hw.calibration = Some(table);
+    let table =
+        Provenance::new("colaw calibrate: L-BFGS on mean squared log(pred/measured)", file.clone(), hash.clone())
+            .count("rows", cal.n)
+            .maybe("engine", a.engine.clone())
+            .with("cv_mape_percent", cal.overall.mape_cv)
+            .with("uncalibrated_mape_percent", cal.overall.mape_uncalibrated);
+    hw.calibration = Some(table.into_table());
     std::fs::write(&a.out, hw.to_toml_string()).with_context(|| a.out.display().to_string())?;
 
     let mut boot = serde_json::Value::Null;

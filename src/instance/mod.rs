@@ -25,7 +25,7 @@ pub use file::{
     BudgetSpec, HardwareSpec, InstanceFile, LawSpec, ObjectiveSpec, RobustSection, ScenarioSpec, SolverSpec,
 };
 use robust::*;
-pub use settings::SolverSettings;
+pub use settings::{SettingNames, SolverSettings};
 
 /// A validated instance, ready for the solvers.
 #[derive(Clone)]
@@ -241,36 +241,7 @@ impl Instance {
             ));
         }
         let mut solver = SolverSettings { kind: s.kind.clone(), ..Default::default() };
-        if let Some(t) = s.time_limit_s {
-            if !(t.is_finite() && t > 0.0) {
-                return Err(Error::invalid(origin, "solver.time_limit_s", t, "must be a positive number of seconds"));
-            }
-            solver.time_limit_s = t;
-        }
-        if let Some(g) = s.gap {
-            if !(g.is_finite() && (0.0..1.0).contains(&g)) {
-                return Err(Error::invalid(origin, "solver.gap", g, "must lie in [0, 1)"));
-            }
-            solver.gap = g;
-        }
-        if let Some(t) = s.threads {
-            if t == 0 {
-                return Err(Error::invalid(origin, "solver.threads", t, "must be at least 1"));
-            }
-            solver.threads = t;
-        }
-        if let Some(seed) = s.seed {
-            if seed > i32::MAX as u32 {
-                return Err(Error::invalid(origin, "solver.seed", seed, "must be at most 2147483647"));
-            }
-            solver.seed = seed;
-        }
-        if let Some(k) = s.top_k {
-            if k == 0 {
-                return Err(Error::invalid(origin, "solver.top_k", k, "must be at least 1"));
-            }
-            solver.top_k = k;
-        }
+        solver.apply(s, origin, SettingNames::File)?;
         let law = Arc::new(law);
         let robust = match &file.robust {
             Some(r) => Some(Arc::new(resolve_robust(r, origin, base, &scenarios, &law)?)),

@@ -9,7 +9,7 @@ impl OuterLoop<'_> {
         self.opts.validate()?;
         let j = &self.journal;
         let bytes = std::fs::read(data).map_err(io_err(data))?;
-        let sha = crate::law::data::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        let sha = crate::util::provenance::sha256_hex(&bytes);
         let mut state = match j.state()? {
             Some(s) => {
                 if s.data_sha256 != sha {

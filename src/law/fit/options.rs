@@ -19,6 +19,26 @@ pub enum Starts {
     Points(Vec<Vec<f64>>),
 }
 
+impl std::str::FromStr for Starts {
+    type Err = Error;
+
+    /// `auto`, `grid` or `lhs:N` (N ≥ 1), as `--starts` takes them.
+    fn from_str(s: &str) -> Result<Starts> {
+        Ok(match s {
+            "auto" => Starts::Auto,
+            "grid" => Starts::Grid,
+            other => match other.strip_prefix("lhs:").map(str::parse::<usize>) {
+                Some(Ok(n)) if n > 0 => Starts::Lhs(n),
+                _ => {
+                    return Err(Error::Unsupported(format!(
+                        "--starts = \"{other}\": must be auto, grid or lhs:N with N ≥ 1"
+                    )))
+                }
+            },
+        })
+    }
+}
+
 /// Latin-hypercube size for [`Starts::Auto`] with more than 6 coefficients.
 pub const DEFAULT_LHS_STARTS: usize = 1000;
 

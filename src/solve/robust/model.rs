@@ -27,14 +27,7 @@ impl<'a> RobustModel<'a> {
         let spec: &RobustSpec = inst.robust.as_deref().ok_or_else(|| {
             Error::Unsupported("robust selection needs a [robust] section (or --risk/--samples)".into())
         })?;
-        if let Some(e) = spec.chance_epsilon {
-            if !(0.0..1.0).contains(&e) {
-                return Err(Error::Unsupported(format!("chance ε = {e}: must lie in [0, 1)")));
-            }
-            if spec.latency.is_empty() {
-                return Err(Error::Unsupported("a chance constraint needs latency samples (--latency-samples)".into()));
-            }
-        }
+        spec.validate()?;
         let laws: Vec<PowerLaw> = if spec.coefficients.is_empty() {
             vec![inst.law.as_ref().clone()]
         } else {
