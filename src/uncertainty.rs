@@ -3,8 +3,10 @@
 //! constraint ([`RobustSpec`]). Pure data; `solve::robust` optimises over it.
 
 use crate::error::{Error, Result};
-use crate::hardware::EfficiencyTerms;
+use crate::hardware::{read_latency_samples, EfficiencyTerms};
+use crate::law::{read_coefficient_samples, PowerLaw};
 use serde::Serialize;
+use std::path::PathBuf;
 
 /// Risk measure of the objective over coefficient samples.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -86,6 +88,76 @@ pub struct RobustSpec {
     pub chance_epsilon: Option<f64>,
     /// Scenarios the latency samples apply to (default: all).
     pub latency_scenarios: Option<Vec<usize>>,
+}
+
+/// Command-line overrides of a `[robust]` section (`colaw solve --risk --samples
+/// --latency-samples --chance`).
+#[derive(Debug, Clone, Default)]
+pub struct RobustOverrides {
+    /// `mean` or `cvar:ALPHA`.
+    pub risk: Option<String>,
+    /// Bootstrap coefficient samples of the law (`colaw fit --samples`).
+    pub samples: Option<PathBuf>,
+    /// Latency-calibration samples (`colaw calibrate --samples`).
+    pub latency_samples: Option<PathBuf>,
+    /// Chance-constraint ε.
+    pub chance: Option<f64>,
+}
+
+impl RobustSpec {
+    /// `base` (an instance's `[robust]`) with each given override replacing its part, the
+    /// sample files read for `law`; None when neither `base` nor an override asks for robust
+    /// selection (`--latency-samples` alone does not: it only serves a chance constraint).
+    pub fn with_overrides(
+        base: Option<&RobustSpec>,
+        o: &RobustOverrides,
+        law: &PowerLaw,
+    ) -> Result<Option<RobustSpec>> {
+        let asked = o.risk.is_some() || o.chance.is_some() || o.samples.is_some();
+        let mut spec = match (base, asked) {
+            (Some(r), _) => r.clone(),
+            (None, true) => RobustSpec {
+                risk: Risk::Mean,
+                coefficients: Vec::new(),
+                latency: Vec::new(),
+                chance_epsilon: None,
+                latency_scenarios: None,
+            },
+            (None, false) => return Ok(None),
+        };
+        if let Some(r) = &o.risk {
+            spec.risk = Risk::parse(r)?;
+        }
+        if let Some(p) = &o.samples {
+            spec.coefficients = read_coefficient_samples(p, law)?;
+        }
+        if let Some(p) = &o.latency_samples {
+            spec.latency = read_latency_samples(p)?;
+        }
+        if let Some(e) = o.chance {
+            spec.chance_epsilon = Some(e);
+        }
+        spec.validate()?;
+        Ok(Some(spec))
+    }
+
+    /// The rules every robust specification obeys, wherever it came from: ε ∈ [0, 1), and a
+    /// chance constraint has latency samples to hold in.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(e) = self.chance_epsilon {
+            if !(e.is_finite() && (0.0..1.0).contains(&e)) {
+                return Err(Error::Unsupported(format!("chance ε = {e}: must lie in [0, 1)")));
+            }
+            if self.latency.is_empty() {
+                return Err(Error::Unsupported(
+                    "a chance constraint needs latency samples: --latency-samples (written by `colaw calibrate \
+                     --samples`) or `[robust] latency_samples`"
+                        .into(),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@ use crate::deployment::{device_key, engines_dir};
 use crate::engine::find_engine;
 use crate::hardware::{load_hardware, write_latency_samples, EFFICIENCY_TERM_NAMES as TERM_NAMES};
 use crate::measurement::read_measurements;
+use crate::util::provenance::{sha256_hex, Provenance};
 use anyhow::{bail, Context};
 use clap::Args;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
 /// Arguments of `calibrate`.
@@ -153,25 +153,22 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
     }
     let cal = calibrate_with(&cal_rows, &base, a.folds, set)?;
     let bytes = std::fs::read(&a.measurements).with_context(|| file.clone())?;
-    let hash: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let hash = sha256_hex(&bytes);
     let mut hw = cal.terms.apply(&base);
     if let Some(e) = &a.engine {
         hw.name = format!("{} (calibrated, {e})", base.name);
     } else {
         hw.name = format!("{} (calibrated)", base.name);
     }
-    let mut table = toml::Table::new();
-    table.insert("method".into(), "colaw calibrate: L-BFGS on mean squared log(pred/measured)".into());
-    table.insert("data".into(), file.clone().into());
-    table.insert("data_sha256".into(), hash.clone().into());
-    table.insert("rows".into(), (cal.n as i64).into());
-    if let Some(e) = &a.engine {
-        table.insert("engine".into(), e.clone().into());
-    }
-    table.insert("cv_mape_percent".into(), cal.overall.mape_cv.into());
-    table.insert("uncalibrated_mape_percent".into(), cal.overall.mape_uncalibrated.into());
-    table.insert("terms".into(), a.terms.clone().into());
-    table.insert("cv_by".into(), a.cv_by.clone().into());
+    let table =
+        Provenance::new("colaw calibrate: L-BFGS on mean squared log(pred/measured)", file.clone(), hash.clone())
+            .count("rows", cal.n)
+            .maybe("engine", a.engine.clone())
+            .with("cv_mape_percent", cal.overall.mape_cv)
+            .with("uncalibrated_mape_percent", cal.overall.mape_uncalibrated)
+            .with("terms", a.terms.clone())
+            .with("cv_by", a.cv_by.clone())
+            .into_table();
     if let Some(out) = &a.out {
         hw.calibration = Some(table.clone());
         std::fs::write(out, hw.to_toml_string()).with_context(|| out.display().to_string())?;

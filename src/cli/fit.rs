@@ -5,6 +5,7 @@ use super::output::print_json;
 use crate::law::bootstrap::{bootstrap, write_samples, Bootstrap, BootstrapOptions};
 use crate::law::fit::{to_theta, FitModel, FitOptions, Fitter, LseModel, Starts};
 use crate::law::{load_law, read_observations, ColumnMap, LossLaw};
+use crate::util::provenance::Provenance;
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
@@ -88,17 +89,6 @@ struct Report {
     samples: Option<String>,
 }
 
-fn parse_starts(s: &str) -> anyhow::Result<Starts> {
-    Ok(match s {
-        "auto" => Starts::Auto,
-        "grid" => Starts::Grid,
-        other => match other.strip_prefix("lhs:").map(str::parse::<usize>) {
-            Some(Ok(n)) if n > 0 => Starts::Lhs(n),
-            _ => anyhow::bail!("--starts = \"{other}\": must be auto, grid or lhs:N with N ≥ 1"),
-        },
-    })
-}
-
 pub fn run(a: FitArgs) -> anyhow::Result<()> {
     if a.samples.is_some() && a.bootstrap == 0 {
         anyhow::bail!("--samples needs --bootstrap B with B ≥ 1");
@@ -113,7 +103,7 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
     let opts = FitOptions {
         huber_delta: a.huber_delta,
         drop_highest: a.drop_highest,
-        starts: parse_starts(&a.starts)?,
+        starts: a.starts.parse::<Starts>()?,
         cv_folds: a.cv_folds,
         seed: a.seed,
         ..FitOptions::default()
@@ -148,35 +138,31 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         a.huber_delta, fit.starts
     );
     let mut fitted = law.with_values(&fit.values);
-    let mut table = toml::Table::new();
-    table.insert("method".into(), method.clone().into());
-    table.insert("data".into(), a.data.display().to_string().into());
-    table.insert("data_sha256".into(), obs.sha256.clone().into());
-    table.insert("n".into(), (fit.n as i64).into());
-    table.insert("dropped_highest".into(), (fit.dropped as i64).into());
-    table.insert("huber_delta".into(), a.huber_delta.into());
-    table.insert("objective".into(), fit.objective.into());
-    table.insert("r2".into(), fit.quality.r2.into());
-    table.insert("rmse".into(), fit.quality.rmse.into());
-    table.insert("rmse_log".into(), fit.quality.rmse_log.into());
-    table.insert("starts".into(), (fit.starts as i64).into());
-    table.insert("starts_at_best".into(), (fit.starts_at_best as i64).into());
-    table.insert("seed".into(), (a.seed as i64).into());
+    let mut table = Provenance::new(method.clone(), a.data.display().to_string(), obs.sha256.clone())
+        .count("n", fit.n)
+        .count("dropped_highest", fit.dropped)
+        .with("huber_delta", a.huber_delta)
+        .with("objective", fit.objective)
+        .with("r2", fit.quality.r2)
+        .with("rmse", fit.quality.rmse)
+        .with("rmse_log", fit.quality.rmse_log)
+        .count("starts", fit.starts)
+        .count("starts_at_best", fit.starts_at_best)
+        .with("seed", a.seed as i64);
     if let Some(b) = &boot {
-        table.insert("bootstrap".into(), (b.samples.len() as i64).into());
+        table = table.count("bootstrap", b.samples.len());
         let mut ci = toml::Table::new();
         let mut se = toml::Table::new();
         for (k, n) in b.names.iter().enumerate() {
             ci.insert(n.clone(), toml::Value::Array(vec![b.ci95[k].0.into(), b.ci95[k].1.into()]));
             se.insert(n.clone(), b.stderr[k].into());
         }
-        table.insert("ci95".into(), ci.into());
-        table.insert("stderr".into(), se.into());
-        if let Some(s) = &a.samples {
-            table.insert("samples".into(), s.display().to_string().into());
-        }
+        table = table
+            .with("ci95", ci)
+            .with("stderr", se)
+            .maybe("samples", a.samples.as_ref().map(|s| s.display().to_string()));
     }
-    fitted.file.fit = Some(table);
+    fitted.file.fit = Some(table.into_table());
     fitted.file.source = Some(format!("fitted by `colaw fit` to {}", a.data.display()));
     if let Some(out) = &a.out {
         std::fs::write(out, fitted.to_toml_string()).with_context(|| format!("writing {}", out.display()))?;

@@ -1,19 +1,14 @@
 //! `colaw region INSTANCE.toml --samples SAMPLES.csv --out DIR`.
 
 use super::output::print_json;
-use crate::cost::WidthCosts;
 use crate::hardware::read_latency_samples;
 use crate::instance::Instance;
 use crate::law::read_coefficient_samples;
-use crate::law::{LawInputs, LossLaw};
 use crate::plot::{heatmaps, Panel};
-use crate::region::{region, DesignStats, Region, RegionOptions};
+use crate::region::{budget_map, region, DesignStats, MapCell, Region, RegionOptions};
 use crate::scenario::BudgetMetric;
-use crate::solve::Problem;
 use anyhow::{bail, Context};
 use clap::Args;
-use rayon::prelude::*;
-use serde::Serialize;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -178,22 +173,7 @@ fn maps(inst: &Instance, r: &Region, dir: &Path) -> anyhow::Result<Vec<PathBuf>>
     Ok(out)
 }
 
-#[derive(Serialize)]
-struct MapCell {
-    latency_budget: f64,
-    memory_budget_bytes: f64,
-    best_loss: Option<f64>,
-    loss_p05: Option<f64>,
-    loss_p95: Option<f64>,
-    label: Option<String>,
-    layers: Option<u32>,
-    hidden: Option<u32>,
-    experts: Option<u32>,
-    active_experts: Option<u32>,
-}
-
-/// Over a grid of latency × memory budgets: the best achievable objective (point estimates)
-/// with the chosen design's loss band over the coefficient samples.
+/// The budget map's CSV and heatmaps.
 fn budget_map_files(
     inst: &Instance,
     coef: &[Vec<f64>],
@@ -204,100 +184,16 @@ fn budget_map_files(
         Some(n) => scenario_index(inst, n)?,
         None => 0,
     };
-    let lat_metric = match &a.map_metric {
-        Some(m) => BudgetMetric::parse(m)?,
-        None => inst
-            .budgets
-            .iter()
-            .find(|b| b.scenario == s && b.metric.is_latency())
-            .map_or(BudgetMetric::DecodeMs, |b| b.metric),
-    };
-    let problem = Problem::new(inst)?;
-    let depths = &inst.space.depths;
-    // (latency, memory, objective, width, depth) of every design meeting the other budgets.
-    type Row = (f64, f64, f64, usize, u32);
-    let designs: Vec<Row> = (0..inst.space.widths.len())
-        .into_par_iter()
-        .map_init(Vec::<WidthCosts>::new, |buf, w| {
-            problem.costs(w, buf);
-            let mut v = Vec::new();
-            for &l in depths {
-                let a = inst.space.widths[w].arch(l);
-                let pc = a.params();
-                let ms: Vec<_> = buf.iter().map(|c| c.at_depth(l)).collect();
-                let others_ok = inst.budgets.iter().all(|b| {
-                    (b.scenario == s && (b.metric == lat_metric || b.metric == BudgetMetric::MemoryBytes))
-                        || b.metric.value(&ms[b.scenario], &pc) <= b.limit
-                });
-                if others_ok {
-                    let obj = problem.full_objective(w, buf, l);
-                    v.push((lat_metric.value(&ms[s], &pc), ms[s].memory_bytes.total, obj, w, l));
-                }
-            }
-            v
-        })
-        .flatten()
-        .collect();
-    if designs.is_empty() {
+    let metric = a.map_metric.as_deref().map(BudgetMetric::parse).transpose()?;
+    let Some(map) = budget_map(inst, coef, s, metric, a.budget_grid)? else {
         return Ok((json!({"note": "no design meets the other budgets"}), Vec::new()));
-    }
-    let n = a.budget_grid.max(2);
-    let range = |f: &dyn Fn(&Row) -> f64| {
-        designs.iter().map(f).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)))
     };
-    let (l0, l1) = range(&|d| d.0);
-    let (m0, m1) = range(&|d| d.1);
-    let grid = |lo: f64, hi: f64| -> Vec<f64> {
-        (0..n).map(|k| lo.max(1e-300) * (hi / lo.max(1e-300)).powf(k as f64 / (n - 1) as f64)).collect()
-    };
-    let (lats, mems) = (grid(l0, l1), grid(m0, m1));
-    let laws: Vec<_> = coef.iter().map(|c| inst.law.with_values(c)).collect();
-    let mut cells = Vec::new();
-    for &mb in &mems {
-        for &lb in &lats {
-            let best = designs
-                .iter()
-                .filter(|d| d.0 <= lb * (1.0 + 1e-12) && d.1 <= mb * (1.0 + 1e-12))
-                .min_by(|x, y| x.2.total_cmp(&y.2));
-            let cell = match best {
-                None => MapCell {
-                    latency_budget: lb,
-                    memory_budget_bytes: mb,
-                    best_loss: None,
-                    loss_p05: None,
-                    loss_p95: None,
-                    label: None,
-                    layers: None,
-                    hidden: None,
-                    experts: None,
-                    active_experts: None,
-                },
-                Some(&(_, _, _, w, l)) => {
-                    let arch = inst.space.widths[w].arch(l);
-                    let x = LawInputs::from_arch(&arch, inst.tokens);
-                    let mut band: Vec<f64> = laws.iter().map(|law| law.loss(&x)).collect();
-                    band.sort_by(f64::total_cmp);
-                    let q = |f: f64| band.get(((f * (band.len().max(1) - 1) as f64).round()) as usize).copied();
-                    MapCell {
-                        latency_budget: lb,
-                        memory_budget_bytes: mb,
-                        best_loss: Some(inst.law.loss(&x)),
-                        loss_p05: q(0.05),
-                        loss_p95: q(0.95),
-                        label: Some(arch.label()),
-                        layers: Some(arch.layers),
-                        hidden: Some(arch.hidden),
-                        experts: Some(arch.experts),
-                        active_experts: Some(arch.active_experts),
-                    }
-                }
-            };
-            cells.push(cell);
-        }
-    }
+    let (lat_metric, lats, mems, cells) = (map.metric, &map.latency_budgets, &map.memory_budgets_bytes, &map.cells);
+    let n = lats.len();
+    let depths = &inst.space.depths;
     let path = dir.join("budget_map.csv");
     let mut w = csv::Writer::from_path(&path)?;
-    for c in &cells {
+    for c in cells {
         w.serialize(c)?;
     }
     w.flush()?;

@@ -1,9 +1,10 @@
 //! `colaw solve INSTANCE.toml`.
 
 use super::output::{grouped, human_bytes, print_json, Format};
-use crate::instance::Instance;
+use crate::error::Origin;
+use crate::instance::{Instance, SettingNames, SolverSpec};
 use crate::solve::{solve, RobustReport, Solution, SolveOptions, SolverKind, Status};
-use crate::uncertainty::{Risk, RobustSpec};
+use crate::uncertainty::{RobustOverrides, RobustSpec};
 use clap::Args;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -58,34 +59,19 @@ pub struct SolveArgs {
 
 /// Options from the instance, overridden by flags; validated.
 pub fn options(inst: &Instance, a: &SolveArgs) -> anyhow::Result<(String, SolveOptions)> {
-    let mut o = SolveOptions::from_instance(inst);
-    if let Some(t) = a.time_limit {
-        anyhow::ensure!(t.is_finite() && t > 0.0, "--time-limit {t}: must be a positive number of seconds");
-        o.time_limit_s = t;
-    }
-    if let Some(k) = a.top_k {
-        anyhow::ensure!(k >= 1, "--top-k {k}: must be at least 1");
-        o.top_k = k;
-    }
-    if let Some(g) = a.gap {
-        anyhow::ensure!(g.is_finite() && (0.0..1.0).contains(&g), "--gap {g}: must lie in [0, 1)");
-        o.gap = g;
-    }
-    if let Some(t) = a.threads {
-        o.threads = t;
-    }
-    if let Some(s) = a.seed {
-        anyhow::ensure!(s <= i32::MAX as u32, "--seed {s}: must be at most 2147483647");
-        o.seed = s;
-    }
-    o.write_model = a.write_model.clone();
-    let kind = a.solver.clone().unwrap_or_else(|| inst.solver.kind.clone());
-    if o.write_model.is_some() {
-        anyhow::ensure!(
-            kind.parse::<SolverKind>().is_ok_and(|k| k.can_write_model()),
-            "--write-model needs --solver mip or mip-assign (the model of `{kind}` is not a MIP)"
-        );
-    }
+    let mut s = inst.solver.clone();
+    let flags = SolverSpec {
+        kind: s.kind.clone(),
+        time_limit_s: a.time_limit,
+        gap: a.gap,
+        threads: a.threads,
+        seed: a.seed,
+        top_k: a.top_k,
+    };
+    s.apply(&flags, &Origin::default(), SettingNames::Flags)?;
+    let kind = a.solver.clone().unwrap_or_else(|| s.kind.clone());
+    let o = SolveOptions { write_model: a.write_model.clone(), ..SolveOptions::from_settings(&s) };
+    o.validate(&kind)?;
     Ok((kind, o))
 }
 
@@ -210,36 +196,13 @@ pub fn table(s: &Solution) -> String {
 /// --samples, --latency-samples, --chance) overriding its part; None when neither the file
 /// nor a flag asks for robust selection.
 pub fn robust_spec(inst: &Instance, a: &SolveArgs) -> anyhow::Result<Option<RobustSpec>> {
-    let flags = a.risk.is_some() || a.chance.is_some() || a.samples.is_some();
-    let mut spec = match (&inst.robust, flags) {
-        (Some(r), _) => RobustSpec::clone(r),
-        (None, true) => RobustSpec {
-            risk: Risk::Mean,
-            coefficients: Vec::new(),
-            latency: Vec::new(),
-            chance_epsilon: None,
-            latency_scenarios: None,
-        },
-        (None, false) => return Ok(None),
+    let o = RobustOverrides {
+        risk: a.risk.clone(),
+        samples: a.samples.clone(),
+        latency_samples: a.latency_samples.clone(),
+        chance: a.chance,
     };
-    if let Some(r) = &a.risk {
-        spec.risk = Risk::parse(r)?;
-    }
-    if let Some(p) = &a.samples {
-        spec.coefficients = crate::law::read_coefficient_samples(p, &inst.law)?;
-    }
-    if let Some(p) = &a.latency_samples {
-        spec.latency = crate::hardware::read_latency_samples(p)?;
-    }
-    if let Some(e) = a.chance {
-        anyhow::ensure!(e.is_finite() && (0.0..1.0).contains(&e), "--chance {e}: must lie in [0, 1)");
-        spec.chance_epsilon = Some(e);
-    }
-    anyhow::ensure!(
-        spec.chance_epsilon.is_none() || !spec.latency.is_empty(),
-        "--chance needs --latency-samples (written by `colaw calibrate --samples`) or `[robust] latency_samples`"
-    );
-    Ok(Some(spec))
+    Ok(RobustSpec::with_overrides(inst.robust.as_deref(), &o, &inst.law)?)
 }
 
 /// Human-readable summary of a robust solve.

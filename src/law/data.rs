@@ -10,7 +10,6 @@
 use super::{LawInputs, Var};
 use crate::architecture::Architecture;
 use crate::error::{Error, Origin, Result};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -192,7 +191,7 @@ pub fn read_observations(
     let file = path.display().to_string();
     let fo = Origin::file(&file);
     let bytes = std::fs::read(path).map_err(|source| Error::Io { path: file.clone(), source })?;
-    let sha256 = hex(&Sha256::digest(&bytes));
+    let sha256 = crate::util::provenance::sha256_hex(&bytes);
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes.as_slice());
     let headers = rdr.headers().map_err(|e| Error::Parse { origin: fo.clone(), message: e.to_string() })?.clone();
     let col_of = |name: &str| headers.iter().position(|h| h == name);
@@ -334,11 +333,6 @@ fn parse_arch(rec: &csv::StringRecord, headers: &csv::StringRecord, origin: &Ori
     a.qkv_bias = boolean("qkv_bias")?;
     a.validate(origin)?;
     Ok(a)
-}
-
-/// Lower-case hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

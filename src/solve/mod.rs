@@ -33,7 +33,7 @@ use crate::architecture::{Architecture, ParamCounts};
 use crate::cost::{CostModel, Latency, Memory, Metrics};
 use crate::error::{Error, Result};
 use crate::eval::predict_loss;
-use crate::instance::Instance;
+use crate::instance::{Instance, SolverSettings};
 use crate::objective::DesignView;
 use crate::scenario::BudgetMetric;
 use serde::Serialize;
@@ -92,7 +92,12 @@ impl Default for SolveOptions {
 impl SolveOptions {
     /// The instance file's settings.
     pub fn from_instance(inst: &Instance) -> Self {
-        let s = &inst.solver;
+        Self::from_settings(&inst.solver)
+    }
+
+    /// Options from resolved settings (file values, maybe overridden by flags through
+    /// [`SolverSettings::apply`]).
+    pub fn from_settings(s: &SolverSettings) -> Self {
         SolveOptions {
             time_limit_s: s.time_limit_s,
             gap: s.gap,
@@ -101,6 +106,27 @@ impl SolveOptions {
             top_k: s.top_k,
             ..Default::default()
         }
+    }
+}
+
+impl SolveOptions {
+    /// Check what the settings' own check cannot: that `--write-model` is given to a request
+    /// that builds a MIP, and names an `.lp` or `.mps` file.
+    pub fn validate(&self, kind: &str) -> Result<()> {
+        if let Some(p) = &self.write_model {
+            if !kind.parse::<SolverKind>()?.can_write_model() {
+                return Err(Error::Unsupported(format!(
+                    "--write-model needs --solver mip or mip-assign (the model of `{kind}` is not a MIP)"
+                )));
+            }
+            if !matches!(p.extension().and_then(|e| e.to_str()), Some("lp" | "mps")) {
+                return Err(Error::Unsupported(format!(
+                    "--write-model {}: the file name must end in .lp or .mps",
+                    p.display()
+                )));
+            }
+        }
+        Ok(())
     }
 }
 

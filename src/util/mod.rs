@@ -4,5 +4,6 @@
 
 pub mod csv;
 pub mod jsonl;
+pub mod provenance;
 pub mod rng;
 pub mod stats;

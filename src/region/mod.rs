@@ -8,6 +8,9 @@
 //! optimal in a draw when it is feasible under that draw's latency model and has the lowest
 //! objective (loss weight · loss + extra terms) among the feasible designs of that draw.
 
+mod budget_map;
+pub use budget_map::{budget_map, BudgetMap, MapCell};
+
 use crate::cost::WidthCosts;
 use crate::error::Result;
 use crate::hardware::EfficiencyTerms;

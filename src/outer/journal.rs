@@ -1,0 +1,226 @@
+//! The journal that makes the loop resumable: per-round records, the loop state, and
+//! `oracle.jsonl` with one fsynced line per oracle attempt (a torn last line is cut on read).
+
+use super::*;
+
+/// One oracle attempt, one line of `oracle.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallRecord {
+    /// Round that asked.
+    pub round: usize,
+    /// Design key.
+    pub key: String,
+    /// Attempt number (1-based).
+    pub attempt: usize,
+    /// Measured loss (None when the attempt failed).
+    pub loss: Option<f64>,
+    /// Failure message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Wall time of the call (s).
+    pub seconds: f64,
+    /// The design.
+    pub design: Design,
+}
+
+/// A round's record (`round-NNN/choice.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoundRecord {
+    /// Round (1-based).
+    pub round: usize,
+    /// Rows the fit used.
+    pub rows: usize,
+    /// Coefficient names (law order).
+    pub names: Vec<String>,
+    /// Fitted values (law order): the next round's warm start.
+    pub values: Vec<f64>,
+    /// Bootstrap 95 % intervals (law order).
+    pub ci95: Vec<(f64, f64)>,
+    /// Huber objective of the fit.
+    pub objective: f64,
+    /// The choice: the design optimal in the most bootstrap samples.
+    pub choice: Option<Design>,
+    /// Its share of samples.
+    pub confidence: f64,
+    /// Its predicted loss under the fitted law.
+    pub choice_loss: f64,
+    /// The point-estimate optimum.
+    pub point_choice: Option<Design>,
+    /// Feasible designs.
+    pub candidates: usize,
+    /// Designs with P(optimal) > 0.
+    pub contenders: usize,
+    /// Designs asked this round, in order (their results join the data in this order).
+    pub asked: Vec<Design>,
+    /// Why the loop stops after this round (None: it goes on).
+    pub stop: Option<String>,
+    /// Fit, bootstrap and region time (ms).
+    pub ms: f64,
+    /// Bootstrap refits left out because a coefficient ran off to ±∞ (the law has more
+    /// freedom than the data fix; consider bounds in the law file).
+    #[serde(default)]
+    pub bootstrap_non_finite: usize,
+}
+
+/// The journal's `state.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    /// Format version.
+    pub version: u32,
+    /// Instance name.
+    pub instance: String,
+    /// Oracle description.
+    pub oracle: String,
+    /// SHA-256 of the initial data.
+    pub data_sha256: String,
+    /// Rounds whose oracle calls have all finished.
+    pub rounds_done: usize,
+    /// Oracle attempts recorded (successful or not).
+    pub calls: usize,
+    /// Set when the loop has finished: why.
+    pub finished: Option<String>,
+}
+/// The journal folder: `initial.csv` (the data given at the start), `data.csv` (initial +
+/// every successful measurement), `oracle.jsonl` (every attempt), `round-NNN/{fit.toml,
+/// samples.csv, choice.json}`, `state.json`, and at the end `confidence.svg` and
+/// `coefficients.svg`.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    /// The folder.
+    pub dir: PathBuf,
+}
+
+pub(super) fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io { path: path.display().to_string(), source }
+}
+
+/// Write a file atomically (temporary file, fsync, rename).
+pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
+        f.write_all(bytes).map_err(io_err(&tmp))?;
+        f.sync_all().map_err(io_err(&tmp))?;
+    }
+    std::fs::rename(&tmp, path).map_err(io_err(path))
+}
+
+/// A journal JSON file, or None when it does not exist yet.
+pub(super) fn read_json<T: serde::de::DeserializeOwned>(p: &Path) -> Result<Option<T>> {
+    match std::fs::read_to_string(p) {
+        Ok(s) => serde_json::from_str(&s)
+            .map(Some)
+            .map_err(|e| Error::Parse { origin: Origin::file(p.display().to_string()), message: e.to_string() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(p)(e)),
+    }
+}
+
+pub(super) fn to_json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string_pretty(v).map_err(|e| Error::Unsupported(format!("json: {e}")))
+}
+
+impl Journal {
+    /// A journal in `dir` (created when missing).
+    pub fn new(dir: &Path) -> Result<Journal> {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        Ok(Journal { dir: dir.to_path_buf() })
+    }
+    /// `state.json`.
+    pub fn state_path(&self) -> PathBuf {
+        self.dir.join("state.json")
+    }
+    /// `oracle.jsonl`.
+    pub fn calls_path(&self) -> PathBuf {
+        self.dir.join("oracle.jsonl")
+    }
+    /// `data.csv`.
+    pub fn data_path(&self) -> PathBuf {
+        self.dir.join("data.csv")
+    }
+    /// `initial.csv`.
+    pub fn initial_path(&self) -> PathBuf {
+        self.dir.join("initial.csv")
+    }
+    /// `round-NNN/`.
+    pub fn round_dir(&self, r: usize) -> PathBuf {
+        self.dir.join(format!("round-{r:03}"))
+    }
+    /// Read `state.json` if present.
+    pub fn state(&self) -> Result<Option<State>> {
+        read_json(&self.state_path())
+    }
+    pub(super) fn write_state(&self, s: &State) -> Result<()> {
+        write_atomic(&self.state_path(), to_json(s)?.as_bytes())
+    }
+    /// Read a round's record if present.
+    pub fn round(&self, r: usize) -> Result<Option<RoundRecord>> {
+        read_json(&self.round_dir(r).join("choice.json"))
+    }
+    /// `oracle.jsonl` opened for appending (shared by the oracle jobs).
+    pub(super) fn calls_appender(&self) -> Result<Mutex<std::fs::File>> {
+        let p = self.calls_path();
+        let f = std::fs::OpenOptions::new().append(true).create(true).open(&p).map_err(io_err(&p))?;
+        Ok(Mutex::new(f))
+    }
+    /// Every attempt recorded, after cutting a torn last line (a write the kill interrupted).
+    /// Returns the records and the bytes dropped.
+    pub fn calls(&self) -> Result<(Vec<CallRecord>, u64)> {
+        crate::util::jsonl::recover(&self.calls_path(), parse_call_line)
+    }
+}
+
+/// Parse one journal line. The loss is re-read from its text with Rust's correctly rounded
+/// parser (serde_json's may be one ulp off), so a resumed loop sees bit-identical values.
+pub fn parse_call_line(line: &[u8]) -> Option<CallRecord> {
+    let mut c: CallRecord = serde_json::from_slice(line).ok()?;
+    if c.loss.is_some() {
+        c.loss = crate::oracle::raw_number(std::str::from_utf8(line).ok()?, "loss").or(c.loss);
+    }
+    Some(c)
+}
+
+/// Designs asked whose calls have not finished (none yet, or a call a kill interrupted),
+/// each with the failed attempts it has used.
+pub(super) fn pending(
+    asked: &[Design],
+    calls: &[CallRecord],
+    fin: &HashMap<String, Option<f64>>,
+) -> Vec<(Design, usize)> {
+    asked
+        .iter()
+        .filter(|d| !fin.contains_key(&d.key))
+        .map(|d| (d.clone(), calls.iter().filter(|c| c.key == d.key && c.loss.is_none()).count()))
+        .collect()
+}
+
+/// One line per oracle attempt: round, design, outcome and time.
+pub fn call_line(c: &CallRecord, attempts: usize) -> String {
+    let what = match (c.loss, &c.error) {
+        (Some(l), _) => format!("loss {l:.5}"),
+        (None, Some(e)) => format!("FAILED: {}", e.chars().take(160).collect::<String>()),
+        (None, None) => "FAILED".to_string(),
+    };
+    format!(
+        "  oracle round {} {} (attempt {}/{}): {what} in {:.1} s",
+        c.round, c.design.label, c.attempt, attempts, c.seconds
+    )
+}
+
+/// Result of a design's calls so far: Some(loss) when measured, None when given up.
+pub(super) fn finals(calls: &[CallRecord], attempts: usize) -> HashMap<String, Option<f64>> {
+    let mut failed: HashMap<&str, usize> = HashMap::new();
+    let mut out = HashMap::new();
+    for c in calls {
+        if let Some(l) = c.loss {
+            out.insert(c.key.clone(), Some(l));
+        } else {
+            let n = failed.entry(&c.key).or_default();
+            *n += 1;
+            if *n >= attempts {
+                out.entry(c.key.clone()).or_insert(None);
+            }
+        }
+    }
+    out
+}
