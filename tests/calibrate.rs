@@ -54,8 +54,6 @@ fn synthetic(truth: &EfficiencyTerms, noise: f64, seed: u64) -> Vec<Measurement>
                     gen_tokens: 1,
                     precision: Precision::default(),
                     deploy: None,
-                    device: None,
-                    source: None,
                 };
                 let ms = CostModel::new(&hw, &w).unwrap().step_ms(&a, phase == Phase::Decode, tokens);
                 let eps: f64 = rng.random_range(-1.0..1.0);
