@@ -632,6 +632,16 @@ fn calibrated_profiles_have_the_hardware_file_shape_and_numbers() {
             (po.per_step_ms, po.per_layer_ms, po.per_moe_layer_ms)
         );
         assert_eq!(hw.calibration.as_ref(), p.calibration.as_ref());
+        // The profile is keyed by the uncalibrated device it applies to: same peaks, bandwidth
+        // and memory as the calibrated file, so profile + device = the calibrated file.
+        let base = colaw::hardware::load_hardware(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("models/hardware/nvidia-h100-sxm.toml").to_str().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (base.peak_tflops, base.bandwidth_gbps, base.memory_gb),
+            (hw.peak_tflops, hw.bandwidth_gbps, hw.memory_gb)
+        );
     }
 }
 

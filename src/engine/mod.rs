@@ -105,6 +105,19 @@ impl Engine {
         if self.display_name.trim().is_empty() {
             return Err(Error::invalid(origin, "display_name", "\"\"", "must not be empty"));
         }
+        for (i, a) in self.aliases.iter().enumerate() {
+            if a.trim().is_empty()
+                || a.eq_ignore_ascii_case(&self.name)
+                || self.aliases[..i].iter().any(|b| b.eq_ignore_ascii_case(a))
+            {
+                return Err(Error::invalid(
+                    origin,
+                    "aliases",
+                    format!("\"{a}\""),
+                    "each alias must be non-empty, differ from the name and from the other aliases (case-insensitive)",
+                ));
+            }
+        }
         if self.version.trim().is_empty() {
             return Err(Error::invalid(origin, "version", "\"\"", "say which engine versions the file describes"));
         }
