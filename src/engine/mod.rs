@@ -5,6 +5,20 @@
 //!
 //! The schema and every format's byte layout, with sources, are in docs/engines.md and
 //! models/engines/README.md. This module does no I/O beyond reading engine files.
+//!
+//! ```
+//! use colaw::engine::{ModelShape, WeightFormat};
+//! // Llama-3.2-1B as llama-quantize writes it in Q4_K_M: Q6_K tied embedding, half the attn_v
+//! // and ffn_down tensors in Q6_K, the rest Q4_K, norms F32.
+//! let shape = ModelShape {
+//!     layers: 16, hidden: 2048, heads: 32, kv_heads: 8, head_dim: 64, ffn: 8192, experts: 1,
+//!     vocab: 128_256, tied_embeddings: true, qkv_bias: false, llama_arch: true,
+//! };
+//! let w = WeightFormat::parse("Q4_K_M")?.weight_bytes(&shape)?;
+//! assert_eq!(w.total_bytes(), 799_862_784);
+//! assert!((w.bits_per_weight() - 5.178).abs() < 1e-3);
+//! # Ok::<(), colaw::Error>(())
+//! ```
 
 mod encoding;
 mod format;
