@@ -597,6 +597,40 @@ fn engine_file_errors_name_file_field_value_and_what_is_allowed() {
 }
 
 #[test]
+fn tensorrt_llm_fp8_is_refused_on_a_device_without_fp8_matrix_units() {
+    // tensorrt-llm.toml: fp8-e4m3-per-tensor requires fp8 (ModelOpt support matrix: Ada and
+    // later). The Jetson hardware files publish no fp8 peak, the RTX 4090 and H100 files do.
+    let trt = find_engine(&engines_dir(), "tensorrt-llm").unwrap();
+    let hw_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/hardware");
+    let load =
+        |stem: &str| colaw::hardware::load_hardware(hw_dir.join(format!("{stem}.toml")).to_str().unwrap()).unwrap();
+    let jetson = load("jetson-orin-nano-8gb-super");
+    let has = |hw: &colaw::Hardware| {
+        let p = hw.peak_tflops.clone();
+        move |t: DType| p.get(t).is_some()
+    };
+    let e = trt
+        .weight_format_on("fp8-e4m3-per-tensor", "jetson-orin-nano-8gb-super", has(&jetson))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("tensorrt-llm") && e.contains("jetson-orin-nano-8gb-super") && e.contains("peak_tflops.fp8"),
+        "{e}"
+    );
+    // The list of what it runs there leaves fp8 out and keeps int4 AWQ.
+    let there = e.split("there it runs:").nth(1).unwrap();
+    assert!(there.contains("trtllm-int4-awq-g128") && !there.contains("fp8"), "{e}");
+    assert!(trt.weight_format_on("trtllm-int4-awq-g128", "jetson-orin-nano-8gb-super", has(&jetson)).is_ok());
+    let rtx = load("nvidia-rtx-4090");
+    assert!(trt.weight_format_on("fp8-e4m3-per-tensor", "nvidia-rtx-4090", has(&rtx)).is_ok());
+    // A requirement on a format the engine does not list is an error naming the field.
+    let bad = format!("{MIN}[requires_compute]\n\"Q8_0\" = \"int8\"\n")
+        .replace("attention = \"c\"", "attention = \"c\"\nrequires_compute = \"d\"");
+    let err = Engine::from_toml_str(&bad, &Origin::default()).unwrap_err().to_string();
+    assert!(err.contains("requires_compute") && err.contains("Q8_0"), "{err}");
+}
+
+#[test]
 fn a_device_profile_can_restrict_formats_and_the_refusal_names_the_device() {
     let text = format!("{MIN}[devices.jetson]\nweight_formats = [\"F16\"]\n");
     let e = Engine::from_toml_str(&text, &Origin::default()).unwrap();

@@ -33,6 +33,7 @@ pub use profile::{ClassEfficiency, DeviceProfile, Efficiency, Overhead};
 pub use shape::{ModelShape, Tensor, TensorClass};
 
 use crate::error::{read_file, Error, Origin, Result};
+use crate::precision::DType;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -102,6 +103,11 @@ pub struct Engine {
     /// Where each claim comes from: keys `weight_formats`, `kv_cache_types`, `attention`
     /// (required) and any other field name.
     pub sources: BTreeMap<String, String>,
+    /// Formats that need matrix units of a given compute type on the device, e.g.
+    /// `"fp8-e4m3-per-tensor" = "fp8"` (FP8 weights and activations need FP8 tensor cores): a
+    /// device whose hardware file has no `peak_tflops.<type>` cannot run them with this engine.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub requires_compute: BTreeMap<String, String>,
     /// Calibrated terms per device, keyed by hardware file stem. Empty until calibrated.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub devices: BTreeMap<String, DeviceProfile>,
@@ -164,6 +170,18 @@ impl Engine {
                 }
             }
         }
+        for (format, dtype) in &self.requires_compute {
+            let field = format!("requires_compute.\"{format}\"");
+            check_names(origin, &field, std::slice::from_ref(format), &self.weight_formats)?;
+            DType::parse_field(dtype, origin, &field)?;
+            if self.sources.get("requires_compute").is_none_or(|s| s.trim().is_empty()) {
+                return Err(Error::missing(
+                    origin,
+                    "sources.requires_compute",
+                    "say where the hardware requirement comes from",
+                ));
+            }
+        }
         for (device, p) in &self.devices {
             let prefix = format!("devices.{device}");
             p.validate(origin, &prefix)?;
@@ -215,6 +233,32 @@ impl Engine {
                     )));
                 }
             }
+        }
+        Ok(f)
+    }
+
+    /// The compute type a format needs matrix units for with this engine, if any.
+    pub fn required_compute(&self, format: &str) -> Option<DType> {
+        self.requires_compute.get(format).map(|d| d.parse().expect("validated on load"))
+    }
+
+    /// [`Engine::weight_format`] on a device, also refusing a format whose required compute
+    /// type the device has no peak for (`has_peak(t)`: the hardware file lists
+    /// `peak_tflops.<t>`). The error names the engine, the device and the formats it can run
+    /// there.
+    pub fn weight_format_on(&self, name: &str, device: &str, has_peak: impl Fn(DType) -> bool) -> Result<WeightFormat> {
+        let f = self.weight_format(name, Some(device))?;
+        if let Some(t) = self.required_compute(name).filter(|t| !has_peak(*t)) {
+            let allowed =
+                self.devices.get(device).and_then(|p| p.weight_formats.as_ref()).unwrap_or(&self.weight_formats);
+            let runnable: Vec<&str> =
+                allowed.iter().filter(|x| self.required_compute(x).is_none_or(&has_peak)).map(|x| x.as_str()).collect();
+            return Err(Error::Unsupported(format!(
+                "engine `{}` runs weight format `{name}` only on devices with {t} matrix units, and `{device}` has no \
+                 peak_tflops.{t}; there it runs: {}",
+                self.name,
+                runnable.join(", ")
+            )));
         }
         Ok(f)
     }
