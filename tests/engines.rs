@@ -509,8 +509,8 @@ fn every_shipped_engine_file_loads_and_round_trips() {
         let back = Engine::from_toml_str(&text, &Origin::default()).unwrap();
         assert_eq!(&back, e, "{} does not round-trip", e.name);
         // Defaults resolve, and every listed format has a byte model for a plain Llama shape.
-        let _ = e.default_format();
-        let _ = e.default_kv_cache();
+        e.default_format().unwrap();
+        e.default_kv_cache().unwrap();
         for f in &e.weight_formats {
             e.weight_format(f, None).unwrap().weight_bytes(&llama_3_2_1b()).unwrap();
         }

@@ -64,8 +64,8 @@ impl GgufFileType {
     }
 }
 
-/// Where the non-quantised tensors of a checkpoint format stay, and how its projections are
-/// stored.
+/// A weight format: which tensors of a model are quantised, in which layout, and which are kept
+/// in a wider type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[allow(non_camel_case_types)]
 pub enum WeightFormat {

@@ -237,9 +237,10 @@ impl Engine {
         Ok(f)
     }
 
-    /// The compute type a format needs matrix units for with this engine, if any.
+    /// The compute type a format needs matrix units for with this engine, if any (entries are
+    /// checked on load; one that does not name a type imposes nothing).
     pub fn required_compute(&self, format: &str) -> Option<DType> {
-        self.requires_compute.get(format).map(|d| d.parse().expect("validated on load"))
+        self.requires_compute.get(format).and_then(|d| d.parse().ok())
     }
 
     /// [`Engine::weight_format`] on a device, also refusing a format whose required compute
@@ -264,8 +265,8 @@ impl Engine {
     }
 
     /// The engine's default weight format.
-    pub fn default_format(&self) -> WeightFormat {
-        WeightFormat::parse(&self.default_weight_format).expect("validated on load")
+    pub fn default_format(&self) -> Result<WeightFormat> {
+        self.weight_format(&self.default_weight_format, None)
     }
 
     /// The KV-cache type named `name`, if this engine offers it.
@@ -282,8 +283,8 @@ impl Engine {
     }
 
     /// The engine's default KV-cache type.
-    pub fn default_kv_cache(&self) -> KvCacheType {
-        KvCacheType::parse(&self.default_kv_cache_type).expect("validated on load")
+    pub fn default_kv_cache(&self) -> Result<KvCacheType> {
+        self.kv_cache_type(&self.default_kv_cache_type)
     }
 
     /// Calibrated terms on a device (hardware file stem), if any.
