@@ -22,8 +22,7 @@ done
 tmp="$(mktemp -d)"
 [ "$keep" = 1 ] || trap 'rm -rf "$tmp"' EXIT
 git clone --quiet "$repo" "$tmp/colaw"
-# CI puts the project's shared folder beside the clone; do the same where it exists.
-[ -d "$repo/../shared" ] && ln -s "$(cd "$repo/../shared" && pwd)" "$tmp/shared"
+# Nothing beside the clone: the repository stands alone (CI's extra folder is not needed).
 if [ "$cold" = 1 ]; then
   export CARGO_HOME="$tmp/cargo-home"
   mkdir -p "$CARGO_HOME"
