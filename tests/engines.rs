@@ -309,6 +309,44 @@ fn every_tensor_type_and_byte_matches_llama_quantize_at_the_pinned_commit() {
 }
 
 #[test]
+fn weight_bytes_match_the_gguf_files_timed_on_the_h200() {
+    // data/measurements/llamacpp/h200_cuda.csv records, per design and format, the weight bytes
+    // read back from the GGUF file llama-quantize wrote (pinned commit 0c1e570;
+    // measure/llamacpp/make_gguf.py): 15 designs, including widths 576, 896 and 960 that hit
+    // the fallbacks, in F16, Q8_0 and Q4_K_M. Every one must equal the byte model.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/measurements/llamacpp/h200_cuda.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |k: &str| header.iter().position(|h| *h == k).unwrap_or_else(|| panic!("no column {k}"));
+    let mut seen = std::collections::BTreeSet::new();
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        let int = |k: &str| f[col(k)].parse::<u32>().unwrap();
+        let (name, format) = (f[col("name")], f[col("format")]);
+        if !seen.insert((name.to_string(), format.to_string())) {
+            continue;
+        }
+        let shape = ModelShape {
+            layers: int("layers"),
+            hidden: int("hidden"),
+            heads: int("heads"),
+            kv_heads: int("kv_heads"),
+            head_dim: int("head_dim"),
+            ffn: int("ffn"),
+            experts: int("experts"),
+            vocab: int("vocab"),
+            tied_embeddings: f[col("tied")] == "true",
+            qkv_bias: f[col("qkv_bias")] == "true",
+            llama_arch: true, // make_gguf.py writes GGUF architecture `llama`
+        };
+        let want: u64 = f[col("weight_bytes")].parse().unwrap();
+        assert_eq!(fmt(format).weight_bytes(&shape).unwrap().total_bytes(), want, "{name} {format}");
+    }
+    assert!(seen.len() >= 45, "only {} design/format pairs", seen.len());
+}
+
+#[test]
 fn rows_that_are_not_whole_super_blocks_fall_back_as_llama_cpp_does() {
     // Qwen2.5-0.5B: hidden 896 = 3.5·256, so Q4_K → Q5_0 and Q6_K → Q8_0 on every tensor whose
     // rows are 896 long; ffn_down rows are 4864 = 19·256 long and stay K-quants.
