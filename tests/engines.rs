@@ -309,6 +309,44 @@ fn every_tensor_type_and_byte_matches_llama_quantize_at_the_pinned_commit() {
 }
 
 #[test]
+fn weight_bytes_match_the_gguf_files_timed_on_the_h200() {
+    // data/measurements/llamacpp/h200_cuda.csv records, per design and format, the weight bytes
+    // read back from the GGUF file llama-quantize wrote (pinned commit 0c1e570;
+    // measure/llamacpp/make_gguf.py): 15 designs, including widths 576, 896 and 960 that hit
+    // the fallbacks, in F16, Q8_0 and Q4_K_M. Every one must equal the byte model.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/measurements/llamacpp/h200_cuda.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |k: &str| header.iter().position(|h| *h == k).unwrap_or_else(|| panic!("no column {k}"));
+    let mut seen = std::collections::BTreeSet::new();
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        let int = |k: &str| f[col(k)].parse::<u32>().unwrap();
+        let (name, format) = (f[col("name")], f[col("format")]);
+        if !seen.insert((name.to_string(), format.to_string())) {
+            continue;
+        }
+        let shape = ModelShape {
+            layers: int("layers"),
+            hidden: int("hidden"),
+            heads: int("heads"),
+            kv_heads: int("kv_heads"),
+            head_dim: int("head_dim"),
+            ffn: int("ffn"),
+            experts: int("experts"),
+            vocab: int("vocab"),
+            tied_embeddings: f[col("tied")] == "true",
+            qkv_bias: f[col("qkv_bias")] == "true",
+            llama_arch: true, // make_gguf.py writes GGUF architecture `llama`
+        };
+        let want: u64 = f[col("weight_bytes")].parse().unwrap();
+        assert_eq!(fmt(format).weight_bytes(&shape).unwrap().total_bytes(), want, "{name} {format}");
+    }
+    assert!(seen.len() >= 45, "only {} design/format pairs", seen.len());
+}
+
+#[test]
 fn rows_that_are_not_whole_super_blocks_fall_back_as_llama_cpp_does() {
     // Qwen2.5-0.5B: hidden 896 = 3.5·256, so Q4_K → Q5_0 and Q6_K → Q8_0 on every tensor whose
     // rows are 896 long; ffn_down rows are 4864 = 19·256 long and stay K-quants.
@@ -509,8 +547,8 @@ fn every_shipped_engine_file_loads_and_round_trips() {
         let back = Engine::from_toml_str(&text, &Origin::default()).unwrap();
         assert_eq!(&back, e, "{} does not round-trip", e.name);
         // Defaults resolve, and every listed format has a byte model for a plain Llama shape.
-        let _ = e.default_format();
-        let _ = e.default_kv_cache();
+        e.default_format().unwrap();
+        e.default_kv_cache().unwrap();
         for f in &e.weight_formats {
             e.weight_format(f, None).unwrap().weight_bytes(&llama_3_2_1b()).unwrap();
         }
@@ -597,6 +635,40 @@ fn engine_file_errors_name_file_field_value_and_what_is_allowed() {
 }
 
 #[test]
+fn tensorrt_llm_fp8_is_refused_on_a_device_without_fp8_matrix_units() {
+    // tensorrt-llm.toml: fp8-e4m3-per-tensor requires fp8 (ModelOpt support matrix: Ada and
+    // later). The Jetson hardware files publish no fp8 peak, the RTX 4090 and H100 files do.
+    let trt = find_engine(&engines_dir(), "tensorrt-llm").unwrap();
+    let hw_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/hardware");
+    let load =
+        |stem: &str| colaw::hardware::load_hardware(hw_dir.join(format!("{stem}.toml")).to_str().unwrap()).unwrap();
+    let jetson = load("jetson-orin-nano-8gb-super");
+    let has = |hw: &colaw::Hardware| {
+        let p = hw.peak_tflops.clone();
+        move |t: DType| p.get(t).is_some()
+    };
+    let e = trt
+        .weight_format_on("fp8-e4m3-per-tensor", "jetson-orin-nano-8gb-super", has(&jetson))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("tensorrt-llm") && e.contains("jetson-orin-nano-8gb-super") && e.contains("peak_tflops.fp8"),
+        "{e}"
+    );
+    // The list of what it runs there leaves fp8 out and keeps int4 AWQ.
+    let there = e.split("there it runs:").nth(1).unwrap();
+    assert!(there.contains("trtllm-int4-awq-g128") && !there.contains("fp8"), "{e}");
+    assert!(trt.weight_format_on("trtllm-int4-awq-g128", "jetson-orin-nano-8gb-super", has(&jetson)).is_ok());
+    let rtx = load("nvidia-rtx-4090");
+    assert!(trt.weight_format_on("fp8-e4m3-per-tensor", "nvidia-rtx-4090", has(&rtx)).is_ok());
+    // A requirement on a format the engine does not list is an error naming the field.
+    let bad = format!("{MIN}[requires_compute]\n\"Q8_0\" = \"int8\"\n")
+        .replace("attention = \"c\"", "attention = \"c\"\nrequires_compute = \"d\"");
+    let err = Engine::from_toml_str(&bad, &Origin::default()).unwrap_err().to_string();
+    assert!(err.contains("requires_compute") && err.contains("Q8_0"), "{err}");
+}
+
+#[test]
 fn a_device_profile_can_restrict_formats_and_the_refusal_names_the_device() {
     let text = format!("{MIN}[devices.jetson]\nweight_formats = [\"F16\"]\n");
     let e = Engine::from_toml_str(&text, &Origin::default()).unwrap();
@@ -632,6 +704,16 @@ fn calibrated_profiles_have_the_hardware_file_shape_and_numbers() {
             (po.per_step_ms, po.per_layer_ms, po.per_moe_layer_ms)
         );
         assert_eq!(hw.calibration.as_ref(), p.calibration.as_ref());
+        // The profile is keyed by the uncalibrated device it applies to: same peaks, bandwidth
+        // and memory as the calibrated file, so profile + device = the calibrated file.
+        let base = colaw::hardware::load_hardware(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("models/hardware/nvidia-h100-sxm.toml").to_str().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (base.peak_tflops, base.bandwidth_gbps, base.memory_gb),
+            (hw.peak_tflops, hw.bandwidth_gbps, hw.memory_gb)
+        );
     }
 }
 

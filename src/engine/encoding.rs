@@ -153,25 +153,25 @@ pub enum Encoding {
         scale_bytes: u32,
     },
     /// AutoAWQ GEMM layout (awq/modules/linear/gemm.py, `WQLinear_GEMM`): `qweight` int32
-    /// [cols, rows/8] (4 bits per weight), `qzeros` int32 [cols/group, rows/8] (one 4-bit zero
-    /// per group and output), `scales` fp16 [cols/group, rows]. Requires cols % group = 0 and
+    /// `[cols, rows/8]` (4 bits per weight), `qzeros` int32 `[cols/group, rows/8]` (one 4-bit zero
+    /// per group and output), `scales` fp16 `[cols/group, rows]`. Requires cols % group = 0 and
     /// rows % 8 = 0 (asserted there).
     AwqGemm {
         /// Weights per group along the input dimension.
         group: u32,
     },
     /// AutoGPTQ layout (auto_gptq/nn_modules/qlinear/qlinear_cuda_old.py, `QuantLinear`, the
-    /// checkpoint format vLLM and transformers load): `qweight` int32 [cols/32·4, rows],
-    /// `qzeros` int32 [ceil(cols/group), rows/32·4], `scales` fp16 [ceil(cols/group), rows],
-    /// `g_idx` int32 [cols]. Requires cols % 32 = 0 and rows % 8 = 0.
+    /// checkpoint format vLLM and transformers load): `qweight` int32 `[cols/32·4, rows]`,
+    /// `qzeros` int32 `[ceil(cols/group), rows/32·4]`, `scales` fp16 `[ceil(cols/group), rows]`,
+    /// `g_idx` int32 `[cols]`. Requires cols % 32 = 0 and rows % 8 = 0.
     GptqV1 {
         /// Weights per group along the input dimension.
         group: u32,
     },
     /// TensorRT-LLM weight-only group-wise int4 as produced by ModelOpt AWQ
     /// (tensorrt_llm/quantization/layers.py, `WeightOnlyGroupwiseQuantLinear` with
-    /// `pre_quant_scale`, no zero): `qweight` [cols, rows/8] of 32-bit words, `scale` fp16
-    /// [cols/group, rows], and, when `pre_quant_scale`, an fp16 activation pre-scale [cols]
+    /// `pre_quant_scale`, no zero): `qweight` `[cols, rows/8]` of 32-bit words, `scale` fp16
+    /// `[cols/group, rows]`, and, when `pre_quant_scale`, an fp16 activation pre-scale `[cols]`
     /// (one per distinct input; the fused QKV projection carries one, not three).
     ModelOptAwq {
         /// Weights per group along the input dimension.
@@ -191,7 +191,7 @@ pub enum Encoding {
         scale_bytes: u32,
     },
     /// int8 weights with one fp16 scale per output channel (TensorRT-LLM
-    /// `WeightOnlyQuantLinear`, int8 weight-only: `per_channel_scale` [rows]).
+    /// `WeightOnlyQuantLinear`, int8 weight-only: `per_channel_scale` `[rows]`).
     Int8PerChannel,
 }
 

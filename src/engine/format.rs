@@ -64,8 +64,8 @@ impl GgufFileType {
     }
 }
 
-/// Where the non-quantised tensors of a checkpoint format stay, and how its projections are
-/// stored.
+/// A weight format: which tensors of a model are quantised, in which layout, and which are kept
+/// in a wider type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[allow(non_camel_case_types)]
 pub enum WeightFormat {
@@ -457,5 +457,53 @@ impl WeightBytes {
     /// Number of tensors of `class` stored with `encoding`.
     pub fn count(&self, class: TensorClass, encoding: Encoding) -> usize {
         self.tensors.iter().filter(|t| t.tensor.class == class && t.encoding == encoding).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fallback_drops_to_a_32_block_type_then_f16() {
+        // 896 = 3.5 super-blocks but 28 blocks of 32.
+        assert_eq!(gguf_fallback(GgmlType::Q4_K, 896), GgmlType::Q5_0);
+        assert_eq!(gguf_fallback(GgmlType::Q5_K, 896), GgmlType::Q5_1);
+        assert_eq!(gguf_fallback(GgmlType::Q6_K, 896), GgmlType::Q8_0);
+        // 1000 is not a multiple of 32 either: F16.
+        assert_eq!(gguf_fallback(GgmlType::Q4_K, 1000), GgmlType::F16);
+        assert_eq!(gguf_fallback(GgmlType::Q8_0, 1000), GgmlType::F16);
+        // Whole blocks: unchanged.
+        assert_eq!(gguf_fallback(GgmlType::Q4_K, 4096), GgmlType::Q4_K);
+        assert_eq!(gguf_fallback(GgmlType::F16, 1000), GgmlType::F16);
+    }
+
+    #[test]
+    fn untied_token_embedding_keeps_the_default_type_tied_takes_the_output_rule() {
+        let mut s = ModelShape {
+            layers: 1,
+            hidden: 256,
+            heads: 4,
+            kv_heads: 4,
+            head_dim: 64,
+            ffn: 512,
+            experts: 1,
+            vocab: 100,
+            tied_embeddings: false,
+            qkv_bias: false,
+            llama_arch: true,
+        };
+        let embd = |s: &ModelShape| {
+            WeightFormat::Gguf(GgufFileType::Q4_K_M)
+                .assign(s)
+                .unwrap()
+                .into_iter()
+                .find(|(t, _)| t.class == TensorClass::TokenEmbd)
+                .unwrap()
+                .1
+        };
+        assert_eq!(embd(&s), Encoding::Ggml(GgmlType::Q4_K));
+        s.tied_embeddings = true;
+        assert_eq!(embd(&s), Encoding::Ggml(GgmlType::Q6_K));
     }
 }

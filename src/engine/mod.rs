@@ -5,6 +5,20 @@
 //!
 //! The schema and every format's byte layout, with sources, are in docs/engines.md and
 //! models/engines/README.md. This module does no I/O beyond reading engine files.
+//!
+//! ```
+//! use colaw::engine::{ModelShape, WeightFormat};
+//! // Llama-3.2-1B as llama-quantize writes it in Q4_K_M: Q6_K tied embedding, half the attn_v
+//! // and ffn_down tensors in Q6_K, the rest Q4_K, norms F32.
+//! let shape = ModelShape {
+//!     layers: 16, hidden: 2048, heads: 32, kv_heads: 8, head_dim: 64, ffn: 8192, experts: 1,
+//!     vocab: 128_256, tied_embeddings: true, qkv_bias: false, llama_arch: true,
+//! };
+//! let w = WeightFormat::parse("Q4_K_M")?.weight_bytes(&shape)?;
+//! assert_eq!(w.total_bytes(), 799_862_784);
+//! assert!((w.bits_per_weight() - 5.178).abs() < 1e-3);
+//! # Ok::<(), colaw::Error>(())
+//! ```
 
 mod encoding;
 mod format;
@@ -19,6 +33,7 @@ pub use profile::{ClassEfficiency, DeviceProfile, Efficiency, Overhead};
 pub use shape::{ModelShape, Tensor, TensorClass};
 
 use crate::error::{read_file, Error, Origin, Result};
+use crate::precision::DType;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -88,6 +103,11 @@ pub struct Engine {
     /// Where each claim comes from: keys `weight_formats`, `kv_cache_types`, `attention`
     /// (required) and any other field name.
     pub sources: BTreeMap<String, String>,
+    /// Formats that need matrix units of a given compute type on the device, e.g.
+    /// `"fp8-e4m3-per-tensor" = "fp8"` (FP8 weights and activations need FP8 tensor cores): a
+    /// device whose hardware file has no `peak_tflops.<type>` cannot run them with this engine.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub requires_compute: BTreeMap<String, String>,
     /// Calibrated terms per device, keyed by hardware file stem. Empty until calibrated.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub devices: BTreeMap<String, DeviceProfile>,
@@ -104,6 +124,19 @@ impl Engine {
         }
         if self.display_name.trim().is_empty() {
             return Err(Error::invalid(origin, "display_name", "\"\"", "must not be empty"));
+        }
+        for (i, a) in self.aliases.iter().enumerate() {
+            if a.trim().is_empty()
+                || a.eq_ignore_ascii_case(&self.name)
+                || self.aliases[..i].iter().any(|b| b.eq_ignore_ascii_case(a))
+            {
+                return Err(Error::invalid(
+                    origin,
+                    "aliases",
+                    format!("\"{a}\""),
+                    "each alias must be non-empty, differ from the name and from the other aliases (case-insensitive)",
+                ));
+            }
         }
         if self.version.trim().is_empty() {
             return Err(Error::invalid(origin, "version", "\"\"", "say which engine versions the file describes"));
@@ -135,6 +168,18 @@ impl Engine {
                         "every engine file cites where its formats, KV-cache types and attention kernel come from",
                     ))
                 }
+            }
+        }
+        for (format, dtype) in &self.requires_compute {
+            let field = format!("requires_compute.\"{format}\"");
+            check_names(origin, &field, std::slice::from_ref(format), &self.weight_formats)?;
+            DType::parse_field(dtype, origin, &field)?;
+            if self.sources.get("requires_compute").is_none_or(|s| s.trim().is_empty()) {
+                return Err(Error::missing(
+                    origin,
+                    "sources.requires_compute",
+                    "say where the hardware requirement comes from",
+                ));
             }
         }
         for (device, p) in &self.devices {
@@ -192,9 +237,36 @@ impl Engine {
         Ok(f)
     }
 
+    /// The compute type a format needs matrix units for with this engine, if any (entries are
+    /// checked on load; one that does not name a type imposes nothing).
+    pub fn required_compute(&self, format: &str) -> Option<DType> {
+        self.requires_compute.get(format).and_then(|d| d.parse().ok())
+    }
+
+    /// [`Engine::weight_format`] on a device, also refusing a format whose required compute
+    /// type the device has no peak for (`has_peak(t)`: the hardware file lists
+    /// `peak_tflops.<t>`). The error names the engine, the device and the formats it can run
+    /// there.
+    pub fn weight_format_on(&self, name: &str, device: &str, has_peak: impl Fn(DType) -> bool) -> Result<WeightFormat> {
+        let f = self.weight_format(name, Some(device))?;
+        if let Some(t) = self.required_compute(name).filter(|t| !has_peak(*t)) {
+            let allowed =
+                self.devices.get(device).and_then(|p| p.weight_formats.as_ref()).unwrap_or(&self.weight_formats);
+            let runnable: Vec<&str> =
+                allowed.iter().filter(|x| self.required_compute(x).is_none_or(&has_peak)).map(|x| x.as_str()).collect();
+            return Err(Error::Unsupported(format!(
+                "engine `{}` runs weight format `{name}` only on devices with {t} matrix units, and `{device}` has no \
+                 peak_tflops.{t}; there it runs: {}",
+                self.name,
+                runnable.join(", ")
+            )));
+        }
+        Ok(f)
+    }
+
     /// The engine's default weight format.
-    pub fn default_format(&self) -> WeightFormat {
-        WeightFormat::parse(&self.default_weight_format).expect("validated on load")
+    pub fn default_format(&self) -> Result<WeightFormat> {
+        self.weight_format(&self.default_weight_format, None)
     }
 
     /// The KV-cache type named `name`, if this engine offers it.
@@ -211,8 +283,8 @@ impl Engine {
     }
 
     /// The engine's default KV-cache type.
-    pub fn default_kv_cache(&self) -> KvCacheType {
-        KvCacheType::parse(&self.default_kv_cache_type).expect("validated on load")
+    pub fn default_kv_cache(&self) -> Result<KvCacheType> {
+        self.kv_cache_type(&self.default_kv_cache_type)
     }
 
     /// Calibrated terms on a device (hardware file stem), if any.
