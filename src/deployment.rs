@@ -36,6 +36,8 @@ pub struct ResolvedDeployment {
     /// The engine file has calibrated terms for this device; otherwise the latencies are the
     /// roofline bound of the device's own terms.
     pub calibrated: bool,
+    /// The compute type the format imposes (FP8 W8A8 computes in fp8), if any.
+    pub compute: Option<crate::precision::DType>,
 }
 
 /// What reports say about a deployment.
@@ -74,16 +76,17 @@ pub fn device_key(hardware_spec: &str) -> String {
 /// unknown formats, formats the engine (or the engine on this device) does not run.
 pub fn resolve(spec: &EngineSpec, hw: &Hardware, device: &str, engines_dir: &Path) -> Result<ResolvedDeployment> {
     let engine = find_engine(engines_dir, &spec.engine)?;
-    let weight_format = match &spec.weight_format {
-        Some(f) => engine.weight_format(f, Some(device))?,
-        None => engine.default_format(),
-    };
+    let name = spec.weight_format.clone().unwrap_or_else(|| engine.default_weight_format.clone());
+    // A format that computes in a type the device has no peak for (FP8 W8A8 on a Jetson) is
+    // refused here, naming the type.
+    let weight_format = engine.weight_format_on(&name, device, |t| hw.peak_ops_per_s(t).is_ok())?;
     let kv_cache = match &spec.kv_cache_type {
         Some(k) => engine.kv_cache_type(k)?,
-        None => engine.default_kv_cache(),
+        None => engine.default_kv_cache()?,
     };
     let (hardware, calibrated) = engine.apply_to(hw, device);
-    Ok(ResolvedDeployment { engine, deployment: Deployment { weight_format, kv_cache }, hardware, calibrated })
+    let compute = engine.required_compute(&name);
+    Ok(ResolvedDeployment { engine, deployment: Deployment { weight_format, kv_cache }, hardware, calibrated, compute })
 }
 
 /// The shipped engines folder (`models/engines/`).

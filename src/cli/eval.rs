@@ -43,6 +43,9 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     if let Some(d) = &deployment {
         hw = d.hardware.clone();
         w.deploy = Some(d.deployment);
+        if let Some(t) = d.compute {
+            w.precision.compute = t;
+        }
     }
     let law = load_law(&a.law)?;
     let mode = if a.paper_mode { Mode::Paper } else { Mode::Full };
