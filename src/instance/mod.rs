@@ -202,7 +202,11 @@ impl Instance {
                     if let Some(t) = r.compute {
                         compute = t;
                     }
-                    if space.widths.iter().any(|w| w.weights != space.widths[0].weights || w.kv_cache != space.widths[0].kv_cache) {
+                    if space
+                        .widths
+                        .iter()
+                        .any(|w| w.weights != space.widths[0].weights || w.kv_cache != space.widths[0].kv_cache)
+                    {
                         return Err(Error::invalid(
                             origin,
                             f("engine"),
