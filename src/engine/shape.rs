@@ -4,7 +4,7 @@
 //! [`ModelShape`] holds plain integers (not [`crate::Architecture`]) so this module stays
 //! independent of the architecture module; `docs/engines.md` says how the two connect.
 
-use crate::error::{Error, Origin, Result};
+use crate::error::{Origin, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -39,31 +39,24 @@ pub struct ModelShape {
 }
 
 impl ModelShape {
-    /// Check every field; errors name the field, the value and what is allowed.
+    /// Check every field; errors name the field, the value and what is allowed (the
+    /// architecture's own rules: positive sizes, kv_heads dividing heads).
     pub fn validate(&self, origin: &Origin) -> Result<()> {
-        for (field, v) in [
-            ("layers", self.layers),
-            ("hidden", self.hidden),
-            ("heads", self.heads),
-            ("kv_heads", self.kv_heads),
-            ("head_dim", self.head_dim),
-            ("ffn", self.ffn),
-            ("experts", self.experts),
-            ("vocab", self.vocab),
-        ] {
-            if v == 0 {
-                return Err(Error::invalid(origin, field, v, "must be a positive integer"));
-            }
+        crate::architecture::Architecture {
+            name: None,
+            layers: self.layers,
+            hidden: self.hidden,
+            heads: self.heads,
+            kv_heads: self.kv_heads,
+            head_dim: self.head_dim,
+            ffn: self.ffn,
+            experts: self.experts,
+            active_experts: 1,
+            vocab: self.vocab,
+            tied_embeddings: self.tied_embeddings,
+            qkv_bias: self.qkv_bias,
         }
-        if !self.heads.is_multiple_of(self.kv_heads) {
-            return Err(Error::invalid(
-                origin,
-                "kv_heads",
-                self.kv_heads,
-                format!("must divide heads = {} (grouped-query attention)", self.heads),
-            ));
-        }
-        Ok(())
+        .validate(origin)
     }
 
     /// Query projection width, heads · head_dim.
