@@ -49,11 +49,13 @@ echo "[gpu_run] build ready after $(( $(date +%s) - start )) s; measuring for up
 copier=$!
 # --designs 120 --seed 1: the draw is prefix-stable (the first 64 designs are those of the
 # earlier --designs 64 runs), so resuming measures new designs only; the time budget ends the run.
+# --threads 8: the committed rows were taken with -t 8, and the thread count is part of the
+# resume key; another count re-measures every committed design instead of resuming.
 python3 measure/llamacpp/measure.py \
     --archs SmolLM2-135M SmolLM2-360M Qwen2.5-0.5B Llama-3.2-1B TinyLlama-1.1B Qwen2.5-1.5B \
     --space measure/llamacpp/spaces/gpu-dense.toml --designs 120 --seed 1 --max-params 1.2e9 \
     --formats F16,Q8_0,Q4_K_M --prompts 128,512,2048 --depths 128,1024,4096 --n-gen 16 --repeats 5 \
-    --threads 16 --prefetch 3 --time-budget-s "$left" --work /tmp/llamacpp-gguf --out "$csv" 2>&1 | tee -a "$out/measure.log"
+    --threads 8 --prefetch 3 --time-budget-s "$left" --work /tmp/llamacpp-gguf --out "$csv" 2>&1 | tee -a "$out/measure.log"
 kill "$copier" 2>/dev/null
 cp "$csv" "$out/h200_cuda.csv"
 cp "${csv%.csv}.device.json" "$out/h200_cuda.device.json" 2>/dev/null
