@@ -193,10 +193,12 @@ def find_tool(explicit, env, name):
     return None
 
 
-def quantize(quant_bin, src, dst, fmt, threads=None):
-    """llama-quantize SRC DST FMT; the log is kept beside DST (it lists each tensor's real type)."""
+def quantize(quant_bin, src, dst, fmt, threads=None, nice=None):
+    """llama-quantize SRC DST FMT; the log is kept beside DST (it lists each tensor's real type).
+    `nice`: niceness of the tool, so that GGUFs made ahead do not slow the design being timed."""
     tmp = Path(str(dst) + ".partial")
-    cmd = [quant_bin, str(src), str(tmp), fmt] + ([str(threads)] if threads else [])
+    cmd = (["nice", "-n", str(nice)] if nice else []) + [quant_bin, str(src), str(tmp), fmt] + (
+        [str(threads)] if threads else [])
     r = subprocess.run(cmd, capture_output=True, text=True)
     Path(str(dst) + ".quantize.log").write_text(r.stdout + r.stderr)
     if r.returncode != 0:
@@ -258,7 +260,7 @@ def check_file(a, path):
     return dict(params=n, weight_bytes=wbytes, bits_per_weight=round(8 * wbytes / n, 4), tensor_types=types)
 
 
-def make_all(a, out_dir, formats, quant_bin=None, seed=0, threads=None, keep_f16=True, check=True):
+def make_all(a, out_dir, formats, quant_bin=None, seed=0, threads=None, keep_f16=True, check=True, nice=None):
     """Write the F16 file (if not there) and every format of `formats`; return {format: (path, summary)}."""
     check_supported(a)
     out_dir = Path(out_dir)
@@ -274,7 +276,7 @@ def make_all(a, out_dir, formats, quant_bin=None, seed=0, threads=None, keep_f16
             if quant_bin is None:
                 raise FileNotFoundError("llama-quantize not found: run measure/llamacpp/setup.sh, or pass --quantize "
                                         "PATH (or set $LLAMA_QUANTIZE)")
-            quantize(quant_bin, f16, path, fmt, threads)
+            quantize(quant_bin, f16, path, fmt, threads, nice)
         res[fmt] = (path, check_file(a, path) if check else None)
     if not keep_f16 and "F16" not in formats:
         f16.unlink(missing_ok=True)

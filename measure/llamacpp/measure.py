@@ -245,7 +245,10 @@ def main():
     p.add_argument("--llama-bench", help="binary (default: $LLAMA_BENCH, else setup.sh's CUDA then CPU build)")
     p.add_argument("--quantize", help="llama-quantize (default: $LLAMA_QUANTIZE, else setup.sh's build)")
     p.add_argument("--engine", help="engine column (default llama.cpp-cpu or llama.cpp-cuda)")
-    p.add_argument("--prefetch", type=int, help="designs whose GGUFs are made ahead, in a thread (default 1 on GPU, 0 on CPU)")
+    p.add_argument("--prefetch", type=int,
+                   help="designs whose GGUFs are made ahead, one thread each (default 1 on GPU, 0 on CPU)")
+    p.add_argument("--prefetch-threads", type=int,
+                   help="llama-quantize threads of a GGUF made ahead (default: (cores - 2) / prefetch, at least 1)")
     p.add_argument("--work", default=str(HERE / "target" / "work"), help="folder for GGUF files (deleted per design)")
     p.add_argument("--keep-gguf", action="store_true")
     p.add_argument("--timeout-s", type=int, default=900, help="limit of one llama-bench call")
@@ -324,13 +327,19 @@ def main():
                 any((lab, f, "decode", "0", str(dp), str(a.n_gen), th, ctx.engine) not in done for dp in depths)]
         return fmts, pp, tg
 
-    def prepare(d, fmts):
-        return make_gguf.make_all(d, work, fmts, quant, threads=a.threads)
+    def prepare(d, fmts, threads=a.threads, nice_=None):
+        return make_gguf.make_all(d, work, fmts, quant, threads=threads, nice=nice_)
 
-    # GGUF files of the next design are made while this one is timed (--prefetch 1, the default
+    # GGUF files of the next designs are made while this one is timed (--prefetch 1, the default
     # on a GPU, whose host cores are otherwise idle); on a CPU this would disturb the timing.
+    # Each design made ahead gets its own thread (GGUF writing is one Python thread, and it
+    # dominates a GPU run), with its share of the cores minus two and niceness 10, which leaves
+    # llama-bench's host thread a free core.
     prefetch = a.prefetch if a.prefetch is not None else (1 if backend == "cuda" else 0)
-    pool = ThreadPoolExecutor(max_workers=1) if prefetch else None
+    pool = ThreadPoolExecutor(max_workers=prefetch) if prefetch else None
+    pre_threads = a.prefetch_threads or max(1, ((os.cpu_count() or 2) - 2) // max(prefetch, 1))
+    # No design is made ahead this close to the time budget: it would only delay the exit.
+    pre_stop_s = None if a.time_budget_s is None else a.time_budget_s - 30
     pending = {}
     for i, d in enumerate(designs):
         if a.time_budget_s is not None and time.time() - t0 > a.time_budget_s:
@@ -344,11 +353,14 @@ def main():
             continue
         t1 = time.time()
         try:
-            made = pending.pop(i).result() if i in pending else prepare(d, fmts)
+            mine = pending.pop(i, None)
             if pool is not None:
-                for j in range(i + 1, min(i + 1 + prefetch, len(designs))):
+                for j in range(i + 1, len(designs)):
+                    if len(pending) >= prefetch or (pre_stop_s is not None and time.time() - t0 > pre_stop_s):
+                        break
                     if j not in pending and todo_of(designs[j])[0]:
-                        pending[j] = pool.submit(prepare, designs[j], todo_of(designs[j])[0])
+                        pending[j] = pool.submit(prepare, designs[j], todo_of(designs[j])[0], pre_threads, 10)
+            made = mine.result() if mine is not None else prepare(d, fmts)
             t_prep = time.time() - t1
             by_path = {str(made[f][0]): f for f in fmts}
             models = ",".join(str(made[f][0]) for f in fmts)
