@@ -139,7 +139,7 @@ def main():
             "tied": str(a.get("tied_embeddings", False)).lower(), "qkv_bias": str(a.get("qkv_bias", False)).lower(),
             "experts": a.get("experts", 1), "active_experts": a.get("active_experts", 1),
             "phase": phase, "batch": 1, "tokens": tokens, "latency_ms": f"{ms:.6g}",
-            "device": hw, "engine": eng, "weight_format": fmt, "kv_cache_type": kv,
+            "hardware": hw, "engine": eng, "weight_format": fmt, "kv_cache_type": kv,
             "compute_dtype": COMPUTE.get(fmt, "fp16"), "source": r["source_id"], "published_line": i,
             "metric": metric, "value": r["value"],
         })

@@ -6,7 +6,7 @@
 //! latency_ms,engine,weight_format,kv_cache_type`. `weight_format` (an engine's storage format,
 //! e.g. `Q4_K_M`, `q4f16_1`, `awq-int4-g128`; docs/engines.md) replaces `weight_dtype` and
 //! `kv_dtype` for the bytes the row moves; its KV cache is `kv_cache_type` (default `f16`).
-//! `device` (a hardware file stem) and `source` let one file pool several devices and
+//! `hardware` (a hardware file name) and `source` let one file pool several devices and
 //! publications (`colaw calibrate` without `--hardware`, `--cv-by source`). `phase` = prefill: one forward over `tokens` new tokens per sequence
 //! from an empty cache, logits for the last position only; `phase` = decode: one forward of
 //! one new token per sequence attending to `tokens` cached positions. `latency_ms` is the
@@ -60,8 +60,8 @@ pub struct Measurement {
     pub engine: Option<String>,
     /// The engine's storage formats, when the row names a `weight_format`.
     pub deploy: Option<Deployment>,
-    /// Device (hardware file stem) the row was measured on, when the file has a `device`
-    /// column (files that pool several devices).
+    /// Hardware file (a name under models/hardware/ or a path) the row was measured on, when
+    /// the file has a `hardware` column (files that pool several devices).
     pub device: Option<String>,
     /// Where the row comes from, when the file has a `source` column (cross-validation can
     /// hold out one source at a time).
@@ -217,7 +217,7 @@ fn parse_row(rec: &csv::StringRecord, col: &HashMap<&str, usize>, origin: &Origi
     };
     Ok(Measurement {
         deploy,
-        device: get("device").map(str::to_string),
+        device: get("hardware").map(str::to_string),
         source: get("source").map(str::to_string),
         line,
         arch,

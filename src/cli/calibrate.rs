@@ -16,7 +16,7 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct CalibrateArgs {
     /// Hardware file or name whose datasheet figures are the starting point. Omit it when the
-    /// CSV has a `device` column: each row is then costed on its own device and the terms are
+    /// CSV has a `hardware` column: each row is then costed on its own device and the terms are
     /// shared by all of them (an engine's efficiency relative to each device's peaks).
     #[arg(long)]
     pub hardware: Option<String>,
@@ -39,7 +39,7 @@ pub struct CalibrateArgs {
     #[arg(long, default_value = "full")]
     pub terms: String,
     /// Cross-validation groups: arch (unseen designs), source (unseen publications; needs a
-    /// `source` column) or device (unseen devices; needs a `device` column).
+    /// `source` column) or device (unseen devices; needs a `hardware` column).
     #[arg(long, default_value = "arch")]
     pub cv_by: String,
     /// Per-row predictions CSV (line, device, source, phase, measured, uncalibrated,
@@ -116,7 +116,7 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
             (Some(h), _) => Ok(h.clone()),
             (None, Some(d)) => Ok(d.clone()),
             (None, None) => {
-                bail!("{file}:{}: no --hardware and no `device` in this row: give one or the other", r.line)
+                bail!("{file}:{}: no --hardware and no `hardware` in this row: give one or the other", r.line)
             }
         }
     };
