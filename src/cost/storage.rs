@@ -114,7 +114,7 @@ impl Storage {
         let (norm, _, _) = class(&[AttnNorm, FfnNorm, OutputNorm]);
         let (embedding, _, _) = class(&[TokenEmbd]);
         let lm_head = if arch.tied_embeddings { embedding } else { class(&[Output]).0 };
-        let kv_width = arch.kv_dim() as u64;
+        let kv_width = arch.kv_dim();
         let kv = d.kv_cache.row_bytes(kv_width)? as f64 / kv_width as f64;
         Ok(Storage {
             embedding,
