@@ -12,7 +12,7 @@ use crate::architecture::Architecture;
 use crate::cost::CostModel;
 use crate::error::{Error, Result};
 use crate::instance::Instance;
-use crate::law::{LawInputs, LossLaw};
+use crate::law::LawInputs;
 use crate::scenario::{Budget, BudgetMetric};
 use crate::solve::{solve, Problem, Solution, SolveOptions, Status};
 use crate::util::stats::quantile;
@@ -180,11 +180,11 @@ pub fn pareto(
 }
 
 /// Fill each point's 5–95 % loss band from coefficient samples (law coefficient order).
-pub fn add_loss_bands(inst: &Instance, front: &mut [FrontPoint], samples: &[Vec<f64>]) {
+pub fn add_loss_bands(inst: &Instance, front: &mut [FrontPoint], samples: &[Vec<f64>]) -> Result<()> {
     if samples.is_empty() {
-        return;
+        return Ok(());
     }
-    let laws: Vec<_> = samples.iter().map(|s| inst.law.with_values(s)).collect();
+    let laws: Vec<_> = samples.iter().map(|s| inst.law.with_coefficients(s)).collect::<Result<_>>()?;
     for p in front {
         let x = LawInputs::from_arch(&p.arch, inst.tokens);
         let mut v: Vec<f64> = laws.iter().map(|l| l.loss(&x)).collect();
@@ -192,4 +192,5 @@ pub fn add_loss_bands(inst: &Instance, front: &mut [FrontPoint], samples: &[Vec<
         p.loss_p05 = Some(quantile(&v, 0.05));
         p.loss_p95 = Some(quantile(&v, 0.95));
     }
+    Ok(())
 }

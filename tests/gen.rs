@@ -129,7 +129,7 @@ fn robust_family_is_reproducible_and_loads() {
         let spec = inst.robust.clone().unwrap_or_else(|| panic!("{}: no [robust]", p.display()));
         // 64 bootstrap refits of the paper law, in its coefficient order, near its values.
         assert_eq!(spec.coefficients.len(), 64);
-        let l_inf = inst.law.names.iter().position(|n| n == "L_inf").unwrap();
+        let l_inf = inst.law.coefficient_names().iter().position(|n| n == "L_inf").unwrap();
         let spread = spec.coefficients.iter().map(|c| c[l_inf]).fold(f64::NAN, f64::max)
             - spec.coefficients.iter().map(|c| c[l_inf]).fold(f64::NAN, f64::min);
         assert!(spread > 0.0, "bootstrap samples differ");

@@ -22,7 +22,16 @@ fn instance(rng: &mut StdRng) -> Instance {
 }
 
 fn samples(inst: &Instance, rng: &mut StdRng, n: usize, spread: f64) -> Vec<Vec<f64>> {
-    (0..n).map(|_| inst.law.values.iter().map(|v| v * (1.0 + spread * rng.random_range(-1.0..1.0))).collect()).collect()
+    (0..n)
+        .map(|_| {
+            inst.law
+                .coefficients()
+                .iter()
+                .map(|(_, v)| v)
+                .map(|v| v * (1.0 + spread * rng.random_range(-1.0..1.0)))
+                .collect()
+        })
+        .collect()
 }
 
 /// Checks agreement; returns whether the case had a solution.
@@ -110,7 +119,7 @@ fn a_sample_that_overflows_at_some_depths_excludes_them_in_both_solvers() {
     // solver may choose them, and both must agree on the rest.
     let mut rng = StdRng::seed_from_u64(7);
     let mut inst = instance(&mut rng);
-    let i = |n: &str| inst.law.names.iter().position(|x| x == n).unwrap();
+    let i = |n: &str| inst.law.coefficient_names().iter().position(|x| x == n).unwrap();
     let (kl, al) = (i("kappa_l"), i("alpha_l"));
     let mut cases = 0;
     for _ in 0..12 {

@@ -20,7 +20,7 @@ use super::{
 use crate::cost::WidthCosts;
 use crate::error::{Error, Result};
 use crate::instance::Instance;
-use crate::law::{LawInputs, LossLaw, PowerLaw};
+use crate::law::{LawInputs, LossLaw};
 use crate::uncertainty::{Risk, RobustSpec};
 use good_lp::solvers::highs::highs;
 use good_lp::{variable, Expression, ProblemVariables, SolverModel, Variable};
