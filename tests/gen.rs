@@ -4,6 +4,8 @@
 //! (a bootstrap of a fit, the measured H100 calibration samples) and the exact robust
 //! variants agree on them.
 
+mod common;
+
 use colaw::gen::{generate, write_all, Family, GenOptions};
 use colaw::instance::Instance;
 use colaw::solve::{robust_enum, robust_mip, solve, SolveOptions, Status};
@@ -94,7 +96,7 @@ fn batch_of_many_generated_instances_completes() {
     let dir = d.path().join("many");
     write_all(&dir, &generate(&opts(Family::Paper, 1500, 9)).unwrap()).unwrap();
     let out = d.path().join("r.jsonl");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_colaw"))
+    let o = common::colaw_cmd()
         .args(["batch", dir.to_str().unwrap(), "--out", out.to_str().unwrap(), "--jobs", "2"])
         .output()
         .unwrap();

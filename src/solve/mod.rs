@@ -25,7 +25,7 @@ pub use auto::{choose, Choice};
 pub use enumerate::Enumerate;
 pub use mip_assign::MipAssign;
 pub use mip_compact::MipCompact;
-pub use problem::{Problem, Structure, WidthRow};
+pub use problem::{params_linear, Problem, Structure, WidthRow};
 pub use registry::{SolverKind, REGISTRY};
 pub use robust::{robust_enum, robust_mip, RobustEnum, RobustMip, RobustReport, ROBUST_AUTO_ENUM_LIMIT};
 
