@@ -39,7 +39,8 @@ pub fn samples(values: &[f64], n: usize, sigma: f64, seed: u64) -> Vec<Vec<f64>>
 fn bench(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let inst = Instance::load(&root.join(INSTANCE)).expect("bundled instance loads");
-    let coef = samples(&inst.law.values, 1000, 0.05, 7);
+    let values: Vec<f64> = inst.law.coefficients().into_iter().map(|(_, v)| v).collect();
+    let coef = samples(&values, 1000, 0.05, 7);
     let opts = RegionOptions::default();
     let mut g = c.benchmark_group("region");
     g.sample_size(10);

@@ -9,7 +9,7 @@
 
 use colaw::architecture::load_arch;
 use colaw::instance::Instance;
-use colaw::law::{LawInputs, LossLaw};
+use colaw::law::LawInputs;
 use colaw::pareto::{pareto, with_budgets_from};
 use colaw::scenario::BudgetMetric;
 use colaw::solve::{solve, SolveOptions};

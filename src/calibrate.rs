@@ -15,6 +15,7 @@ use crate::hardware::{
 };
 use crate::measurement::{Measurement, Phase};
 use crate::util::rng::mix_seed;
+use crate::util::stats::quantile_of;
 use argmin::core::{CostFunction, Executor, Gradient, State};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
@@ -476,6 +477,19 @@ pub fn bootstrap(
         .collect()
 }
 
+/// The 95 % interval of each efficiency term over bootstrap samples (type-7 quantiles
+/// 2.5 % and 97.5 %), in [`EfficiencyTerms`] order with the term names.
+pub fn intervals95(samples: &[EfficiencyTerms]) -> Vec<(&'static str, (f64, f64))> {
+    crate::hardware::EFFICIENCY_TERM_NAMES
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let v: Vec<f64> = samples.iter().map(|t| t.values[k]).collect();
+            (*name, (quantile_of(&v, 0.025), quantile_of(&v, 0.975)))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -493,6 +507,18 @@ mod tests {
         let back = EfficiencyTerms::from_theta(&t.to_theta());
         for (a, b) in t.values.iter().zip(back.values) {
             assert!((a - b).abs() < 1e-6, "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn intervals_are_type7_quantiles() {
+        // Five samples 0.1 … 0.5: h = 4·0.025 = 0.1 → 0.1 + 0.1·0.1 = 0.11; h = 3.9 → 0.49.
+        let s: Vec<EfficiencyTerms> = (1..=5).map(|i| EfficiencyTerms { values: [0.1 * i as f64; N_TERMS] }).collect();
+        let ci = intervals95(&s);
+        assert_eq!(ci.len(), N_TERMS);
+        assert_eq!(ci[0].0, "gemm_compute");
+        for (_, (lo, hi)) in ci {
+            assert!((lo - 0.11).abs() < 1e-12 && (hi - 0.49).abs() < 1e-12, "{lo} {hi}");
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::architecture::Architecture;
 use crate::cost::CostModel;
 use crate::error::{Error, Result};
 use crate::instance::Instance;
-use crate::law::{LawInputs, LossLaw};
+use crate::law::LawInputs;
 use crate::scenario::{Budget, BudgetMetric};
 use crate::solve::{solve, Problem, Solution, SolveOptions, Status};
 use crate::util::stats::quantile;
@@ -180,16 +180,98 @@ pub fn pareto(
 }
 
 /// Fill each point's 5–95 % loss band from coefficient samples (law coefficient order).
-pub fn add_loss_bands(inst: &Instance, front: &mut [FrontPoint], samples: &[Vec<f64>]) {
+pub fn add_loss_bands(inst: &Instance, front: &mut [FrontPoint], samples: &[Vec<f64>]) -> Result<()> {
     if samples.is_empty() {
-        return;
+        return Ok(());
     }
-    let laws: Vec<_> = samples.iter().map(|s| inst.law.with_values(s)).collect();
+    let laws: Vec<_> = samples.iter().map(|s| inst.law.with_coefficients(s)).collect::<Result<_>>()?;
     for p in front {
         let x = LawInputs::from_arch(&p.arch, inst.tokens);
         let mut v: Vec<f64> = laws.iter().map(|l| l.loss(&x)).collect();
         v.sort_by(f64::total_cmp);
         p.loss_p05 = Some(quantile(&v, 0.05));
         p.loss_p95 = Some(quantile(&v, 0.95));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Origin;
+
+    fn pt(metric: f64, objective: f64) -> FrontPoint {
+        let arch = Architecture::new(4, 512, 8, 1024, 32000);
+        FrontPoint {
+            metric,
+            epsilon: f64::INFINITY,
+            objective,
+            loss: objective,
+            loss_p05: None,
+            loss_p95: None,
+            label: format!("m{metric}-o{objective}"),
+            arch,
+            weight_dtype: "bf16".into(),
+            kv_dtype: "bf16".into(),
+            solver: "enum".into(),
+            status: Status::Optimal,
+        }
+    }
+
+    #[test]
+    fn keeps_exactly_the_nondominated_points() {
+        // (metric, objective): (3, 2.9) is dominated by (2, 2.8); (4, 3.0) by everything left
+        // of it; the tie at metric 1 keeps the lower objective.
+        let pts = vec![pt(3.0, 2.9), pt(1.0, 3.2), pt(2.0, 2.8), pt(4.0, 3.0), pt(1.0, 3.1), pt(5.0, 2.5)];
+        let front: Vec<(f64, f64)> = nondominated(pts).iter().map(|p| (p.metric, p.objective)).collect();
+        assert_eq!(front, [(1.0, 3.1), (2.0, 2.8), (5.0, 2.5)]);
+    }
+
+    #[test]
+    fn loss_bands_are_the_sample_quantiles() {
+        let inst = Instance::from_toml_str(
+            r#"
+name = "bands"
+[law]
+name = "paper"
+[space]
+layers = [8]
+hidden = [1024]
+head_dim = [64]
+kv_heads = [4]
+ffn_ratio = [2.0]
+vocab = [32000]
+[[scenario]]
+name = "orin"
+hardware = "jetson-orin-nano-8gb"
+"#,
+            &Origin::file("pareto.rs"),
+            None,
+        )
+        .unwrap();
+        let base: Vec<f64> = inst.law.coefficients().iter().map(|c| c.1).collect();
+        // Five samples that shift only the paper law's constant L_inf.
+        let c = inst.law.coefficient_names().iter().position(|n| n == "L_inf").unwrap();
+        let samples: Vec<Vec<f64>> = [0.0, 0.1, 0.2, 0.3, 0.4]
+            .iter()
+            .map(|d| {
+                let mut v = base.clone();
+                v[c] += d;
+                v
+            })
+            .collect();
+        let mut front = vec![pt(1.0, 0.0)];
+        front[0].arch = inst.space.widths[0].arch(8);
+        let x = LawInputs::from_arch(&front[0].arch, inst.tokens);
+        let losses: Vec<f64> = samples.iter().map(|s| inst.law.with_coefficients(s).unwrap().loss(&x)).collect();
+        add_loss_bands(&inst, &mut front, &samples).unwrap();
+        let mut sorted = losses.clone();
+        sorted.sort_by(f64::total_cmp);
+        // Type-7 quantiles of 5 values: h = 4q; p05 = x0 + 0.2 (x1 − x0), p95 = x3 + 0.8 (x4 − x3).
+        let p05 = sorted[0] + 0.2 * (sorted[1] - sorted[0]);
+        let p95 = sorted[3] + 0.8 * (sorted[4] - sorted[3]);
+        assert!((front[0].loss_p05.unwrap() - p05).abs() < 1e-12);
+        assert!((front[0].loss_p95.unwrap() - p95).abs() < 1e-12);
+        assert!(p95 > p05, "the samples spread the loss");
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::hardware::{read_latency_samples, EfficiencyTerms};
-use crate::law::{read_coefficient_samples, PowerLaw};
+use crate::law::{read_coefficient_samples, LossLaw};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -111,7 +111,7 @@ impl RobustSpec {
     pub fn with_overrides(
         base: Option<&RobustSpec>,
         o: &RobustOverrides,
-        law: &PowerLaw,
+        law: &dyn LossLaw,
     ) -> Result<Option<RobustSpec>> {
         let asked = o.risk.is_some() || o.chance.is_some() || o.samples.is_some();
         let mut spec = match (base, asked) {

@@ -3,12 +3,10 @@
 //! crafted wrong result row; on the shipped `robust` set the robust variants agree, and the
 //! point solvers are skipped there (and the robust ones elsewhere).
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn colaw(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_colaw")).args(args).output().unwrap()
-}
+use common::colaw;
+use std::path::Path;
 
 const COLUMNS: &str = "instance,path,solver,exact,status,objective,bound,gap,nodes,candidates,repeats,\
 time_median_ms,time_min_ms,peak_rss_mb,rss_scope,verified,best_known,rel_diff,solved,alarm,alarm_reason,message";

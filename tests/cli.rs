@@ -1,36 +1,16 @@
 //! The command line end to end: outputs other tools rely on, and one error per bad input,
 //! naming the file, field and value, with a non-zero exit and no panic.
 
-use std::io::Write;
-use std::process::{Command, Output};
+mod common;
 
-fn colaw(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_colaw")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
-}
+use common::{colaw, colaw_json as json, temp};
 
-fn json(args: &[&str]) -> serde_json::Value {
-    let o = colaw(args);
-    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
-/// Runs a command expected to fail; returns stderr after checking it names every needle.
+/// Runs a command expected to fail; returns stderr after checking it names every needle in
+/// one error line.
 fn fails(args: &[&str], needles: &[&str]) -> String {
-    let o = colaw(args);
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(!o.status.success(), "{args:?} should fail");
-    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-    for n in needles {
-        assert!(err.contains(n), "{args:?}: error lacks `{n}`: {err}");
-    }
+    let err = common::fails(args, needles);
     assert_eq!(err.trim().lines().count(), 1, "one error line expected: {err}");
     err
-}
-
-fn temp(ext: &str, text: &str) -> tempfile::NamedTempFile {
-    let mut f = tempfile::Builder::new().suffix(ext).tempfile().unwrap();
-    f.write_all(text.as_bytes()).unwrap();
-    f
 }
 
 #[test]

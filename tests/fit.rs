@@ -5,14 +5,15 @@
 //! The coverage experiment (how often bootstrap intervals cover the truth) is `#[ignore]`d:
 //! `cargo test --release --test fit -- --ignored --nocapture coverage`.
 
+mod common;
+
 use colaw::law::bootstrap::{bootstrap, BootstrapOptions};
 use colaw::law::fit::{to_theta, FitModel, FitOptions, Fitter, LseModel, Starts};
 use colaw::law::{load_law, LawInputs, LossLaw, Observations, PowerLaw, Var};
 use colaw::Architecture;
+use common::{colaw, fails, temp};
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};
-use std::io::Write;
-use std::process::{Command, Output};
 
 type Rng = rand::rngs::StdRng;
 
@@ -253,26 +254,6 @@ fn bad_bounds_are_named() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("bounds.alpha") && e.contains("0.34"), "{e}");
-}
-
-fn colaw(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_colaw")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
-}
-
-fn temp(ext: &str, text: &str) -> tempfile::NamedTempFile {
-    let mut f = tempfile::Builder::new().suffix(ext).tempfile().unwrap();
-    f.write_all(text.as_bytes()).unwrap();
-    f
-}
-
-fn fails(args: &[&str], needles: &[&str]) {
-    let o = colaw(args);
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(!o.status.success(), "{args:?} should fail");
-    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-    for n in needles {
-        assert!(err.contains(n), "{args:?}: error lacks `{n}`: {err}");
-    }
 }
 
 #[test]

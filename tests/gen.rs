@@ -4,6 +4,8 @@
 //! (a bootstrap of a fit, the measured H100 calibration samples) and the exact robust
 //! variants agree on them.
 
+mod common;
+
 use colaw::gen::{generate, write_all, Family, GenOptions};
 use colaw::instance::Instance;
 use colaw::solve::{robust_enum, robust_mip, solve, SolveOptions, Status};
@@ -94,7 +96,7 @@ fn batch_of_many_generated_instances_completes() {
     let dir = d.path().join("many");
     write_all(&dir, &generate(&opts(Family::Paper, 1500, 9)).unwrap()).unwrap();
     let out = d.path().join("r.jsonl");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_colaw"))
+    let o = common::colaw_cmd()
         .args(["batch", dir.to_str().unwrap(), "--out", out.to_str().unwrap(), "--jobs", "2"])
         .output()
         .unwrap();
@@ -129,7 +131,7 @@ fn robust_family_is_reproducible_and_loads() {
         let spec = inst.robust.clone().unwrap_or_else(|| panic!("{}: no [robust]", p.display()));
         // 64 bootstrap refits of the paper law, in its coefficient order, near its values.
         assert_eq!(spec.coefficients.len(), 64);
-        let l_inf = inst.law.names.iter().position(|n| n == "L_inf").unwrap();
+        let l_inf = inst.law.coefficient_names().iter().position(|n| n == "L_inf").unwrap();
         let spread = spec.coefficients.iter().map(|c| c[l_inf]).fold(f64::NAN, f64::max)
             - spec.coefficients.iter().map(|c| c[l_inf]).fold(f64::NAN, f64::min);
         assert!(spread > 0.0, "bootstrap samples differ");

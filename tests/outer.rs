@@ -2,12 +2,14 @@
 //! resumes a killed run to exactly the journal of an uninterrupted one, records failing and
 //! timed-out oracle calls without losing others.
 
+mod common;
+
 use colaw::instance::Instance;
 use colaw::law::Starts;
 use colaw::oracle::{parse_oracle, Design, SyntheticOracle};
 use colaw::outer::{data_csv, feasible_designs, initial_data, Journal, LoopOptions, OuterLoop, RoundRecord};
+use common::colaw;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// A reduced paper space (Table 5 depths, 4 widths, 3 KV choices, 3 FFN ratios, dense and
 /// two MoE shapes: 864 candidates, 808 within 20 ms/token on a Jetson Orin NX 16GB) whose
@@ -136,10 +138,6 @@ fn loop_recovers_the_true_optimum_not_the_prior() {
 fn rounds_of(j: &Path) -> Vec<RoundRecord> {
     let journal = Journal::new(j).unwrap();
     (1..).map_while(|r| journal.round(r).unwrap()).collect()
-}
-
-fn colaw(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_colaw")).args(args).output().unwrap()
 }
 
 #[test]

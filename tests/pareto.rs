@@ -4,7 +4,7 @@
 use colaw::cost::CostModel;
 use colaw::error::Origin;
 use colaw::instance::Instance;
-use colaw::law::{LawInputs, LossLaw};
+use colaw::law::LawInputs;
 use colaw::pareto::{pareto, with_budgets_from};
 use colaw::scenario::BudgetMetric;
 use colaw::solve::{solve, SolveOptions, Status};

@@ -27,7 +27,7 @@ fn toy() -> (tempfile::TempDir, Instance) {
 #[test]
 fn toy_probabilities_by_hand() {
     let (_d, inst) = toy();
-    assert_eq!(inst.law.names, vec!["A", "B", "E"]);
+    assert_eq!(inst.law.coefficient_names(), vec!["A", "B", "E"]);
     // Sample 1: E=2, A=4, B=1024 → (4,512) 5, (8,512) 4.5, (4,1024) 4: optimum (4,1024).
     // Sample 2: E=2, A=40, B=100 → (4,512) 12.195, (8,512) 7.195, (4,1024) 12.098: optimum (8,512).
     let samples = vec![vec![4.0, 1024.0, 2.0], vec![40.0, 100.0, 2.0]];
@@ -76,11 +76,11 @@ fn samples_file_must_name_every_coefficient() {
     let (d, inst) = toy();
     let f = d.path().join("s.csv");
     std::fs::write(&f, "sample,A,E\n0,1,2\n").unwrap();
-    let e = colaw::law::read_coefficient_samples(&f, &inst.law).unwrap_err().to_string();
+    let e = colaw::law::read_coefficient_samples(&f, inst.law.as_ref()).unwrap_err().to_string();
     assert!(e.contains("s.csv") && e.contains("`B`"), "{e}");
     std::fs::write(&f, "sample,A,B,E\n0,1,x,2\n").unwrap();
-    let e = colaw::law::read_coefficient_samples(&f, &inst.law).unwrap_err().to_string();
+    let e = colaw::law::read_coefficient_samples(&f, inst.law.as_ref()).unwrap_err().to_string();
     assert!(e.contains("s.csv:2") && e.contains("`B`"), "{e}");
     std::fs::write(&f, "B,A,E,extra\n3,1,2,9\n").unwrap();
-    assert_eq!(colaw::law::read_coefficient_samples(&f, &inst.law).unwrap(), vec![vec![1.0, 3.0, 2.0]]);
+    assert_eq!(colaw::law::read_coefficient_samples(&f, inst.law.as_ref()).unwrap(), vec![vec![1.0, 3.0, 2.0]]);
 }

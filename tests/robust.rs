@@ -2,11 +2,14 @@
 //! enumeration on random instances; an instance's `[robust]` section gives the same answer
 //! as the equivalent command-line flags, flags override it, and `colaw batch` honours it.
 
+mod common;
+
 use colaw::error::Origin;
 use colaw::hardware::read_latency_samples;
 use colaw::instance::Instance;
 use colaw::solve::{robust_enum, robust_mip, SolveOptions, Status};
 use colaw::uncertainty::{Risk, RobustSpec};
+use common::colaw_json as colaw;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -22,7 +25,16 @@ fn instance(rng: &mut StdRng) -> Instance {
 }
 
 fn samples(inst: &Instance, rng: &mut StdRng, n: usize, spread: f64) -> Vec<Vec<f64>> {
-    (0..n).map(|_| inst.law.values.iter().map(|v| v * (1.0 + spread * rng.random_range(-1.0..1.0))).collect()).collect()
+    (0..n)
+        .map(|_| {
+            inst.law
+                .coefficients()
+                .iter()
+                .map(|(_, v)| v)
+                .map(|v| v * (1.0 + spread * rng.random_range(-1.0..1.0)))
+                .collect()
+        })
+        .collect()
 }
 
 /// Checks agreement; returns whether the case had a solution.
@@ -110,7 +122,7 @@ fn a_sample_that_overflows_at_some_depths_excludes_them_in_both_solvers() {
     // solver may choose them, and both must agree on the rest.
     let mut rng = StdRng::seed_from_u64(7);
     let mut inst = instance(&mut rng);
-    let i = |n: &str| inst.law.names.iter().position(|x| x == n).unwrap();
+    let i = |n: &str| inst.law.coefficient_names().iter().position(|x| x == n).unwrap();
     let (kl, al) = (i("kappa_l"), i("alpha_l"));
     let mut cases = 0;
     for _ in 0..12 {
@@ -139,12 +151,6 @@ fn a_sample_that_overflows_at_some_depths_excludes_them_in_both_solvers() {
         }
     }
     assert!(cases >= 8, "only {cases} feasible cases");
-}
-
-fn colaw(args: &[&str]) -> serde_json::Value {
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_colaw")).args(args).output().unwrap();
-    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
 }
 
 /// A shipped `robust` instance with a chance constraint: (path, its `[robust]` table).
@@ -225,10 +231,7 @@ fn robust_section_equals_the_command_line_flags() {
     assert!(m <= from_file["loss_mean"].as_f64().unwrap() + 1e-12 && from_file["loss_mean"].as_f64().unwrap() <= a);
     // `colaw batch` takes the same robust path.
     let out = d.path().join("b.jsonl");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_colaw"))
-        .args(["batch", p, q, "--out", out.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let o = common::colaw_cmd().args(["batch", p, q, "--out", out.to_str().unwrap()]).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let lines: Vec<serde_json::Value> =
         std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();

@@ -1,9 +1,10 @@
 //! `colaw batch`: a malformed instance in the middle fails alone; a resume after truncating
 //! the results mid-line loses and duplicates nothing; shards partition the instances.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 fn instance(budget: f64) -> String {
     format!(
@@ -24,7 +25,7 @@ fn setup(dir: &Path) -> Vec<String> {
 }
 
 fn batch(args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_colaw")).arg("batch").args(args).output().unwrap();
+    let out = common::colaw_cmd().arg("batch").args(args).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     out
 }

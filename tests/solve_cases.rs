@@ -1,11 +1,13 @@
 //! Hand-checkable instances with known optima, and the infeasible, time-limit, top-k and
 //! model-export paths.
 
+mod common;
+
 use colaw::error::Origin;
 use colaw::instance::Instance;
 use colaw::law::{LawInputs, LossLaw, PaperLaw};
 use colaw::solve::{solve, SolveOptions, Status};
-use std::process::Command;
+use common::colaw_cmd;
 
 /// Two widths (d = 512, 1024; MHA, head_dim 64, ffn = 2d, vocab 1000 untied) × depths
 /// {4, 8, 12}. Parameters by hand: d = 512 has 2,622,464 per layer and 1,024,512 fixed
@@ -130,10 +132,6 @@ fn compact_mip_refuses_general_objective_with_advice() {
     assert!(auto.solver_reason.unwrap().contains("candidates"));
 }
 
-fn colaw() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_colaw"))
-}
-
 #[test]
 fn cli_solve_json_table_and_write_model() {
     let dir = tempfile::tempdir().unwrap();
@@ -144,7 +142,7 @@ fn cli_solve_json_table_and_write_model() {
          [[scenario]]\nhardware = \"jetson-agx-orin-64gb\"\n[scenario.budget]\nparams = 25e6\n",
     )
     .unwrap();
-    let out = colaw().arg("solve").arg(&f).args(["--solver", "mip"]).output().unwrap();
+    let out = colaw_cmd().arg("solve").arg(&f).args(["--solver", "mip"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for key in [
@@ -168,16 +166,16 @@ fn cli_solve_json_table_and_write_model() {
     assert_eq!(v["arch"]["layers"], 8);
     assert!(v["scenarios"][0]["latency_ms"]["tpot"].as_f64().unwrap() > 0.0);
     assert!(v["scenarios"][0]["memory_bytes"]["total"].as_f64().unwrap() > 0.0);
-    let table = colaw().arg("solve").arg(&f).args(["--format", "table"]).output().unwrap();
+    let table = colaw_cmd().arg("solve").arg(&f).args(["--format", "table"]).output().unwrap();
     let t = String::from_utf8_lossy(&table.stdout);
     assert!(t.contains("l8-d512") && t.contains("why enum"), "{t}");
     for ext in ["lp", "mps"] {
         let m = dir.path().join(format!("model.{ext}"));
-        let out = colaw().arg("solve").arg(&f).args(["--solver", "mip", "--write-model"]).arg(&m).output().unwrap();
+        let out = colaw_cmd().arg("solve").arg(&f).args(["--solver", "mip", "--write-model"]).arg(&m).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(std::fs::metadata(&m).unwrap().len() > 100);
     }
-    let out = colaw().arg("solve").arg(&f).args(["--solver", "enum", "--write-model", "x.lp"]).output().unwrap();
+    let out = colaw_cmd().arg("solve").arg(&f).args(["--solver", "enum", "--write-model", "x.lp"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--write-model"));
 }
@@ -192,7 +190,7 @@ fn cli_bad_instance_names_file_field_value() {
          [[scenario]]\nhardware = \"jetson-agx-orin-64gb\"\n",
     )
     .unwrap();
-    let out = colaw().arg("solve").arg(&f).output().unwrap();
+    let out = colaw_cmd().arg("solve").arg(&f).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(

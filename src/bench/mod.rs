@@ -65,28 +65,15 @@ mod tests {
 
     fn row(path: &str, solver: &str, status: &str, obj: Option<f64>, t: f64) -> BenchRow {
         BenchRow {
-            instance: path.into(),
-            path: path.into(),
-            solver: solver.into(),
-            exact: is_exact(solver),
             status: status.into(),
             objective: obj,
-            bound: None,
-            gap: None,
-            nodes: None,
             candidates: Some(10),
             repeats: 1,
             time_median_ms: t,
             time_min_ms: t,
             peak_rss_mb: Some(10.0),
             rss_scope: "run".into(),
-            verified: true,
-            best_known: None,
-            rel_diff: None,
-            solved: false,
-            alarm: false,
-            alarm_reason: String::new(),
-            message: String::new(),
+            ..BenchRow::new(path, path, solver)
         }
     }
 

@@ -52,6 +52,37 @@ pub struct BenchRow {
     /// The solver's message.
     pub message: String,
 }
+
+impl BenchRow {
+    /// A row for (instance, path, solver) before any run: no status or numbers yet, not
+    /// solved, no alarm.
+    pub fn new(instance: &str, path: &str, solver: &str) -> BenchRow {
+        BenchRow {
+            instance: instance.to_string(),
+            path: path.to_string(),
+            solver: solver.to_string(),
+            exact: super::is_exact(solver),
+            status: String::new(),
+            objective: None,
+            bound: None,
+            gap: None,
+            nodes: None,
+            candidates: None,
+            repeats: 0,
+            time_median_ms: f64::NAN,
+            time_min_ms: f64::NAN,
+            peak_rss_mb: None,
+            rss_scope: "process".into(),
+            verified: true,
+            best_known: None,
+            rel_diff: None,
+            solved: false,
+            alarm: false,
+            alarm_reason: String::new(),
+            message: String::new(),
+        }
+    }
+}
 /// Write rows as CSV.
 pub fn write_csv(path: &Path, rows: &[BenchRow]) -> Result<()> {
     let io = |e: csv::Error| Error::Unsupported(format!("{}: {e}", path.display()));

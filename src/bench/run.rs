@@ -66,30 +66,8 @@ pub fn run_one(inst: &Instance, path: &str, solver: &str, cfg: &BenchConfig, per
     if let Some(t) = cfg.time_limit_s {
         opts.time_limit_s = t;
     }
-    let mut row = BenchRow {
-        instance: inst.name.clone(),
-        path: path.to_string(),
-        solver: solver.to_string(),
-        exact: is_exact(solver),
-        status: String::new(),
-        objective: None,
-        bound: None,
-        gap: None,
-        nodes: None,
-        candidates: Some(inst.candidates()),
-        repeats: 0,
-        time_median_ms: f64::NAN,
-        time_min_ms: f64::NAN,
-        peak_rss_mb: None,
-        rss_scope: "process".into(),
-        verified: true,
-        best_known: None,
-        rel_diff: None,
-        solved: false,
-        alarm: false,
-        alarm_reason: String::new(),
-        message: String::new(),
-    };
+    let mut row = BenchRow { candidates: Some(inst.candidates()), ..BenchRow::new(&inst.name, path, solver) };
+
     if let Some(&cap) = cfg.max_candidates.get(solver) {
         if inst.candidates() > cap {
             row.status = "skipped".into();
@@ -190,28 +168,13 @@ pub fn run_bench(cfg: &BenchConfig, on_done: &(dyn Fn(&BenchRow) + Sync)) -> Res
                 .solvers
                 .iter()
                 .map(|s| BenchRow {
-                    instance: p.file_stem().map(|x| x.to_string_lossy().into_owned()).unwrap_or_default(),
-                    path: path.clone(),
-                    solver: s.clone(),
-                    exact: is_exact(s),
                     status: "error".into(),
-                    objective: None,
-                    bound: None,
-                    gap: None,
-                    nodes: None,
-                    candidates: None,
-                    repeats: 0,
-                    time_median_ms: f64::NAN,
-                    time_min_ms: f64::NAN,
-                    peak_rss_mb: None,
-                    rss_scope: "process".into(),
-                    verified: true,
-                    best_known: None,
-                    rel_diff: None,
-                    solved: false,
-                    alarm: false,
-                    alarm_reason: String::new(),
                     message: format!("instance: {e}"),
+                    ..BenchRow::new(
+                        &p.file_stem().map(|x| x.to_string_lossy().into_owned()).unwrap_or_default(),
+                        &path,
+                        s,
+                    )
                 })
                 .collect(),
         };

@@ -1,10 +1,10 @@
 //! `colaw calibrate --hardware HW MEASUREMENTS.csv --out CALIBRATED.toml`.
 
 use super::output::print_json;
-use crate::calibrate::{bootstrap, calibrate_with, predict, prepare, TermSet};
+use crate::calibrate::{bootstrap, calibrate_with, intervals95, predict, prepare, TermSet};
 use crate::deployment::{device_key, engines_dir};
 use crate::engine::find_engine;
-use crate::hardware::{load_hardware, write_latency_samples, EFFICIENCY_TERM_NAMES as TERM_NAMES};
+use crate::hardware::{load_hardware, write_latency_samples};
 use crate::measurement::read_measurements;
 use crate::util::provenance::{sha256_hex, Provenance};
 use anyhow::{bail, Context};
@@ -223,13 +223,8 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
     let mut boot = serde_json::Value::Null;
     if a.bootstrap > 0 {
         let samples = bootstrap(&cal_rows, &base, &cal.terms, a.bootstrap, a.seed, set);
-        let mut ci = serde_json::Map::new();
-        for (k, name) in TERM_NAMES.iter().enumerate() {
-            let mut v: Vec<f64> = samples.iter().map(|t| t.values[k]).collect();
-            v.sort_by(f64::total_cmp);
-            let q = |p: f64| v[((p * (v.len() - 1) as f64).round() as usize).min(v.len() - 1)];
-            ci.insert(name.to_string(), json!([q(0.025), q(0.975)]));
-        }
+        let ci: serde_json::Map<String, serde_json::Value> =
+            intervals95(&samples).into_iter().map(|(name, (lo, hi))| (name.to_string(), json!([lo, hi]))).collect();
         if let Some(p) = &a.samples {
             write_latency_samples(p, &samples)?;
         }

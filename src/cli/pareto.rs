@@ -60,7 +60,7 @@ pub fn run(a: ParetoArgs) -> anyhow::Result<()> {
     let opts = SolveOptions { compare_exact: false, ..SolveOptions::from_instance(&inst) };
     let mut front = pareto(&inst, metric, s, a.points, &a.solver, &opts)?;
     if let Some(p) = &a.samples {
-        add_loss_bands(&inst, &mut front, &read_coefficient_samples(p, &inst.law)?);
+        add_loss_bands(&inst, &mut front, &read_coefficient_samples(p, inst.law.as_ref())?)?;
     }
     let mut files = Vec::new();
     if let Some(dir) = &a.out {

@@ -56,7 +56,7 @@ pub fn run(a: RegionArgs) -> anyhow::Result<()> {
     let t0 = std::time::Instant::now();
     let inst = Instance::load(&a.instance)?;
     let coef = match &a.samples {
-        Some(p) => read_coefficient_samples(p, &inst.law)?,
+        Some(p) => read_coefficient_samples(p, inst.law.as_ref())?,
         None => Vec::new(),
     };
     let lat = match &a.latency_samples {

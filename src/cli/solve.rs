@@ -203,7 +203,7 @@ pub fn robust_spec(inst: &Instance, a: &SolveArgs) -> anyhow::Result<Option<Robu
         latency_samples: a.latency_samples.clone(),
         chance: a.chance,
     };
-    Ok(RobustSpec::with_overrides(inst.robust.as_deref(), &o, &inst.law)?)
+    Ok(RobustSpec::with_overrides(inst.robust.as_deref(), &o, inst.law.as_ref())?)
 }
 
 /// Human-readable summary of a robust solve.

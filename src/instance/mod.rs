@@ -8,7 +8,7 @@ use crate::cost::{Mode, Workload};
 use crate::error::{read_file, Error, Origin, Result};
 use crate::hardware::{load_hardware, read_latency_samples, Hardware};
 use crate::law::load_law;
-use crate::law::{read_coefficient_samples, LossLaw, PowerLaw, Var};
+use crate::law::{read_coefficient_samples, LossLaw, Var};
 use crate::objective::{builtin_term, ObjectiveTerm, ObjectiveTermSpec};
 use crate::precision::{DType, Precision};
 use crate::scenario::{Budget, BudgetMetric, Scenario};
@@ -37,7 +37,7 @@ pub struct Instance {
     /// Enumerated design space.
     pub space: Space,
     /// Loss law.
-    pub law: Arc<PowerLaw>,
+    pub law: Arc<dyn LossLaw>,
     /// Training tokens passed to the law.
     pub tokens: Option<f64>,
     /// Scenarios.
@@ -60,7 +60,7 @@ impl std::fmt::Debug for Instance {
             .field("name", &self.name)
             .field("widths", &self.space.widths.len())
             .field("depths", &self.space.depths)
-            .field("law", &self.law.name)
+            .field("law", &self.law.name())
             .field("scenarios", &self.scenarios.iter().map(|s| &s.name).collect::<Vec<_>>())
             .field("budgets", &self.budgets)
             .field("terms", &self.terms.iter().map(|t| t.name()).collect::<Vec<_>>())
@@ -299,9 +299,9 @@ impl Instance {
         }
         let mut solver = SolverSettings { kind: s.kind.clone(), ..Default::default() };
         solver.apply(s, origin, SettingNames::File)?;
-        let law = Arc::new(law);
+        let law: Arc<dyn LossLaw> = Arc::new(law);
         let robust = match &file.robust {
-            Some(r) => Some(Arc::new(resolve_robust(r, origin, base, &scenarios, &law)?)),
+            Some(r) => Some(Arc::new(resolve_robust(r, origin, base, &scenarios, law.as_ref())?)),
             None => None,
         };
         Ok(Instance {
@@ -322,6 +322,27 @@ impl Instance {
     /// Add a custom objective term (registered from Rust).
     pub fn add_term(&mut self, term: Arc<dyn ObjectiveTerm>) {
         self.terms.push(term);
+    }
+
+    /// Replace the law (any [`LossLaw`] registered from Rust). Training tokens the file did
+    /// not give come from the new law's default. Coefficient samples of a `[robust]`
+    /// section belong to the old law and must match the new one's coefficients in number.
+    pub fn set_law(&mut self, law: Arc<dyn LossLaw>) -> Result<()> {
+        if let Some(r) = &self.robust {
+            let n = law.coefficients().len();
+            if let Some(s) = r.coefficients.iter().find(|s| s.len() != n) {
+                return Err(Error::Unsupported(format!(
+                    "[robust] coefficient samples have {} values; law `{}` has {n} coefficients",
+                    s.len(),
+                    law.name()
+                )));
+            }
+        }
+        if self.tokens.is_none() {
+            self.tokens = law.default_tokens();
+        }
+        self.law = law;
+        Ok(())
     }
 
     /// Number of candidate designs (widths × depths).

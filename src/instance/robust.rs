@@ -10,7 +10,7 @@ pub(super) fn resolve_robust(
     origin: &Origin,
     base: Option<&Path>,
     scenarios: &[Scenario],
-    law: &PowerLaw,
+    law: &dyn LossLaw,
 ) -> Result<RobustSpec> {
     let risk = match &r.risk {
         Some(s) => Risk::parse_value(s).map_err(|m| Error::invalid(origin, "robust.risk", format!("\"{s}\""), m))?,

@@ -22,6 +22,9 @@ pub use power::{law_dir, law_names, load_law, Exponent, Factor, LawFile, PowerLa
 pub use samples::{read_coefficient_samples, read_samples};
 pub use vars::{LawInputs, Var, ALL_VARS};
 
+use crate::error::{Error, Result};
+use std::sync::Arc;
+
 /// A law predicting loss. Implementations must be cheap to evaluate: solvers call `loss`
 /// (or the split parts) once per candidate.
 pub trait LossLaw: Send + Sync {
@@ -50,6 +53,26 @@ pub trait LossLaw: Send + Sync {
     /// Training tokens the law assumes when the data does not give them.
     fn default_tokens(&self) -> Option<f64> {
         None
+    }
+    /// The one parameter-count variable (`params`, `active_params` or
+    /// `non_embedding_params`) that loss decreases in, when the design enters the law only
+    /// through it (the compact MIP then maximises that count); None otherwise.
+    fn monotone_in(&self) -> Option<Var> {
+        None
+    }
+    /// The same law with other coefficient values (in [`LossLaw::coefficients`] order): a
+    /// bootstrap sample. Laws without coefficients to resample refuse.
+    fn with_coefficients(&self, values: &[f64]) -> Result<Arc<dyn LossLaw>> {
+        let _ = values;
+        Err(Error::Unsupported(format!("law `{}` cannot take coefficient samples", self.name())))
+    }
+    /// The law as a [`PowerLaw`], when it is one: the outer loop refits that form.
+    fn as_power_law(&self) -> Option<&PowerLaw> {
+        None
+    }
+    /// The coefficient names, in [`LossLaw::coefficients`] order.
+    fn coefficient_names(&self) -> Vec<String> {
+        self.coefficients().into_iter().map(|(n, _)| n).collect()
     }
 }
 

@@ -324,6 +324,45 @@ impl LossLaw for PowerLaw {
     fn default_tokens(&self) -> Option<f64> {
         self.tokens
     }
+    fn monotone_in(&self) -> Option<Var> {
+        let mut var = None;
+        for t in &self.terms {
+            let coef = self.values[t.coef];
+            if t.factors.iter().all(|f| f.var == Var::Tokens) {
+                continue; // constant at fixed tokens
+            }
+            if t.factors.len() != 1 {
+                return None;
+            }
+            let f = t.factors[0];
+            if !matches!(f.var, Var::Params | Var::ActiveParams | Var::NonEmbeddingParams) {
+                return None;
+            }
+            if !(self.exponent(f.exp) < 0.0 && coef > 0.0) {
+                return None;
+            }
+            match var {
+                None => var = Some(f.var),
+                Some(v) if v == f.var => {}
+                Some(_) => return None,
+            }
+        }
+        var
+    }
+    fn with_coefficients(&self, values: &[f64]) -> Result<std::sync::Arc<dyn LossLaw>> {
+        if values.len() != self.values.len() {
+            return Err(Error::Unsupported(format!(
+                "law `{}` has {} coefficients, not {}",
+                self.name,
+                self.values.len(),
+                values.len()
+            )));
+        }
+        Ok(std::sync::Arc::new(self.with_values(values)))
+    }
+    fn as_power_law(&self) -> Option<&PowerLaw> {
+        Some(self)
+    }
 }
 
 /// Folder holding law files.

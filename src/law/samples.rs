@@ -1,7 +1,7 @@
 //! Bootstrap coefficient samples on disk: the CSV `colaw fit --samples` writes (see
 //! [`super::bootstrap`]) read back, generically or in a law's coefficient order.
 
-use super::PowerLaw;
+use super::LossLaw;
 use crate::error::{Error, Origin, Result};
 use std::path::Path;
 
@@ -23,11 +23,11 @@ pub fn read_samples(path: &Path) -> Result<(Vec<String>, Vec<Vec<f64>>)> {
 /// Read bootstrap coefficient samples for `law` (the `colaw fit --samples` format: one row
 /// per resample, a column per coefficient named as in the law file; other columns such as
 /// `resample` or `objective` are ignored). Rows come back in the law's coefficient order.
-pub fn read_coefficient_samples(path: &Path, law: &PowerLaw) -> Result<Vec<Vec<f64>>> {
+pub fn read_coefficient_samples(path: &Path, law: &dyn LossLaw) -> Result<Vec<Vec<f64>>> {
+    let wanted = law.coefficient_names();
     let file = path.display().to_string();
     let (names, rows) = read_samples(path)?;
-    let idx: Vec<usize> = law
-        .names
+    let idx: Vec<usize> = wanted
         .iter()
         .map(|n| {
             names.iter().position(|h| h == n).ok_or_else(|| {
@@ -36,8 +36,8 @@ pub fn read_coefficient_samples(path: &Path, law: &PowerLaw) -> Result<Vec<Vec<f
                     n,
                     format!(
                         "law `{}` has coefficients {}; the samples file must have a column for each",
-                        law.name,
-                        law.names.join(", ")
+                        law.name(),
+                        wanted.join(", ")
                     ),
                 )
             })

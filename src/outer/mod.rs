@@ -128,7 +128,12 @@ impl<'a> OuterLoop<'a> {
     }
 
     fn fit_round(&self, r: usize, warm: Option<&[f64]>) -> Result<Fitted> {
-        let law: &PowerLaw = &self.inst.law;
+        let law: &PowerLaw = self.inst.law.as_power_law().ok_or_else(|| {
+            Error::Unsupported(format!(
+                "the loop refits the law's form, which needs a law file (a power law); `{}` is not one",
+                self.inst.law.name()
+            ))
+        })?;
         let model = LseModel::new(law)?;
         let tokens = self.inst.tokens.or(law.default_tokens());
         let obs = read_observations(&self.journal.data_path(), model.feature_vars(), &ColumnMap::default(), tokens)?;

@@ -97,7 +97,7 @@ impl OuterLoop<'_> {
                     let rec = RoundRecord {
                         round: r,
                         rows: f.rows,
-                        names: inst.law.names.clone(),
+                        names: inst.law.coefficient_names(),
                         values: f.values,
                         ci95: f.ci95,
                         objective: f.objective,

@@ -5,7 +5,7 @@
 use crate::cost::WidthCosts;
 use crate::error::{Error, Result};
 use crate::instance::Instance;
-use crate::law::{LawInputs, LossLaw};
+use crate::law::LawInputs;
 use crate::scenario::BudgetMetric;
 use crate::solve::Problem;
 use crate::util::stats::quantile;
@@ -112,7 +112,7 @@ pub fn budget_map(
         (0..n).map(|k| lo.max(1e-300) * (hi / lo.max(1e-300)).powf(k as f64 / (n - 1) as f64)).collect()
     };
     let (lats, mems) = (grid(l0, l1), grid(m0, m1));
-    let laws: Vec<_> = coef.iter().map(|c| inst.law.with_values(c)).collect();
+    let laws: Vec<_> = coef.iter().map(|c| inst.law.with_coefficients(c)).collect::<Result<_>>()?;
     let mut cells = Vec::with_capacity(n * n);
     for &mb in &mems {
         for &lb in &lats {

@@ -15,7 +15,7 @@ use crate::cost::WidthCosts;
 use crate::error::Result;
 use crate::hardware::EfficiencyTerms;
 use crate::instance::Instance;
-use crate::law::{LawInputs, LossLaw, PowerLaw};
+use crate::law::{LawInputs, LossLaw};
 use crate::solve::Problem;
 use crate::util::stats::quantile;
 use rayon::prelude::*;
@@ -124,7 +124,7 @@ fn feasible_depths(inst: &Instance) -> Result<Vec<Option<usize>>> {
 /// Evaluate the region of an instance under coefficient samples (rows in the law's
 /// coefficient order) and latency samples.
 pub fn region(inst: &Instance, coef: &[Vec<f64>], lat: &[EfficiencyTerms], opts: &RegionOptions) -> Result<Region> {
-    let law: &PowerLaw = &inst.law;
+    let law: &dyn LossLaw = inst.law.as_ref();
     let widths = &inst.space.widths;
     let depths = &inst.space.depths;
     let nw = widths.len();
@@ -154,10 +154,10 @@ pub fn region(inst: &Instance, coef: &[Vec<f64>], lat: &[EfficiencyTerms], opts:
         (0..nw).map(|w| lat_lmax.iter().map(|v| v[w]).max().flatten().max(point_lmax[w])).collect();
 
     // Laws per coefficient sample.
-    let laws: Vec<Arc<PowerLaw>> = if coef.is_empty() {
+    let laws: Vec<Arc<dyn LossLaw>> = if coef.is_empty() {
         vec![inst.law.clone()]
     } else {
-        coef.iter().map(|c| Arc::new(law.with_values(c))).collect()
+        coef.iter().map(|c| law.with_coefficients(c)).collect::<Result<_>>()?
     };
     let separable = law.is_separable();
     // Separable laws: depth and width parts per sample, so a loss is one addition.

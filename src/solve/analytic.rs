@@ -14,7 +14,7 @@
 
 use super::{Pick, Problem, RawSolution, SolveOptions, Solver, Status, Structure};
 use crate::error::Result;
-use crate::law::{LawInputs, LossLaw};
+use crate::law::LawInputs;
 
 /// The relaxation heuristic.
 #[derive(Debug, Clone, Copy, Default)]

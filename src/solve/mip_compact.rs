@@ -25,7 +25,7 @@
 use super::highs::{argmax, choice_constraints, record, run_highs, settle};
 use super::{Pick, Problem, RawSolution, SolveOptions, Solver, Status, Structure, WidthRow};
 use crate::error::Result;
-use crate::law::{LawInputs, LossLaw};
+use crate::law::LawInputs;
 use good_lp::solvers::highs::{highs, HighsProblem};
 use good_lp::{variable, Expression, ProblemVariables, SolverModel, Variable};
 use std::time::Instant;

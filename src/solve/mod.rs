@@ -25,7 +25,7 @@ pub use auto::{choose, Choice};
 pub use enumerate::Enumerate;
 pub use mip_assign::MipAssign;
 pub use mip_compact::MipCompact;
-pub use problem::{Problem, Structure, WidthRow};
+pub use problem::{params_linear, Problem, Structure, WidthRow};
 pub use registry::{SolverKind, REGISTRY};
 pub use robust::{robust_enum, robust_mip, RobustEnum, RobustMip, RobustReport, ROBUST_AUTO_ENUM_LIMIT};
 
@@ -540,18 +540,8 @@ fn finish(
         Status::Error => raw.note.clone().unwrap_or_else(|| "solver error".into()),
     };
     let message = if !verified { format!("VERIFICATION FAILED (a bug): {message}") } else { message };
+    let base = Solution::describing(inst, problem, raw.status, best);
     Ok(Solution {
-        instance: inst.name.clone(),
-        status: raw.status,
-        objective,
-        loss: best.map(|d| d.loss),
-        arch: best.map(|d| d.arch.clone()),
-        label: best.map(|d| d.label.clone()),
-        params: best.map(|d| d.params),
-        weight_dtype: best.map(|d| d.weight_dtype.clone()),
-        kv_dtype: best.map(|d| d.kv_dtype.clone()),
-        scenarios: best.map(|d| d.scenarios.clone()).unwrap_or_default(),
-        terms: best.map(|d| d.terms.clone()).unwrap_or_default(),
         solver: name.to_string(),
         solver_requested: requested.to_string(),
         solver_reason: reason,
@@ -559,18 +549,56 @@ fn finish(
         gap,
         nodes: raw.nodes,
         solve_ms: t0.elapsed().as_secs_f64() * 1e3,
-        candidates: problem.candidates(),
-        widths: inst.space.widths.len(),
-        depths: inst.space.depths.len(),
         verified,
-        exact_objective: None,
-        gap_to_exact: None,
         designs,
         infeasibility,
         message,
-        robust: None,
         pick: raw.picks.first().map(|p| (p.width, p.depth)),
+        ..base
     })
+}
+
+impl Solution {
+    /// A solution of `inst` with `status` that describes `best` at top level (None: no
+    /// design); solver names, bound, timing, checks and message are the caller's to fill.
+    pub(crate) fn describing(
+        inst: &Instance,
+        problem: &Problem,
+        status: Status,
+        best: Option<&VerifiedDesign>,
+    ) -> Solution {
+        Solution {
+            instance: inst.name.clone(),
+            status,
+            objective: best.map(|d| d.objective),
+            loss: best.map(|d| d.loss),
+            arch: best.map(|d| d.arch.clone()),
+            label: best.map(|d| d.label.clone()),
+            params: best.map(|d| d.params),
+            weight_dtype: best.map(|d| d.weight_dtype.clone()),
+            kv_dtype: best.map(|d| d.kv_dtype.clone()),
+            scenarios: best.map(|d| d.scenarios.clone()).unwrap_or_default(),
+            terms: best.map(|d| d.terms.clone()).unwrap_or_default(),
+            solver: String::new(),
+            solver_requested: String::new(),
+            solver_reason: None,
+            bound: None,
+            gap: None,
+            nodes: None,
+            solve_ms: 0.0,
+            candidates: problem.candidates(),
+            widths: inst.space.widths.len(),
+            depths: inst.space.depths.len(),
+            verified: true,
+            exact_objective: None,
+            gap_to_exact: None,
+            designs: Vec::new(),
+            infeasibility: None,
+            message: String::new(),
+            robust: None,
+            pick: None,
+        }
+    }
 }
 
 /// A number for messages: 4 decimals, or 4 significant digits in scientific notation when large.

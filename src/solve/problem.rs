@@ -7,7 +7,7 @@ use crate::architecture::ParamCounts;
 use crate::cost::{CostModel, Linear, Metrics, WidthCosts};
 use crate::error::Result;
 use crate::instance::Instance;
-use crate::law::{Exponent, LawInputs, LossLaw, Var};
+use crate::law::{LawInputs, Var};
 use crate::objective::{DesignView, WidthView};
 use crate::precision::DType;
 use crate::space::WidthConfig;
@@ -88,34 +88,7 @@ fn monotone_var(inst: &Instance) -> Option<Var> {
     if !inst.terms.is_empty() || inst.loss_weight <= 0.0 {
         return None;
     }
-    let law = inst.law.as_ref();
-    let mut var = None;
-    for t in &law.terms {
-        let coef = law.values[t.coef];
-        if t.factors.iter().all(|f| f.var == Var::Tokens) {
-            continue; // constant at fixed tokens
-        }
-        if t.factors.len() != 1 {
-            return None;
-        }
-        let f = t.factors[0];
-        if !matches!(f.var, Var::Params | Var::ActiveParams | Var::NonEmbeddingParams) {
-            return None;
-        }
-        let e = match f.exp {
-            Exponent::Fixed(x) => x,
-            Exponent::Coef { index, sign } => sign * law.values[index],
-        };
-        if !(e < 0.0 && coef > 0.0) {
-            return None;
-        }
-        match var {
-            None => var = Some(f.var),
-            Some(v) if v == f.var => {}
-            Some(_) => return None,
-        }
-    }
-    var
+    inst.law.monotone_in()
 }
 
 impl<'a> Problem<'a> {
@@ -191,7 +164,7 @@ impl<'a> Problem<'a> {
             }
             Structure::General => format!(
                 "law `{}` that neither separates nor is monotone in one parameter count{}",
-                self.inst.law.name,
+                self.inst.law.name(),
                 if self.inst.terms.is_empty() { "" } else { ", or a term without a depth split" }
             ),
         }

@@ -20,7 +20,7 @@ use super::{
 use crate::cost::WidthCosts;
 use crate::error::{Error, Result};
 use crate::instance::Instance;
-use crate::law::{LawInputs, LossLaw, PowerLaw};
+use crate::law::{LawInputs, LossLaw};
 use crate::uncertainty::{Risk, RobustSpec};
 use good_lp::solvers::highs::highs;
 use good_lp::{variable, Expression, ProblemVariables, SolverModel, Variable};
@@ -79,36 +79,16 @@ pub(super) fn finish(
         _ => None,
     };
     let mut sol = Solution {
-        instance: inst.name.clone(),
-        status,
         objective,
         loss: report.loss_point,
-        arch: d.as_ref().map(|d| d.arch.clone()),
-        label: d.as_ref().map(|d| d.label.clone()),
-        params: d.as_ref().map(|d| d.params),
-        weight_dtype: d.as_ref().map(|d| d.weight_dtype.clone()),
-        kv_dtype: d.as_ref().map(|d| d.kv_dtype.clone()),
-        scenarios: d.as_ref().map(|d| d.scenarios.clone()).unwrap_or_default(),
-        terms: d.map(|d| d.terms).unwrap_or_default(),
-        solver: String::new(),
-        solver_requested: String::new(),
-        solver_reason: None,
         bound,
         gap,
         nodes,
-        solve_ms: 0.0,
-        candidates: problem.candidates(),
-        widths: inst.space.widths.len(),
-        depths: inst.space.depths.len(),
         verified,
-        exact_objective: None,
-        gap_to_exact: None,
-        designs: Vec::new(),
-        infeasibility: None,
-        message: String::new(),
-        robust: None,
         pick: pick.map(|p| (p.width, p.depth)),
+        ..Solution::describing(inst, problem, status, d.as_ref())
     };
+
     sol.message = describe(&sol, &report);
     sol.robust = Some(report);
     Ok(sol)

@@ -9,7 +9,7 @@ pub(super) struct RobustModel<'a> {
     pub(super) inst: &'a Instance,
     pub(super) spec: &'a RobustSpec,
     pub(super) problem: &'a Problem<'a>,
-    pub(super) laws: Vec<PowerLaw>,
+    pub(super) laws: Vec<Arc<dyn LossLaw>>,
     /// Point-model rows (with budget linears).
     pub(super) point_rows: Vec<WidthRow>,
     /// Per latency sample: rows with budget linears (chance constraint only).
@@ -28,10 +28,10 @@ impl<'a> RobustModel<'a> {
             Error::Unsupported("robust selection needs a [robust] section (or --risk/--samples)".into())
         })?;
         spec.validate()?;
-        let laws: Vec<PowerLaw> = if spec.coefficients.is_empty() {
-            vec![inst.law.as_ref().clone()]
+        let laws: Vec<Arc<dyn LossLaw>> = if spec.coefficients.is_empty() {
+            vec![inst.law.clone()]
         } else {
-            spec.coefficients.iter().map(|c| inst.law.with_values(c)).collect()
+            spec.coefficients.iter().map(|c| inst.law.with_coefficients(c)).collect::<Result<_>>()?
         };
         let point_rows = problem.rows(true);
         let (sample_rows, need) = match spec.chance_epsilon {
