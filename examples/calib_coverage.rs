@@ -146,14 +146,14 @@ fn main() -> anyhow::Result<()> {
                     }
                 };
                 let t = &mut tallies[mi];
-                for c in 0..k {
+                for (c, tv) in truth.iter().enumerate() {
                     let (lo, hi) = b.ci95[c];
-                    let ok = lo <= truth[c] && truth[c] <= hi;
+                    let ok = lo <= *tv && *tv <= hi;
                     t.intervals += 1;
                     t.covered += ok as usize;
                     t.per_coef[c].1 += 1;
                     t.per_coef[c].0 += ok as usize;
-                    t.rel_widths.push((hi - lo) / truth[c].abs().max(1e-12));
+                    t.rel_widths.push((hi - lo) / tv.abs().max(1e-12));
                 }
             }
         }

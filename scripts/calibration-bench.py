@@ -69,7 +69,7 @@ BINS = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0 + 1e-9]
 
 
 def run(cmd, cwd=None, check=True):
-    env = dict(os.environ, RAYON_NUM_THREADS="1")
+    env = dict(os.environ, RAYON_NUM_THREADS="1", RUST_BACKTRACE="0")
     p = subprocess.run(["nice", "-n", "19"] + cmd, cwd=cwd, env=env, capture_output=True, text=True)
     if check and p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.strip()[-2000:]}")
@@ -240,7 +240,9 @@ def one_run(r, work, methods, rounds, prior_text):
                 "--seed", str(r["seed"])]
         p = run(cmd, check=False)
         if p.returncode != 0:
-            out_rounds.append({"method": m, "run": r["run"], "error": p.stderr.strip()[-300:]})
+            lines = [x for x in p.stderr.splitlines() if "error" in x.lower()] or p.stderr.splitlines()[-1:]
+            err = lines[-1].replace(rd + os.sep, "") if lines else f"exit {p.returncode}"
+            out_rounds.append({"method": m, "run": r["run"], "error": err[:300]})
             continue
         k = 1
         while os.path.exists(os.path.join(j, f"round-{k:03d}", "choice.json")):
@@ -473,6 +475,29 @@ def write_report(path, tables):
         f.write(a + BEGIN + "\n" + tables + "\n" + END + b)
 
 
+def report_from(a):
+    """Merge the saved summaries (summary-TAG.json) and coverage (coverage-TAG.csv) of several
+    tags into one report: the methods of each tag side by side."""
+    summ, coverage, minutes, runs, rounds, jobs = {}, [], 0.0, 0, 0, 0
+    for tag in [t for t in a.report_from.split(",") if t]:
+        sp = os.path.join(a.out, f"summary-{tag}.json")
+        if os.path.exists(sp):  # a coverage-only tag has no summary
+            with open(sp) as f:
+                js = json.load(f)
+            summ.update(js["methods"])
+            minutes += js["meta"]["minutes"]
+            runs, rounds, jobs = js["meta"]["runs"], js["meta"]["rounds"], js["meta"]["jobs"]
+        cp = os.path.join(a.out, f"coverage-{tag}.csv")
+        if os.path.exists(cp):
+            coverage += read_csv(cp)
+    methods = sorted(summ, key=lambda m: (m != "loop", m))
+    coverage.sort(key=lambda c: (c["law"], -float(c["truth_scale"]), int(c["n"]), c["method"] != "bootstrap", c["method"]))
+    meta = {"quick": False, "runs": runs, "rounds": rounds, "jobs": jobs, "minutes": minutes}
+    tables = report_tables(methods, summ, coverage, meta)
+    write_report(a.report, tables)
+    print(tables)
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -491,7 +516,17 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "calibration"))
     ap.add_argument("--report", default=os.path.join(ROOT, "docs", "calibration.md"))
     ap.add_argument("--tag", default="", help="suffix of the output files (e.g. a method set)")
+    ap.add_argument("--scales", default="", help="perturbation scales of the true laws (comma separated; "
+                    "default 0.05,0.15,0.3)")
+    ap.add_argument("--report-from", default="",
+                    help="no runs: rebuild the report from the summaries and coverage of these tags "
+                         "(comma separated, e.g. baseline,candidates)")
     a = ap.parse_args()
+    if a.report_from:
+        report_from(a)
+        return
+    if a.scales:
+        SCALES[:] = [float(x) for x in a.scales.split(",")]
     if a.quick:
         a.runs, a.rounds, a.coverage_datasets = 12, 2, 6
     if not os.path.exists(COLAW):

@@ -174,8 +174,8 @@ fn intervals_cover_the_truth_at_the_nominal_rate() {
         let fit = fitter.fit(Some(&to_theta(model.kinds(), &law.values))).unwrap();
         let (b, _) = posterior(&fitter, &fit, &law.values, &PosteriorOptions { seed: s, ..opts }).unwrap();
         let bo = bootstrap(&fitter, &fit, &BootstrapOptions { resamples: 100, seed: s, ..Default::default() }, None);
-        for c in 0..k {
-            let inside = |(lo, hi): (f64, f64)| lo <= truth[c] && truth[c] <= hi;
+        for (c, t) in truth.iter().enumerate() {
+            let inside = |(lo, hi): (f64, f64)| lo <= *t && *t <= hi;
             covered += inside(b.ci95[c]) as usize;
             boot_covered += inside(bo.ci95[c]) as usize;
             total += 1;
