@@ -57,6 +57,14 @@ struct Args {
     n: Option<String>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Draw true exponents as e + truth_scale·max(|e|, 0.05)·z (the prior's shape) instead of
+    /// e·exp(truth_scale·z) (a diagnostic: does the prior's shape explain a coverage gap?).
+    #[arg(long)]
+    normal_exponents: bool,
+    /// Multiplicative noise: loss·exp(σ/loss·z) (homoscedastic in log loss, the posterior's
+    /// model) instead of loss + σ·z (a diagnostic).
+    #[arg(long)]
+    log_noise: bool,
 }
 
 struct Tally {
@@ -94,9 +102,14 @@ fn main() -> anyhow::Result<()> {
             let truth: Vec<f64> = law
                 .values
                 .iter()
-                .map(|v| {
+                .zip(model.kinds())
+                .map(|(v, kind)| {
                     let z: f64 = StandardNormal.sample(&mut rng);
-                    v * (a.truth_scale * z).exp()
+                    if a.normal_exponents && !kind.is_log() {
+                        v + a.truth_scale * v.abs().max(0.05) * z
+                    } else {
+                        v * (a.truth_scale * z).exp()
+                    }
                 })
                 .collect();
             let tl = law.with_values(&truth);
@@ -116,7 +129,12 @@ fn main() -> anyhow::Result<()> {
                 .iter()
                 .map(|x| {
                     let z: f64 = StandardNormal.sample(&mut rng);
-                    (tl.loss(x) + a.noise * z).max(1e-3)
+                    let l = tl.loss(x);
+                    if a.log_noise {
+                        l * (a.noise / l * z).exp()
+                    } else {
+                        (l + a.noise * z).max(1e-3)
+                    }
                 })
                 .collect();
             let obs = Observations::new(inputs, loss);
