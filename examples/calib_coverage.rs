@@ -18,10 +18,11 @@
 use clap::Parser;
 use colaw::instance::Instance;
 use colaw::law::bootstrap::{bootstrap, Bootstrap, BootstrapOptions};
-use colaw::law::fit::{mix_seed, to_theta, FitModel, FitOptions, Fitter, LseModel, Starts};
+use colaw::law::fit::{to_theta, FitModel, FitOptions, Fitter, LseModel, Starts};
 use colaw::law::posterior::{posterior, PosteriorOptions};
 use colaw::law::{load_law, LawInputs, LossLaw, Observations, Var};
 use colaw::outer::{feasible_designs, lhs_pick};
+use colaw::util::rng::mix_seed;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 use std::path::Path;

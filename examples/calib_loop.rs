@@ -19,12 +19,13 @@
 use clap::Parser;
 use colaw::instance::Instance;
 use colaw::law::bootstrap::{bootstrap, write_samples, Bootstrap, BootstrapOptions};
-use colaw::law::fit::{mix_seed, to_theta, FitModel, FitOptions, Fitter, LseModel, Starts};
+use colaw::law::fit::{to_theta, FitModel, FitOptions, Fitter, LseModel, Starts};
 use colaw::law::posterior::{posterior, PosteriorMethod, PosteriorOptions};
 use colaw::law::{read_observations, ColumnMap};
 use colaw::oracle::{parse_oracle, Design};
 use colaw::outer::{data_csv, feasible_designs, lhs_pick, pick, Strategy};
 use colaw::region::{region, RegionOptions};
+use colaw::util::rng::mix_seed;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -103,9 +104,13 @@ fn main() -> anyhow::Result<()> {
     let mut rows = measure(&lhs_pick(&designs, a.init, a.seed));
     std::fs::write(&a.data, data_csv(&rows))?;
     let mut measured: HashSet<String> = rows.iter().map(|(d, _)| d.key.clone()).collect();
-    let law = inst.law.clone();
+    let law: colaw::PowerLaw = inst
+        .law
+        .as_power_law()
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("the calibration loop fits power-sum laws only"))?;
     let model = LseModel::new(&law)?;
-    let tokens = inst.tokens.or(colaw::LossLaw::default_tokens(law.as_ref()));
+    let tokens = inst.tokens.or(colaw::LossLaw::default_tokens(&law));
     let data_path = a.journal.join("data.csv");
     let mut warm: Option<Vec<f64>> = None;
     for r in 1usize.. {

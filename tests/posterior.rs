@@ -3,10 +3,11 @@
 //! region reads through the bootstrap's CSV schema.
 
 use colaw::law::bootstrap::{bootstrap, write_samples, BootstrapOptions};
-use colaw::law::fit::{mix_seed, to_theta, FitModel, FitOptions, Fitter, LseModel, Starts};
+use colaw::law::fit::{to_theta, FitModel, FitOptions, Fitter, LseModel, Starts};
 use colaw::law::posterior::{posterior, PosteriorMethod, PosteriorOptions, Prior};
+use colaw::law::samples::read_coefficient_samples;
 use colaw::law::{load_law, LawInputs, LossLaw, Observations, PowerLaw, Var};
-use colaw::region::read_coefficient_samples;
+use colaw::util::rng::mix_seed;
 use colaw::Error;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};

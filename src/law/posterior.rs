@@ -37,8 +37,9 @@
 //! refit (Randomized) or the MAP (Laplace) converged.
 
 use super::bootstrap::{summarise, Bootstrap};
-use super::fit::{mix_seed, to_theta, to_values, CoefKind, Fit, FitModel, Fitter, MAX_PARAMS};
+use super::fit::{to_theta, to_values, CoefKind, Fit, FitModel, Fitter, MAX_PARAMS};
 use crate::error::{Error, Origin, Result};
+use crate::util::rng::mix_seed;
 use nalgebra::{DMatrix, DVector};
 use rand::SeedableRng;
 use rand_distr::{ChiSquared, Distribution, StandardNormal};
