@@ -8,39 +8,7 @@ impl OuterLoop<'_> {
     pub fn run(&self, data: &Path) -> Result<LoopReport> {
         self.opts.validate()?;
         let j = &self.journal;
-        let bytes = std::fs::read(data).map_err(io_err(data))?;
-        let sha = crate::util::provenance::sha256_hex(&bytes);
-        let mut state = match j.state()? {
-            Some(s) => {
-                if s.data_sha256 != sha {
-                    return Err(Error::invalid(
-                        &Origin::file(data.display().to_string()),
-                        "data",
-                        &sha[..12],
-                        format!(
-                            "the journal {} was started from other data (sha256 {}…); give the same file or a new journal",
-                            j.dir.display(),
-                            &s.data_sha256[..12]
-                        ),
-                    ));
-                }
-                s
-            }
-            None => {
-                write_atomic(&j.initial_path(), &bytes)?;
-                let s = State {
-                    version: 1,
-                    instance: self.inst.name.clone(),
-                    oracle: self.oracle.describe(),
-                    data_sha256: sha,
-                    rounds_done: 0,
-                    calls: 0,
-                    finished: None,
-                };
-                j.write_state(&s)?;
-                s
-            }
-        };
+        let mut state = self.open_state(data)?;
         let (init_keys, init_labels, _) = data_keys(&j.initial_path())?;
         let attempts = 1 + self.opts.retries;
         let (mut calls, _) = j.calls()?;
@@ -55,63 +23,7 @@ impl OuterLoop<'_> {
             let rec = match j.round(r)? {
                 Some(rec) => rec,
                 None => {
-                    let t0 = Instant::now();
-                    let warm = rounds.last().map(|p| p.values.clone());
-                    let f = self.fit_round(r, warm.as_deref())?;
-                    let mut inst = self.inst.clone();
-                    inst.law = std::sync::Arc::new(f.law.clone());
-                    let reg = region(&inst, &f.samples, &[], &RegionOptions::default())?;
-                    // Region rows → designs (same order as `reg.designs`).
-                    let rd: Vec<Design> =
-                        reg.designs.iter().map(|s| Design::new(&inst.space.widths[s.width], s.layers)).collect();
-                    let asked_before: HashSet<&str> =
-                        rounds.iter().flat_map(|p| p.asked.iter().map(|d| d.key.as_str())).collect();
-                    let measured = |d: &Design| {
-                        init_keys.contains(&d.key)
-                            || init_labels.contains(&d.label)
-                            || asked_before.contains(d.key.as_str())
-                    };
-                    let choice = reg.most_often_optimal;
-                    let confidence = choice.map_or(0.0, |c| reg.designs[c].p_optimal);
-                    let stop = if confidence >= self.opts.stop_confidence {
-                        Some(format!("confidence {confidence:.3} ≥ {}", self.opts.stop_confidence))
-                    } else if r > self.opts.rounds {
-                        Some(format!("{} rounds measured", self.opts.rounds))
-                    } else {
-                        None
-                    };
-                    let asked = if stop.is_none() {
-                        pick(
-                            self.opts.strategy,
-                            &reg,
-                            &rd,
-                            &measured,
-                            self.opts.per_round,
-                            mix_seed(self.opts.seed, 2_000_000 + r as u64),
-                        )
-                    } else {
-                        Vec::new()
-                    };
-                    let stop =
-                        stop.or_else(|| asked.is_empty().then(|| "every feasible design is measured".to_string()));
-                    let rec = RoundRecord {
-                        round: r,
-                        rows: f.rows,
-                        names: inst.law.coefficient_names(),
-                        values: f.values,
-                        ci95: f.ci95,
-                        objective: f.objective,
-                        choice: choice.map(|c| rd[c].clone()),
-                        confidence,
-                        choice_loss: choice.map_or(f64::NAN, |c| reg.designs[c].point_loss),
-                        point_choice: reg.point_optimum.map(|c| rd[c].clone()),
-                        candidates: designs.len(),
-                        contenders: reg.designs.iter().filter(|d| d.p_optimal > 0.0).count(),
-                        asked,
-                        stop,
-                        ms: t0.elapsed().as_secs_f64() * 1e3,
-                        bootstrap_non_finite: f.non_finite,
-                    };
+                    let rec = self.decide_round(r, &rounds, &init_keys, &init_labels, designs.len())?;
                     write_atomic(&j.round_dir(r).join("choice.json"), to_json(&rec)?.as_bytes())?;
                     // Go on with what was written (a resumed loop reads the same values).
                     j.round(r)?.unwrap_or(rec)
@@ -154,6 +66,110 @@ impl OuterLoop<'_> {
             }
             r += 1;
         }
+    }
+
+    /// The loop's state: the journal's (which must have been started from the same data), or
+    /// a new one with `data` copied into the journal.
+    fn open_state(&self, data: &Path) -> Result<State> {
+        let j = &self.journal;
+        let bytes = std::fs::read(data).map_err(io_err(data))?;
+        let sha = crate::util::provenance::sha256_hex(&bytes);
+        Ok(match j.state()? {
+            Some(s) => {
+                if s.data_sha256 != sha {
+                    return Err(Error::invalid(
+                        &Origin::file(data.display().to_string()),
+                        "data",
+                        &sha[..12],
+                        format!(
+                            "the journal {} was started from other data (sha256 {}…); give the same file or a new journal",
+                            j.dir.display(),
+                            &s.data_sha256[..12]
+                        ),
+                    ));
+                }
+                s
+            }
+            None => {
+                write_atomic(&j.initial_path(), &bytes)?;
+                let s = State {
+                    version: 1,
+                    instance: self.inst.name.clone(),
+                    oracle: self.oracle.describe(),
+                    data_sha256: sha,
+                    rounds_done: 0,
+                    calls: 0,
+                    finished: None,
+                };
+                j.write_state(&s)?;
+                s
+            }
+        })
+    }
+
+    /// Round `r`'s decision: fit the data so far, compute the region under the bootstrap
+    /// samples, apply the stop rule and pick the designs to measure (never one measured
+    /// before: in the initial data or asked by an earlier round).
+    fn decide_round(
+        &self,
+        r: usize,
+        rounds: &[RoundRecord],
+        init_keys: &HashSet<String>,
+        init_labels: &HashSet<String>,
+        candidates: usize,
+    ) -> Result<RoundRecord> {
+        let t0 = Instant::now();
+        let warm = rounds.last().map(|p| p.values.clone());
+        let f = self.fit_round(r, warm.as_deref())?;
+        let mut inst = self.inst.clone();
+        inst.law = std::sync::Arc::new(f.law.clone());
+        let reg = region(&inst, &f.samples, &[], &RegionOptions::default())?;
+        // Region rows → designs (same order as `reg.designs`).
+        let rd: Vec<Design> = reg.designs.iter().map(|s| Design::new(&inst.space.widths[s.width], s.layers)).collect();
+        let asked_before: HashSet<&str> = rounds.iter().flat_map(|p| p.asked.iter().map(|d| d.key.as_str())).collect();
+        let measured = |d: &Design| {
+            init_keys.contains(&d.key) || init_labels.contains(&d.label) || asked_before.contains(d.key.as_str())
+        };
+        let choice = reg.most_often_optimal;
+        let confidence = choice.map_or(0.0, |c| reg.designs[c].p_optimal);
+        let stop = if confidence >= self.opts.stop_confidence {
+            Some(format!("confidence {confidence:.3} ≥ {}", self.opts.stop_confidence))
+        } else if r > self.opts.rounds {
+            Some(format!("{} rounds measured", self.opts.rounds))
+        } else {
+            None
+        };
+        let asked = if stop.is_none() {
+            pick(
+                self.opts.strategy,
+                &reg,
+                &rd,
+                &measured,
+                self.opts.per_round,
+                mix_seed(self.opts.seed, 2_000_000 + r as u64),
+            )
+        } else {
+            Vec::new()
+        };
+        let stop = stop.or_else(|| asked.is_empty().then(|| "every feasible design is measured".to_string()));
+        Ok(RoundRecord {
+            round: r,
+            rows: f.rows,
+            names: inst.law.coefficient_names(),
+            values: f.values,
+            ci95: f.ci95,
+            objective: f.objective,
+            choice: choice.map(|c| rd[c].clone()),
+            confidence,
+            choice_loss: choice.map_or(f64::NAN, |c| reg.designs[c].point_loss),
+            point_choice: reg.point_optimum.map(|c| rd[c].clone()),
+            candidates,
+            contenders: reg.designs.iter().filter(|d| d.p_optimal > 0.0).count(),
+            asked,
+            stop,
+            ms: t0.elapsed().as_secs_f64() * 1e3,
+            bootstrap_non_finite: f.non_finite,
+        })
     }
 
     /// Call the oracle on designs (with the attempts each has used), `jobs` at a time; every
