@@ -63,6 +63,31 @@ pub struct Bootstrap {
     pub ms: f64,
 }
 
+impl Bootstrap {
+    /// The result of coefficient draws (coefficients in natural units, objective, converged),
+    /// from resampling or from a posterior: whole draws with a non-finite coefficient are left
+    /// out and counted (a sample with an infinite coefficient cannot be evaluated or written;
+    /// dropping single values would bias the other coefficients' intervals).
+    pub fn from_draws(names: Vec<String>, draws: Vec<(Vec<f64>, f64, bool)>, seed: u64, started: Instant) -> Bootstrap {
+        let total = draws.len();
+        let kept: Vec<(Vec<f64>, f64, bool)> =
+            draws.into_iter().filter(|r| r.0.iter().all(|v| v.is_finite())).collect();
+        let samples: Vec<Vec<f64>> = kept.iter().map(|r| r.0.clone()).collect();
+        let (ci95, stderr) = summarise(&samples, names.len());
+        Bootstrap {
+            names,
+            objective: kept.iter().map(|r| r.1).collect(),
+            converged: kept.iter().map(|r| r.2).collect(),
+            non_finite: total - samples.len(),
+            samples,
+            ci95,
+            stderr,
+            seed,
+            ms: started.elapsed().as_secs_f64() * 1e3,
+        }
+    }
+}
+
 /// Row multiplicities of resample `index` (n draws with replacement from n rows).
 pub fn resample_counts(seed: u64, index: u64, n: usize) -> Vec<u32> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(mix_seed(seed, index));
@@ -96,24 +121,7 @@ pub fn bootstrap<M: FitModel>(
             (to_values(kinds, &r.theta), r.objective, r.converged)
         })
         .collect();
-    let names = fit.names.clone();
-    // A sample with an infinite coefficient cannot be evaluated or written; keep whole samples
-    // only (dropping single values would bias the other coefficients' intervals).
-    let total = refits.len();
-    let refits: Vec<(Vec<f64>, f64, bool)> = refits.into_iter().filter(|r| r.0.iter().all(|v| v.is_finite())).collect();
-    let samples: Vec<Vec<f64>> = refits.iter().map(|r| r.0.clone()).collect();
-    let (ci95, stderr) = summarise(&samples, names.len());
-    Bootstrap {
-        names,
-        objective: refits.iter().map(|r| r.1).collect(),
-        converged: refits.iter().map(|r| r.2).collect(),
-        non_finite: total - samples.len(),
-        samples,
-        ci95,
-        stderr,
-        seed: opts.seed,
-        ms: t0.elapsed().as_secs_f64() * 1e3,
-    }
+    Bootstrap::from_draws(fit.names.clone(), refits, opts.seed, t0)
 }
 
 /// Percentile 95 % intervals and standard deviations of samples (one vector per resample).

@@ -36,7 +36,7 @@
 //! unchanged; `objective` holds the sample's penalised objective and `converged` whether its
 //! refit (Randomized) or the MAP (Laplace) converged.
 
-use super::bootstrap::{summarise, Bootstrap};
+use super::bootstrap::Bootstrap;
 use super::fit::{to_theta, to_values, CoefKind, Fit, FitModel, Fitter, MAX_PARAMS};
 use crate::error::{Error, Origin, Result};
 use crate::util::rng::mix_seed;
@@ -455,24 +455,7 @@ pub fn posterior<M: FitModel>(
             }
         })
         .collect();
-    let total = draws.len();
-    let kept: Vec<(Vec<f64>, f64, bool)> = draws
-        .into_iter()
-        .map(|(t, o, c)| (to_values(&kinds, &t), o, c))
-        .filter(|(v, _, _)| v.iter().all(|x| x.is_finite()))
-        .collect();
-    let samples: Vec<Vec<f64>> = kept.iter().map(|k| k.0.clone()).collect();
-    let (ci95, stderr) = summarise(&samples, d);
-    let b = Bootstrap {
-        names: fit.names.clone(),
-        objective: kept.iter().map(|k| k.1).collect(),
-        converged: kept.iter().map(|k| k.2).collect(),
-        non_finite: total - samples.len(),
-        samples,
-        ci95,
-        stderr,
-        seed: opts.seed,
-        ms: t0.elapsed().as_secs_f64() * 1e3,
-    };
+    let draws = draws.into_iter().map(|(t, o, c)| (to_values(&kinds, &t), o, c)).collect();
+    let b = Bootstrap::from_draws(fit.names.clone(), draws, opts.seed, t0);
     Ok((b, map))
 }
