@@ -22,9 +22,7 @@ done
 tmp="$(mktemp -d)"
 [ "$keep" = 1 ] || trap 'rm -rf "$tmp"' EXIT
 git clone --quiet "$repo" "$tmp/colaw"
-# CI puts the project's shared folder beside the clone; do the same where it exists.
-parent="$(dirname "$repo")"
-[ -d "$parent/shared" ] && ln -s "$(cd "$parent/shared" && pwd)" "$tmp/shared"
+# Nothing beside the clone: the repository stands alone (CI's extra folder is not needed).
 if [ "$cold" = 1 ]; then
   export CARGO_HOME="$tmp/cargo-home"
   mkdir -p "$CARGO_HOME"

@@ -35,6 +35,9 @@ pub struct CalRow {
     pub batch: u32,
     /// Architecture label (cross-validation folds group rows of one architecture).
     pub arch_key: String,
+    /// Cross-validation group: rows of one group are held out together. The architecture
+    /// label unless the caller groups otherwise (by source, by device: [`CalRow::group`]).
+    pub group: String,
     /// Measured latency, ms.
     pub measured_ms: f64,
     layers: f64,
@@ -66,7 +69,8 @@ pub fn prepare(rows: &[Measurement], hw: &Hardware, file: &str) -> Result<Vec<Ca
             Phase::Prefill => (Step { batch: m.batch as f64, new_tokens: m.tokens as f64 }, 0.0),
             Phase::Decode => (Step { batch: m.batch as f64, new_tokens: 1.0 }, m.tokens as f64),
         };
-        step_ops(&m.arch, &m.precision, step, Mode::Full, hw.attention_kernel, &mut ops);
+        let storage = m.storage()?;
+        step_ops(&m.arch, &m.precision, &storage, step, Mode::Full, hw.attention_kernel, &mut ops);
         let l = m.arch.layers as f64;
         let v = ops
             .as_slice()
@@ -81,6 +85,7 @@ pub fn prepare(rows: &[Measurement], hw: &Hardware, file: &str) -> Result<Vec<Ca
             phase: m.phase,
             batch: m.batch,
             arch_key: m.arch.label(),
+            group: m.arch.label(),
             measured_ms,
             layers: l,
             moe: m.arch.is_moe(),
@@ -127,17 +132,69 @@ fn predict_grad(row: &CalRow, t: &EfficiencyTerms, g: &mut [f64; N_TERMS]) -> f6
 
 const RIDGE: f64 = 1e-10;
 
+/// Which terms are fitted freely. `Full` fits all eleven; `Compact` ties the four classes'
+/// compute efficiencies into one and their bandwidth efficiencies into one (five free terms:
+/// η_compute, η_bandwidth, per-step, per-layer and per-MoE-layer overheads), for data too
+/// sparse to tell operator classes apart — published single-number benchmarks, a few rows
+/// per device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TermSet {
+    /// Every term free.
+    #[default]
+    Full,
+    /// Efficiencies tied across operator classes.
+    Compact,
+}
+
+impl TermSet {
+    /// For each of the eleven terms, the free parameter it takes its value from.
+    fn tie(self) -> [usize; N_TERMS] {
+        match self {
+            TermSet::Full => std::array::from_fn(|k| k),
+            // Even slots are compute, odd ones bandwidth (hardware::EFFICIENCY_TERM_NAMES).
+            TermSet::Compact => std::array::from_fn(|k| if k < N_EFF { k % 2 } else { k - N_EFF + 2 }),
+        }
+    }
+
+    /// Number of free parameters.
+    pub fn n_free(self) -> usize {
+        self.tie().iter().max().map_or(0, |m| m + 1)
+    }
+
+    /// Parse `full` or `compact`.
+    pub fn parse(s: &str) -> Result<TermSet> {
+        match s {
+            "full" => Ok(TermSet::Full),
+            "compact" => Ok(TermSet::Compact),
+            other => Err(Error::invalid(&Default::default(), "--terms", other, "full or compact")),
+        }
+    }
+
+    fn expand(self, reduced: &[f64]) -> Vec<f64> {
+        self.tie().iter().map(|&j| reduced[j]).collect()
+    }
+
+    fn reduce(self, full: &[f64]) -> Vec<f64> {
+        let tie = self.tie();
+        (0..self.n_free()).map(|j| full[tie.iter().position(|&t| t == j).unwrap_or(0)]).collect()
+    }
+}
+
 /// The fitting problem on a (multi)set of rows.
 struct CalibrationObjective<'a> {
     rows: &'a [CalRow],
     /// Row indices, repeated for bootstrap resamples.
     idx: &'a [usize],
+    /// Prior of the free parameters.
     prior: Vec<f64>,
+    set: TermSet,
 }
 
 impl CalibrationObjective<'_> {
-    fn eval(&self, theta: &[f64], grad: Option<&mut [f64]>) -> f64 {
-        let t = EfficiencyTerms::from_theta(theta);
+    fn eval(&self, reduced: &[f64], grad: Option<&mut [f64]>) -> f64 {
+        let theta = self.set.expand(reduced);
+        let t = EfficiencyTerms::from_theta(&theta);
         let n = self.idx.len() as f64;
         let mut f = 0.0;
         let mut gsum = [0.0; N_TERMS];
@@ -152,10 +209,13 @@ impl CalibrationObjective<'_> {
             }
         }
         f /= n;
-        f += RIDGE * theta.iter().zip(&self.prior).map(|(t, p)| (t - p).powi(2)).sum::<f64>();
+        f += RIDGE * reduced.iter().zip(&self.prior).map(|(t, p)| (t - p).powi(2)).sum::<f64>();
         if let Some(out) = grad {
-            for (k, o) in out.iter_mut().enumerate() {
-                *o = gsum[k] / n + 2.0 * RIDGE * (theta[k] - self.prior[k]);
+            for (j, o) in out.iter_mut().enumerate() {
+                *o = 2.0 * RIDGE * (reduced[j] - self.prior[j]);
+            }
+            for (k, &j) in self.set.tie().iter().enumerate() {
+                out[j] += gsum[k] / n;
             }
         }
         f
@@ -174,7 +234,7 @@ impl Gradient for CalibrationObjective<'_> {
     type Param = Vec<f64>;
     type Gradient = Vec<f64>;
     fn gradient(&self, p: &Vec<f64>) -> std::result::Result<Vec<f64>, argmin::core::Error> {
-        let mut g = vec![0.0; N_TERMS];
+        let mut g = vec![0.0; self.set.n_free()];
         self.eval(p, Some(&mut g));
         Ok(g)
     }
@@ -209,11 +269,12 @@ pub fn fit(
     idx: &[usize],
     prior: &EfficiencyTerms,
     warm: Option<&EfficiencyTerms>,
+    set: TermSet,
 ) -> (EfficiencyTerms, f64) {
-    let p0 = prior.to_theta();
+    let p0 = set.reduce(&prior.to_theta());
     let mut starts: Vec<Vec<f64>> = Vec::new();
     if let Some(w) = warm {
-        starts.push(w.to_theta());
+        starts.push(set.reduce(&w.to_theta()));
     } else {
         starts.push(p0.clone());
         for (eta, oh) in [(0.5, 1e-3), (0.8, 1e-2), (0.3, 1e-4), (0.65, 5e-3)] {
@@ -224,17 +285,17 @@ pub fn fit(
             t.values[PER_STEP] = oh * 5.0;
             t.values[PER_LAYER] = oh;
             t.values[PER_MOE_LAYER] = oh;
-            starts.push(t.to_theta());
+            starts.push(set.reduce(&t.to_theta()));
         }
     }
     let mut best = (p0.clone(), f64::INFINITY);
     for s in starts {
-        let (th, f) = lbfgs(CalibrationObjective { rows, idx, prior: p0.clone() }, s);
+        let (th, f) = lbfgs(CalibrationObjective { rows, idx, prior: p0.clone(), set }, s);
         if f < best.1 {
             best = (th, f);
         }
     }
-    (EfficiencyTerms::from_theta(&best.0), best.1)
+    (EfficiencyTerms::from_theta(&set.expand(&best.0)), best.1)
 }
 
 /// Mean absolute percentage error, %.
@@ -326,28 +387,37 @@ pub const MIN_ROWS: usize = 2 * N_TERMS;
 
 /// Calibrate: fit on all rows, cross-validate with `folds` folds grouped by architecture.
 pub fn calibrate(rows: &[CalRow], base: &Hardware, folds: usize) -> Result<Calibration> {
-    if rows.len() < MIN_ROWS {
+    calibrate_with(rows, base, folds, TermSet::Full)
+}
+
+/// Calibrate the terms of `set`; cross-validation holds out whole [`CalRow::group`]s, in
+/// `folds` folds, or one fold per group when `folds` is 0 (leave one group out).
+pub fn calibrate_with(rows: &[CalRow], base: &Hardware, folds: usize, set: TermSet) -> Result<Calibration> {
+    let min_rows = 2 * set.n_free();
+    if rows.len() < min_rows {
         return Err(Error::Unsupported(format!(
-            "{} measurement rows cannot identify {N_TERMS} terms: give at least {MIN_ROWS} rows spanning prefill and decode",
-            rows.len()
+            "{} measurement rows cannot identify {} terms: give at least {min_rows} rows spanning prefill and decode{}",
+            rows.len(),
+            set.n_free(),
+            if set == TermSet::Full { " (or fit fewer terms: --terms compact)" } else { "" }
         )));
     }
     let prior = EfficiencyTerms::from_hardware(base);
     let all: Vec<usize> = (0..rows.len()).collect();
-    let (terms, objective) = fit(rows, &all, &prior, None);
-    // Folds by architecture so CV measures prediction for unseen designs.
-    let mut keys: Vec<&str> = rows.iter().map(|r| r.arch_key.as_str()).collect();
+    let (terms, objective) = fit(rows, &all, &prior, None, set);
+    // Whole groups are held out so CV measures prediction for unseen designs (or sources).
+    let mut keys: Vec<&str> = rows.iter().map(|r| r.group.as_str()).collect();
     keys.sort();
     keys.dedup();
-    let folds = folds.clamp(2, keys.len().max(2));
-    let fold_of = |r: &CalRow| keys.binary_search(&r.arch_key.as_str()).unwrap_or(0) % folds;
+    let folds = if folds == 0 { keys.len().max(2) } else { folds.clamp(2, keys.len().max(2)) };
+    let fold_of = |r: &CalRow| keys.binary_search(&r.group.as_str()).unwrap_or(0) % folds;
     let mut cv = vec![f64::NAN; rows.len()];
     for k in 0..folds {
         let train: Vec<usize> = all.iter().copied().filter(|&i| fold_of(&rows[i]) != k).collect();
-        if train.len() < MIN_ROWS {
+        if train.len() < min_rows {
             continue;
         }
-        let (t, _) = fit(rows, &train, &prior, Some(&terms));
+        let (t, _) = fit(rows, &train, &prior, Some(&terms), set);
         for (i, r) in rows.iter().enumerate() {
             if fold_of(r) == k {
                 cv[i] = predict(r, &t);
@@ -393,6 +463,7 @@ pub fn bootstrap(
     full: &EfficiencyTerms,
     b: usize,
     seed: u64,
+    set: TermSet,
 ) -> Vec<EfficiencyTerms> {
     use rayon::prelude::*;
     let prior = EfficiencyTerms::from_hardware(base);
@@ -401,7 +472,7 @@ pub fn bootstrap(
         .map(|i| {
             let mut rng = StdRng::seed_from_u64(mix_seed(seed, i as u64));
             let idx: Vec<usize> = (0..rows.len()).map(|_| rng.random_range(0..rows.len())).collect();
-            fit(rows, &idx, &prior, Some(full)).0
+            fit(rows, &idx, &prior, Some(full), set).0
         })
         .collect()
 }

@@ -2,7 +2,9 @@
 //! per-operator breakdown — the `eval` command's result.
 
 use crate::architecture::{Architecture, ParamCounts};
+use crate::cost::storage::exact_weight_bytes;
 use crate::cost::{CostModel, Latency, Memory, Mode, OpCost, Workload};
+use crate::deployment::DeploymentReport;
 use crate::error::{Error, Result};
 use crate::hardware::Hardware;
 use crate::law::{LawInputs, LossLaw, Var};
@@ -37,6 +39,13 @@ pub struct Evaluation {
     pub fits_memory: bool,
     /// Per-operator costs.
     pub breakdown: Vec<OpCost>,
+    /// The engine deployment, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<DeploymentReport>,
+    /// Exact bytes of the weights as the engine stores them (every layer's own type), when a
+    /// deployment was given; `memory_bytes.weights` is the cost model's depth-linear form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weights_file_bytes: Option<u64>,
 }
 
 /// Loss of an architecture under a law, with training tokens from the caller or the law's
@@ -70,6 +79,12 @@ pub fn evaluate(
     tokens: Option<f64>,
 ) -> Result<Evaluation> {
     let model = CostModel::with_mode(hw, workload, mode)?;
+    // A shape the format cannot store is an error here, not an infinite latency.
+    model.storage(arch)?;
+    let weights_file_bytes = match &workload.deploy {
+        Some(d) => Some(exact_weight_bytes(arch, d.weight_format)?),
+        None => None,
+    };
     let m = model.metrics(arch);
     let loss = match law {
         Some(l) => Some(predict_loss(l, arch, tokens)?),
@@ -89,5 +104,7 @@ pub fn evaluate(
         capacity_bytes: hw.memory_bytes(),
         fits_memory: m.memory_bytes.total <= hw.memory_bytes(),
         breakdown: model.breakdown(arch),
+        deployment: None,
+        weights_file_bytes,
     })
 }

@@ -10,6 +10,8 @@ pub mod bench;
 pub mod calibrate;
 pub mod cli;
 pub mod cost;
+pub mod deployment;
+pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod gen;

@@ -3,12 +3,18 @@
 //!
 //! Required columns: `hidden,layers,heads,kv_heads,head_dim,ffn,vocab,tied,phase,batch,tokens`.
 //! Optional: `name,experts,active_experts,qkv_bias,weight_dtype,kv_dtype,compute_dtype,
-//! latency_ms,engine`. `phase` = prefill: one forward over `tokens` new tokens per sequence
+//! latency_ms,engine,weight_format,kv_cache_type`. `weight_format` (an engine's storage format,
+//! e.g. `Q4_K_M`, `q4f16_1`, `awq-int4-g128`; docs/engines.md) replaces `weight_dtype` and
+//! `kv_dtype` for the bytes the row moves; its KV cache is `kv_cache_type` (default `f16`).
+//! `hardware` (a hardware file name) and `source` let one file pool several devices and
+//! publications (`colaw calibrate` without `--hardware`, `--cv-by source`). `phase` = prefill: one forward over `tokens` new tokens per sequence
 //! from an empty cache, logits for the last position only; `phase` = decode: one forward of
 //! one new token per sequence attending to `tokens` cached positions. `latency_ms` is the
 //! measured wall time of that one forward.
 
 use crate::architecture::Architecture;
+use crate::cost::{Deployment, Storage};
+use crate::engine::{KvCacheType, WeightFormat};
 use crate::error::{Error, Origin, Result};
 use crate::precision::{DType, Precision};
 use std::collections::HashMap;
@@ -52,6 +58,31 @@ pub struct Measurement {
     pub latency_ms: Option<f64>,
     /// Engine label (e.g. eager, cudagraph), if present.
     pub engine: Option<String>,
+    /// The engine's storage formats, when the row names a `weight_format`.
+    pub deploy: Option<Deployment>,
+    /// Hardware file (a name under models/hardware/ or a path) the row was measured on, when
+    /// the file has a `hardware` column (files that pool several devices).
+    pub device: Option<String>,
+    /// Where the row comes from, when the file has a `source` column (cross-validation can
+    /// hold out one source at a time).
+    pub source: Option<String>,
+}
+
+impl Measurement {
+    /// Bytes per stored element of this row's architecture (its format, else its dtypes).
+    pub fn storage(&self) -> Result<Storage> {
+        match &self.deploy {
+            Some(d) => Storage::from_format(&self.arch, d).map_err(|e| {
+                Error::invalid(
+                    &Origin::line("measurements", self.line),
+                    "weight_format",
+                    d.weight_format,
+                    format!("cannot store this row's architecture: {e}"),
+                )
+            }),
+            None => Ok(Storage::from_precision(&self.precision)),
+        }
+    }
 }
 
 /// A measurement file: its header, raw records (to echo back) and parsed rows.
@@ -169,7 +200,25 @@ fn parse_row(rec: &csv::StringRecord, col: &HashMap<&str, usize>, origin: &Origi
             Some(v)
         }
     };
+    let deploy = match get("weight_format") {
+        None => None,
+        Some(f) => {
+            let weight_format = WeightFormat::parse(f)
+                .map_err(|e| Error::invalid(origin, "weight_format", format!("\"{f}\""), e.to_string()))?;
+            let kv = get("kv_cache_type").unwrap_or("f16");
+            let kv_cache = KvCacheType::parse(kv)
+                .map_err(|e| Error::invalid(origin, "kv_cache_type", format!("\"{kv}\""), e.to_string()))?;
+            let d = Deployment { weight_format, kv_cache };
+            Storage::from_format(&arch, &d).map_err(|e| {
+                Error::invalid(origin, "weight_format", f, format!("cannot store this row's architecture: {e}"))
+            })?;
+            Some(d)
+        }
+    };
     Ok(Measurement {
+        deploy,
+        device: get("hardware").map(str::to_string),
+        source: get("source").map(str::to_string),
         line,
         arch,
         phase,

@@ -48,7 +48,13 @@ fn synthetic(truth: &EfficiencyTerms, noise: f64, seed: u64) -> Vec<Measurement>
                 (Phase::Decode, 1024),
                 (Phase::Decode, 4096),
             ] {
-                let w = Workload { batch, prompt_tokens: tokens, gen_tokens: 1, precision: Precision::default() };
+                let w = Workload {
+                    batch,
+                    prompt_tokens: tokens,
+                    gen_tokens: 1,
+                    precision: Precision::default(),
+                    deploy: None,
+                };
                 let ms = CostModel::new(&hw, &w).unwrap().step_ms(&a, phase == Phase::Decode, tokens);
                 let eps: f64 = rng.random_range(-1.0..1.0);
                 rows.push(Measurement {
@@ -60,6 +66,9 @@ fn synthetic(truth: &EfficiencyTerms, noise: f64, seed: u64) -> Vec<Measurement>
                     precision: Precision::default(),
                     latency_ms: Some(ms * (1.0 + noise * eps)),
                     engine: None,
+                    deploy: None,
+                    device: None,
+                    source: None,
                 });
             }
         }

@@ -30,7 +30,7 @@ fn dense() -> Architecture {
 fn dense_paper_mode_by_hand() {
     // Paper mode: weights and KV traffic only (+ materialised scores), η = 1, no overheads.
     // B=1, S_in=8, S_out=4, bf16 (2 bytes).
-    let w = Workload { batch: 1, prompt_tokens: 8, gen_tokens: 4, precision: Precision::default() };
+    let w = Workload { batch: 1, prompt_tokens: 8, gen_tokens: 4, precision: Precision::default(), deploy: None };
     let m = CostModel::with_mode(&toy_hw(), &w, Mode::Paper).unwrap();
     let r = m.metrics(&dense());
     // Prefill, n = 8 tokens, per layer (seconds):
@@ -67,7 +67,7 @@ fn moe_full_mode_decode_by_hand() {
     a.experts = 4;
     a.active_experts = 1;
     let p = Precision { weights: DType::Int8, kv_cache: DType::Bf16, compute: DType::Bf16 };
-    let w = Workload { batch: 2, prompt_tokens: 4, gen_tokens: 1, precision: p };
+    let w = Workload { batch: 2, prompt_tokens: 4, gen_tokens: 1, precision: p, deploy: None };
     let m = CostModel::new(&toy_hw(), &w).unwrap();
     // Decode step with c = 4 cached, n = 2 tokens; every op is memory-bound here. Bytes:
     //  embedding 2·32·(1+2) = 192;  attn_norm 3·2·32·2 + 32 = 416;  qkv 32·96 + 2·(32+96)·2 = 3,584
@@ -123,12 +123,13 @@ fn paper_factors_reproduced() {
         let dd = (d as f64).powi(2);
         // Paper-mode decode at B=1, S_in=1, S_out=1 on a device where bandwidth dominates:
         let hw = toy_hw();
-        let w = Workload { batch: 1, prompt_tokens: 1, gen_tokens: 1, precision: Precision::default() };
+        let w = Workload { batch: 1, prompt_tokens: 1, gen_tokens: 1, precision: Precision::default(), deploy: None };
         let model = CostModel::with_mode(&hw, &w, Mode::Paper).unwrap();
         let mut ops = colaw::cost::OpList::default();
         colaw::cost::step_ops(
             &a,
             &w.precision,
+            &colaw::cost::Storage::from_precision(&w.precision),
             colaw::cost::Step { batch: 1.0, new_tokens: 1.0 },
             Mode::Paper,
             colaw::hardware::AttentionKernel::Unfused,
@@ -193,7 +194,7 @@ proptest! {
         hw.overhead.per_step_ms = 2.0 * ov;
         hw.efficiency.bandwidth = 0.8;
         if unfused { hw.attention_kernel = colaw::hardware::AttentionKernel::Unfused; }
-        let w = Workload { batch, prompt_tokens: s_in, gen_tokens: s_out, precision: Precision::default() };
+        let w = Workload { batch, prompt_tokens: s_in, gen_tokens: s_out, precision: Precision::default(), deploy: None };
         let m = CostModel::new(&hw, &w).unwrap();
         let r = m.metrics(&a);
         let prefill = m.step_ms(&a, false, s_in);

@@ -25,8 +25,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// The offending fragments of one text: `/<machine-root>/…` not preceded by a path or word
-/// character (so `a/home/b` or `data/work/x` are not flagged), and the `shared` folder beside
-/// the repository reached through its parent (`..` then `/shared`).
+/// character (so `a/home/b` or `data/work/x` are not flagged), and the shared folder beside the
+/// repository.
 fn offending(text: &str, here: &str) -> Vec<String> {
     let mut found = Vec::new();
     let bytes = text.as_bytes();

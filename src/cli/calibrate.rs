@@ -1,7 +1,9 @@
 //! `colaw calibrate --hardware HW MEASUREMENTS.csv --out CALIBRATED.toml`.
 
 use super::output::print_json;
-use crate::calibrate::{bootstrap, calibrate, intervals95, prepare};
+use crate::calibrate::{bootstrap, calibrate_with, intervals95, predict, prepare, TermSet};
+use crate::deployment::{device_key, engines_dir};
+use crate::engine::find_engine;
 use crate::hardware::{load_hardware, write_latency_samples};
 use crate::measurement::read_measurements;
 use crate::util::provenance::{sha256_hex, Provenance};
@@ -13,24 +15,44 @@ use std::path::PathBuf;
 /// Arguments of `calibrate`.
 #[derive(Debug, Args)]
 pub struct CalibrateArgs {
-    /// Hardware file or name whose datasheet figures are the starting point.
+    /// Hardware file or name whose datasheet figures are the starting point. Omit it when the
+    /// CSV has a `hardware` column: each row is then costed on its own device and the terms are
+    /// shared by all of them (an engine's efficiency relative to each device's peaks).
     #[arg(long)]
-    pub hardware: String,
+    pub hardware: Option<String>,
     /// Measurement CSV with `latency_ms` in every row.
     pub measurements: PathBuf,
-    /// Calibrated hardware file to write (loadable by eval, predict, solve).
+    /// Calibrated hardware file to write (loadable by eval, predict, solve); needs --hardware.
     #[arg(long)]
-    pub out: PathBuf,
-    /// Use only rows whose `engine` column equals this (e.g. eager, cudagraph).
+    pub out: Option<PathBuf>,
+    /// Use only rows of this engine: an engine under models/engines/ (rows whose `engine`
+    /// column names it or one of its aliases; its attention kernel is used) or any other label
+    /// in the `engine` column (e.g. eager, cudagraph).
     #[arg(long)]
     pub engine: Option<String>,
+    /// Write the engine file with the fitted terms as its profile on every device of the rows
+    /// (`[devices.<hardware>]`), loadable with --engine FILE; needs an engine file (--engine).
+    #[arg(long)]
+    pub engine_out: Option<PathBuf>,
+    /// Terms to fit: full (11: compute and bandwidth efficiency per operator class, three
+    /// overheads) or compact (5: one compute and one bandwidth efficiency, three overheads).
+    #[arg(long, default_value = "full")]
+    pub terms: String,
+    /// Cross-validation groups: arch (unseen designs), source (unseen publications; needs a
+    /// `source` column) or device (unseen devices; needs a `hardware` column).
+    #[arg(long, default_value = "arch")]
+    pub cv_by: String,
+    /// Per-row predictions CSV (line, device, source, phase, measured, uncalibrated,
+    /// calibrated and cross-validated ms).
+    #[arg(long)]
+    pub predictions: Option<PathBuf>,
     /// Bootstrap resamples for latency uncertainty.
     #[arg(long, default_value_t = 0)]
     pub bootstrap: usize,
     /// Where to write the bootstrap samples (one row per resample, one column per term).
     #[arg(long)]
     pub samples: Option<PathBuf>,
-    /// Cross-validation folds (grouped by architecture).
+    /// Cross-validation folds over the groups; 0: one fold per group (leave one group out).
     #[arg(long, default_value_t = 5)]
     pub folds: usize,
     /// Seed of the bootstrap.
@@ -40,26 +62,96 @@ pub struct CalibrateArgs {
 
 pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let base = load_hardware(&a.hardware)?;
     let file = a.measurements.display().to_string();
+    let set = TermSet::parse(&a.terms)?;
     let mf = read_measurements(&a.measurements)?;
-    let rows: Vec<_> = match &a.engine {
-        Some(e) => {
+    // An engine file when --engine names one; else a plain label of the `engine` column.
+    let engine = match &a.engine {
+        Some(e) => find_engine(&engines_dir(), e).ok(),
+        None => None,
+    };
+    if a.engine_out.is_some() && engine.is_none() {
+        bail!(
+            "--engine-out needs --engine naming an engine under models/engines/ or an engine file (got {})",
+            a.engine.as_deref().unwrap_or("none")
+        );
+    }
+    let rows: Vec<_> = match (&a.engine, &engine) {
+        (Some(_), Some(eng)) if mf.rows.iter().any(|r| r.engine.is_some()) => {
+            mf.rows.iter().filter(|r| r.engine.as_deref().is_some_and(|x| eng.answers_to(x))).cloned().collect()
+        }
+        (Some(_), Some(_)) => mf.rows.clone(),
+        (Some(e), None) => {
             if mf.rows.iter().all(|r| r.engine.is_none()) {
                 bail!("{file}: --engine {e} given but the file has no `engine` column");
             }
             mf.rows.iter().filter(|r| r.engine.as_deref() == Some(e.as_str())).cloned().collect()
         }
-        None => mf.rows.clone(),
+        (None, _) => mf.rows.clone(),
+    };
+    // A file pooling devices, calibrated for one of them: only that device's rows.
+    let rows: Vec<_> = match &a.hardware {
+        Some(h) if rows.iter().any(|r| r.device.is_some()) => {
+            let key = device_key(h);
+            rows.into_iter().filter(|r| r.device.as_deref().is_none_or(|d| d == key)).collect()
+        }
+        _ => rows,
     };
     if rows.is_empty() {
-        bail!("{file}: no rows with engine = {}", a.engine.as_deref().unwrap_or("?"));
+        bail!(
+            "{file}: no rows for engine {} on device {}",
+            a.engine.as_deref().unwrap_or("(any)"),
+            a.hardware.as_deref().unwrap_or("(any)")
+        );
     }
     if a.samples.is_some() && a.bootstrap == 0 {
         bail!("--samples needs --bootstrap B with B > 0");
     }
-    let cal_rows = prepare(&rows, &base, &file)?;
-    let cal = calibrate(&cal_rows, &base, a.folds)?;
+    if a.out.is_some() && a.hardware.is_none() {
+        bail!("--out writes a calibrated hardware file and needs --hardware; with per-row devices use --engine-out");
+    }
+    // The device of every row: --hardware, else the row's `device` column.
+    let device_of = |r: &crate::measurement::Measurement| -> anyhow::Result<String> {
+        match (&a.hardware, &r.device) {
+            (Some(h), _) => Ok(h.clone()),
+            (None, Some(d)) => Ok(d.clone()),
+            (None, None) => {
+                bail!("{file}:{}: no --hardware and no `hardware` in this row: give one or the other", r.line)
+            }
+        }
+    };
+    let mut devices: Vec<String> = rows.iter().map(&device_of).collect::<anyhow::Result<_>>()?;
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&i, &j| devices[i].cmp(&devices[j]));
+    let rows: Vec<_> = order.iter().map(|&i| rows[i].clone()).collect();
+    devices = order.iter().map(|&i| devices[i].clone()).collect();
+    let mut cal_rows = Vec::with_capacity(rows.len());
+    let mut base = None;
+    let mut start = 0;
+    while start < rows.len() {
+        let end = (start..rows.len()).find(|&i| devices[i] != devices[start]).unwrap_or(rows.len());
+        let hw = load_hardware(&devices[start])?;
+        let hw = match &engine {
+            Some(e) => e.apply_to(&hw, &device_key(&devices[start])).0,
+            None => hw,
+        };
+        cal_rows.extend(prepare(&rows[start..end], &hw, &file)?);
+        base.get_or_insert(hw);
+        start = end;
+    }
+    let base = base.expect("at least one row");
+    for (c, r) in cal_rows.iter_mut().zip(&rows) {
+        c.group = match a.cv_by.as_str() {
+            "arch" => c.arch_key.clone(),
+            "source" => r
+                .source
+                .clone()
+                .with_context(|| format!("{file}:{}: --cv-by source needs a `source` value in every row", r.line))?,
+            "device" => device_key(&device_of(r)?),
+            other => bail!("--cv-by {other}: allowed arch, source, device"),
+        };
+    }
+    let cal = calibrate_with(&cal_rows, &base, a.folds, set)?;
     let bytes = std::fs::read(&a.measurements).with_context(|| file.clone())?;
     let hash = sha256_hex(&bytes);
     let mut hw = cal.terms.apply(&base);
@@ -73,13 +165,64 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
             .count("rows", cal.n)
             .maybe("engine", a.engine.clone())
             .with("cv_mape_percent", cal.overall.mape_cv)
-            .with("uncalibrated_mape_percent", cal.overall.mape_uncalibrated);
-    hw.calibration = Some(table.into_table());
-    std::fs::write(&a.out, hw.to_toml_string()).with_context(|| a.out.display().to_string())?;
+            .with("uncalibrated_mape_percent", cal.overall.mape_uncalibrated)
+            .with("terms", a.terms.clone())
+            .with("cv_by", a.cv_by.clone())
+            .into_table();
+    if let Some(out) = &a.out {
+        hw.calibration = Some(table.clone());
+        std::fs::write(out, hw.to_toml_string()).with_context(|| out.display().to_string())?;
+    }
+    if let (Some(out), Some(eng)) = (&a.engine_out, &engine) {
+        let mut eng = eng.clone();
+        let mut keys: Vec<String> = devices.iter().map(|d| device_key(d)).collect();
+        keys.dedup();
+        for k in keys {
+            let prof = eng.devices.entry(k).or_default();
+            prof.efficiency = hw.efficiency;
+            prof.overhead = hw.overhead;
+            prof.source = Some(format!("colaw calibrate on {file} (sha256 {hash})"));
+            prof.calibration = Some(table.clone());
+        }
+        std::fs::write(out, eng.to_toml_string()).with_context(|| out.display().to_string())?;
+    }
+    if let Some(p) = &a.predictions {
+        let mut w = csv::Writer::from_path(p).with_context(|| p.display().to_string())?;
+        w.write_record([
+            "line",
+            "device",
+            "source",
+            "arch",
+            "phase",
+            "batch",
+            "tokens",
+            "measured_ms",
+            "uncalibrated_ms",
+            "calibrated_ms",
+            "cv_ms",
+        ])?;
+        let prior = crate::hardware::EfficiencyTerms::from_hardware(&base);
+        for (((c, r), d), cv) in cal_rows.iter().zip(&rows).zip(&devices).zip(&cal.cv_predictions) {
+            w.write_record([
+                r.line.to_string(),
+                device_key(d),
+                r.source.clone().unwrap_or_default(),
+                c.arch_key.clone(),
+                r.phase.name().to_string(),
+                r.batch.to_string(),
+                r.tokens.to_string(),
+                format!("{:.6}", c.measured_ms),
+                format!("{:.6}", predict(c, &prior)),
+                format!("{:.6}", predict(c, &cal.terms)),
+                format!("{cv:.6}"),
+            ])?;
+        }
+        w.flush()?;
+    }
 
     let mut boot = serde_json::Value::Null;
     if a.bootstrap > 0 {
-        let samples = bootstrap(&cal_rows, &base, &cal.terms, a.bootstrap, a.seed);
+        let samples = bootstrap(&cal_rows, &base, &cal.terms, a.bootstrap, a.seed, set);
         let ci: serde_json::Map<String, serde_json::Value> =
             intervals95(&samples).into_iter().map(|(name, (lo, hi))| (name.to_string(), json!([lo, hi]))).collect();
         if let Some(p) = &a.samples {
@@ -93,7 +236,10 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
     print_json(&json!({
         "hardware": base.name,
         "engine": a.engine,
-        "out": a.out.display().to_string(),
+        "terms": a.terms,
+        "cv_by": a.cv_by,
+        "out": a.out.as_ref().map(|p| p.display().to_string()),
+        "engine_out": a.engine_out.as_ref().map(|p| p.display().to_string()),
         "n": cal.n,
         "data_sha256": hash,
         "terms": terms,

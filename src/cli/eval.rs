@@ -1,7 +1,7 @@
 //! `colaw eval ARCH --hardware HW`.
 
 use super::output::{grouped, human_bytes, print_json, Format};
-use super::WorkloadArgs;
+use super::{EngineArgs, WorkloadArgs};
 use crate::architecture::load_arch;
 use crate::cost::Mode;
 use crate::eval::{evaluate, Evaluation};
@@ -19,6 +19,8 @@ pub struct EvalArgs {
     pub hardware: String,
     #[command(flatten)]
     pub workload: WorkloadArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Law file or name under models/laws/ (default: paper).
     #[arg(long, default_value = "paper")]
     pub law: String,
@@ -35,11 +37,20 @@ pub struct EvalArgs {
 
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     let arch = load_arch(&a.arch)?;
-    let hw = load_hardware(&a.hardware)?;
-    let w = a.workload.workload()?;
+    let mut hw = load_hardware(&a.hardware)?;
+    let mut w = a.workload.workload()?;
+    let deployment = a.engine.resolve(&hw, &a.hardware)?;
+    if let Some(d) = &deployment {
+        hw = d.hardware.clone();
+        w.deploy = Some(d.deployment);
+        if let Some(t) = d.compute {
+            w.precision.compute = t;
+        }
+    }
     let law = load_law(&a.law)?;
     let mode = if a.paper_mode { Mode::Paper } else { Mode::Full };
-    let ev = evaluate(&arch, &hw, &w, mode, Some(&law as &dyn LossLaw), a.tokens)?;
+    let mut ev = evaluate(&arch, &hw, &w, mode, Some(&law as &dyn LossLaw), a.tokens)?;
+    ev.deployment = deployment.map(|d| d.report());
     match a.format {
         Format::Json => print_json(&ev),
         Format::Table => {
@@ -61,8 +72,8 @@ fn table(ev: &Evaluation) -> String {
         w.batch,
         w.prompt_tokens,
         w.gen_tokens,
-        w.precision.weights,
-        w.precision.kv_cache,
+        ev.deployment.as_ref().map_or(w.precision.weights.to_string(), |d| d.weight_format.clone()),
+        ev.deployment.as_ref().map_or(w.precision.kv_cache.to_string(), |d| d.kv_cache_type.clone()),
         w.precision.compute,
         if ev.mode == Mode::Paper { "  [paper mode]" } else { "" }
     );
@@ -75,6 +86,18 @@ fn table(ev: &Evaluation) -> String {
         grouped(p.non_embedding),
         grouped(p.active)
     );
+    if let Some(d) = &ev.deployment {
+        let _ = writeln!(
+            s,
+            "  engine: {} {} (kv {}), {}; weights {} ({:.2} bits/weight)",
+            d.engine,
+            d.weight_format,
+            d.kv_cache_type,
+            if d.calibrated { "calibrated on this device" } else { "NOT calibrated on this device: roofline bound" },
+            ev.weights_file_bytes.map_or("-".into(), |b| human_bytes(b as f64)),
+            ev.weights_file_bytes.map_or(f64::NAN, |b| 8.0 * b as f64 / ev.params.total as f64),
+        );
+    }
     if let (Some(l), Some(n)) = (ev.loss, &ev.law) {
         let _ = writeln!(s, "  loss ({n}): {l:.4}");
     }

@@ -58,6 +58,54 @@ enum Command {
     Oracle(loop_::OracleArgs),
 }
 
+/// Engine options shared by commands: run the design as this engine stores and runs it.
+#[derive(Debug, Clone, Args, Default)]
+pub struct EngineArgs {
+    /// Inference engine (models/engines/: llama.cpp, mlc-llm, tensorrt-llm, vllm,
+    /// hf-transformers-eager, pytorch-cudagraph …) or an engine file. Its weight format and KV
+    /// cache replace --weight-dtype/--kv-dtype; its calibrated terms for the device (if any)
+    /// replace the hardware file's.
+    #[arg(long)]
+    pub engine: Option<String>,
+    /// The engine's weight format (e.g. Q4_K_M, Q8_0, q4f16_1, awq-int4-g128); default: the
+    /// engine's default. Needs --engine.
+    #[arg(long)]
+    pub weight_format: Option<String>,
+    /// The engine's KV-cache type (e.g. f16, q8_0, fp8_e4m3); default: the engine's. Needs --engine.
+    #[arg(long)]
+    pub kv_cache_type: Option<String>,
+}
+
+impl EngineArgs {
+    /// The deployment these flags name on `hw` (given as `hardware_spec`), if any.
+    pub fn resolve(
+        &self,
+        hw: &crate::Hardware,
+        hardware_spec: &str,
+    ) -> crate::Result<Option<crate::deployment::ResolvedDeployment>> {
+        use crate::deployment::{device_key, engines_dir, resolve, EngineSpec};
+        let Some(engine) = &self.engine else {
+            for (flag, v) in [("--weight-format", &self.weight_format), ("--kv-cache-type", &self.kv_cache_type)] {
+                if let Some(v) = v {
+                    return Err(crate::Error::invalid(
+                        &Origin::default(),
+                        flag,
+                        v,
+                        "needs --engine (formats belong to an engine; see models/engines/)",
+                    ));
+                }
+            }
+            return Ok(None);
+        };
+        let spec = EngineSpec {
+            engine: engine.clone(),
+            weight_format: self.weight_format.clone(),
+            kv_cache_type: self.kv_cache_type.clone(),
+        };
+        resolve(&spec, hw, &device_key(hardware_spec), &engines_dir()).map(Some)
+    }
+}
+
 /// Workload options shared by commands.
 #[derive(Debug, Clone, Args)]
 pub struct WorkloadArgs {
@@ -94,6 +142,7 @@ impl WorkloadArgs {
                 kv_cache: DType::parse_field(&self.kv_dtype, &o, "--kv-dtype")?,
                 compute: DType::parse_field(&self.compute_dtype, &o, "--compute-dtype")?,
             },
+            deploy: None,
         };
         w.validate(&o)?;
         Ok(w)

@@ -14,13 +14,21 @@ pub struct PredictArgs {
     pub hardware: String,
     /// Measurement CSV (see docs: required hidden,layers,heads,kv_heads,head_dim,ffn,vocab,tied,phase,batch,tokens).
     pub measurements: PathBuf,
+    /// Engine whose calibrated terms on this device and attention kernel to use; rows without
+    /// a `weight_format` column take its default format.
+    #[command(flatten)]
+    pub engine: super::EngineArgs,
     /// Output CSV (default: stdout).
     #[arg(short, long)]
     pub out: Option<PathBuf>,
 }
 
 pub fn run(a: PredictArgs) -> anyhow::Result<()> {
-    let hw = load_hardware(&a.hardware)?;
+    let mut hw = load_hardware(&a.hardware)?;
+    let deployment = a.engine.resolve(&hw, &a.hardware)?;
+    if let Some(d) = &deployment {
+        hw = d.hardware.clone();
+    }
     let mf = read_measurements(&a.measurements)?;
     let sink: Box<dyn std::io::Write> = match &a.out {
         Some(p) => Box::new(std::fs::File::create(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?),
@@ -31,7 +39,13 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
     head.push_field("predicted_ms");
     w.write_record(&head)?;
     for (rec, row) in mf.records.iter().zip(&mf.rows) {
-        let wl = Workload { batch: row.batch, prompt_tokens: row.tokens, gen_tokens: 1, precision: row.precision };
+        let wl = Workload {
+            batch: row.batch,
+            prompt_tokens: row.tokens,
+            gen_tokens: 1,
+            precision: row.precision,
+            deploy: row.deploy.or(deployment.as_ref().map(|d| d.deployment)),
+        };
         let model =
             CostModel::new(&hw, &wl).map_err(|e| anyhow::anyhow!("{}:{}: {e}", a.measurements.display(), row.line))?;
         let ms = model.step_ms(&row.arch, row.phase == Phase::Decode, row.tokens);

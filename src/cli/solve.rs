@@ -148,10 +148,11 @@ pub fn table(s: &Solution) -> String {
                 let l = &sc.latency_ms;
                 let _ = writeln!(
                     o,
-                    "     {} ({}, {}): prefill {:.3} ms  decode {:.3} ms  tpot {:.3} ms  total {:.3} ms  memory {}",
+                    "     {} ({}, {}{}): prefill {:.3} ms  decode {:.3} ms  tpot {:.3} ms  total {:.3} ms  memory {}",
                     sc.name,
                     sc.hardware,
                     sc.compute_dtype,
+                    sc.storage.as_ref().map(|x| format!(", stored {x}")).unwrap_or_default(),
                     l.prefill,
                     l.decode,
                     l.tpot,

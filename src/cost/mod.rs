@@ -15,9 +15,11 @@
 //! metric for one width configuration, so any depth costs O(1): metric(l) = fixed + l·per_layer.
 
 mod ops;
+pub mod storage;
 mod workload;
 
 pub use ops::{expected_distinct_experts, step_ops, Affine, Mode, Op, OpKind, OpList, Step, MAX_OPS};
+pub use storage::{Deployment, Storage};
 pub use workload::Workload;
 
 use crate::architecture::Architecture;
@@ -306,15 +308,35 @@ impl CostModel {
         sum_max_affine(x, y, lo, hi)
     }
 
-    fn prefill_ops(&self, arch: &Architecture, out: &mut OpList) {
+    fn prefill_ops(&self, arch: &Architecture, s: &Storage, out: &mut OpList) {
         let w = &self.workload;
         let step = Step { batch: w.batch as f64, new_tokens: w.prompt_tokens as f64 };
-        step_ops(arch, &w.precision, step, self.mode, self.attention, out);
+        step_ops(arch, &w.precision, s, step, self.mode, self.attention, out);
     }
 
-    fn decode_ops(&self, arch: &Architecture, out: &mut OpList) {
+    fn decode_ops(&self, arch: &Architecture, s: &Storage, out: &mut OpList) {
         let w = &self.workload;
-        step_ops(arch, &w.precision, Step { batch: w.batch as f64, new_tokens: 1.0 }, self.mode, self.attention, out);
+        step_ops(
+            arch,
+            &w.precision,
+            s,
+            Step { batch: w.batch as f64, new_tokens: 1.0 },
+            self.mode,
+            self.attention,
+            out,
+        );
+    }
+
+    /// Bytes per stored element of `arch` under this model's workload; fails when the
+    /// deployment's weight format cannot store this shape.
+    pub fn storage(&self, arch: &Architecture) -> Result<Storage> {
+        self.workload.storage(arch, &self.workload.precision)
+    }
+
+    /// As [`CostModel::storage`], with a shape the format cannot store costed at infinite
+    /// bytes, so it meets no budget (solvers check `storage` on the designs they report).
+    fn storage_or_unstorable(&self, arch: &Architecture) -> Storage {
+        self.storage(arch).unwrap_or(Storage::UNSTORABLE)
     }
 
     /// Cached positions before the last decode step.
@@ -338,11 +360,12 @@ impl CostModel {
                 lin.fixed += v
             }
         };
-        self.prefill_ops(arch, &mut ops);
+        let storage = self.storage_or_unstorable(arch);
+        self.prefill_ops(arch, &storage, &mut ops);
         for op in ops.as_slice() {
             bucket(&mut prefill, op.per_layer, self.op_time_ms(op, 0.0).0);
         }
-        self.decode_ops(arch, &mut ops);
+        self.decode_ops(arch, &storage, &mut ops);
         let c_last = self.last_context();
         for op in ops.as_slice() {
             if w.gen_tokens > 0 {
@@ -361,7 +384,7 @@ impl CostModel {
             decode_sum.fixed += s * oh.per_step_ms;
             decode_sum.per_layer += s * layer_oh;
         }
-        let (weights, kv, act) = self.memory_parts(arch);
+        let (weights, kv, act) = self.memory_parts(arch, &storage);
         WidthCosts {
             prefill_ms: prefill,
             decode_ms: decode,
@@ -374,33 +397,38 @@ impl CostModel {
     }
 
     /// (weights, KV cache, activations) in bytes, weights and KV linear in depth.
-    fn memory_parts(&self, arch: &Architecture) -> (Linear, Linear, f64) {
+    fn memory_parts(&self, arch: &Architecture, st: &Storage) -> (Linear, Linear, f64) {
         let w = &self.workload;
         let p = &w.precision;
-        let wb = p.weights.bytes();
+        let wb = st.qkv;
         let d = arch.hidden as f64;
         let b = w.batch as f64;
-        let kv_per_layer = b * w.context_tokens() as f64 * 2.0 * arch.kv_dim() as f64 * p.kv_cache.bytes();
+        let kv_per_layer = b * w.context_tokens() as f64 * 2.0 * arch.kv_dim() as f64 * st.kv;
         match self.mode {
             Mode::Full => {
                 let pc = arch.params();
-                let fixed = (pc.embedding + pc.lm_head) as f64 + d;
+                let (qd, kvd, f) = (arch.q_dim() as f64, arch.kv_dim() as f64, arch.ffn as f64);
+                let e = arch.experts as f64;
+                let fixed = pc.embedding as f64 * st.embedding
+                    + pc.lm_head as f64 * st.lm_head
+                    + d * st.norm
+                    + st.fixed_extra_bytes;
+                let qkv = d * (qd + 2.0 * kvd) + if arch.qkv_bias { qd + 2.0 * kvd } else { 0.0 };
+                let router = if arch.experts > 1 { d * e } else { 0.0 };
+                let per_layer =
+                    qkv * st.qkv + qd * d * st.o + 2.0 * d * st.norm + router * st.router + e * 3.0 * d * f * st.ffn;
                 let n = b * w.prompt_tokens as f64;
                 let ab = p.activation_bytes();
-                let (q, kvd) = (arch.q_dim() as f64, arch.kv_dim() as f64);
-                let inner = (n * (q + 2.0 * kvd)).max(n * 3.0 * arch.ffn as f64 * arch.active_experts as f64).max(
-                    match self.attention {
+                let inner =
+                    (n * (qd + 2.0 * kvd)).max(n * 3.0 * arch.ffn as f64 * arch.active_experts as f64).max(match self
+                        .attention
+                    {
                         AttentionKernel::Fused => 0.0,
                         AttentionKernel::Unfused => 2.0 * b * arch.heads as f64 * (w.prompt_tokens as f64).powi(2),
-                    },
-                );
+                    });
                 // Residual stream + normalised input + the largest intermediate, plus fp32 logits.
                 let act = ab * (2.0 * n * d + inner) + 4.0 * b * arch.vocab as f64;
-                (
-                    Linear { fixed: fixed * wb, per_layer: pc.per_layer as f64 * wb },
-                    Linear { fixed: 0.0, per_layer: kv_per_layer },
-                    act,
-                )
+                (Linear { fixed, per_layer }, Linear { fixed: 0.0, per_layer: kv_per_layer }, act)
             }
             Mode::Paper => {
                 // ξ_W_all·d² per layer: Q, K, V, O and all experts; nothing else.
@@ -423,8 +451,9 @@ impl CostModel {
         let l = arch.layers as f64;
         let mut pre = OpList::default();
         let mut dec = OpList::default();
-        self.prefill_ops(arch, &mut pre);
-        self.decode_ops(arch, &mut dec);
+        let storage = self.storage_or_unstorable(arch);
+        self.prefill_ops(arch, &storage, &mut pre);
+        self.decode_ops(arch, &storage, &mut dec);
         let c_last = self.last_context();
         let mut rows = Vec::with_capacity(MAX_OPS + 1);
         for (p, d) in pre.as_slice().iter().zip(dec.as_slice()) {
@@ -473,7 +502,8 @@ impl CostModel {
         } else {
             (Step { batch: w.batch as f64, new_tokens: tokens as f64 }, 0.0)
         };
-        step_ops(arch, &w.precision, step, self.mode, self.attention, &mut ops);
+        let s = self.storage_or_unstorable(arch);
+        step_ops(arch, &w.precision, &s, step, self.mode, self.attention, &mut ops);
         let l = arch.layers as f64;
         let mut t = self.overhead.per_step_ms + l * self.overhead.layer_ms(arch);
         for op in ops.as_slice() {

@@ -2,6 +2,7 @@
 //! number of cached positions c, so a decode sweep over c sums in closed form.
 
 use crate::architecture::Architecture;
+use crate::cost::storage::Storage;
 use crate::hardware::{AttentionKernel, OpClass};
 use crate::precision::Precision;
 use serde::Serialize;
@@ -145,6 +146,7 @@ pub struct Step {
 pub fn step_ops(
     arch: &Architecture,
     p: &Precision,
+    s: &Storage,
     step: Step,
     mode: Mode,
     attention: AttentionKernel,
@@ -153,7 +155,7 @@ pub fn step_ops(
     out.len = 0;
     let full = mode == Mode::Full;
     let attention = if full { attention } else { AttentionKernel::Unfused };
-    let (wb, kb) = (p.weights.bytes(), p.kv_cache.bytes());
+    let kb = s.kv;
     // The paper counts weight and KV traffic only; full mode also moves activations.
     let ab = if full { p.activation_bytes() } else { 0.0 };
     let (b, t) = (step.batch, step.new_tokens);
@@ -177,14 +179,14 @@ pub fn step_ops(
     };
     use OpClass::{Elementwise, Gemm};
     use OpKind::*;
-    let norm = |n: f64| (c(4.0 * n * d), c(3.0 * n * d * ab + d * wb));
+    let norm = |n: f64| (c(4.0 * n * d), c(3.0 * n * d * ab + d * s.norm));
     if full {
-        push(Embedding, Elementwise, false, c(0.0), c(n * d * (wb + ab)));
+        push(Embedding, Elementwise, false, c(0.0), c(n * d * (s.embedding + ab)));
         let (fl, by) = norm(n);
         push(AttnNorm, Elementwise, true, fl, by);
     }
     let qkv_w = d * (q + 2.0 * kv) + if arch.qkv_bias { q + 2.0 * kv } else { 0.0 };
-    push(QkvProj, Gemm, true, c(2.0 * n * d * (q + 2.0 * kv)), c(qkv_w * wb + n * (d + q + 2.0 * kv) * ab));
+    push(QkvProj, Gemm, true, c(2.0 * n * d * (q + 2.0 * kv)), c(qkv_w * s.qkv + n * (d + q + 2.0 * kv) * ab));
     if full {
         push(Rope, Elementwise, true, c(6.0 * n * (q + kv)), c(2.0 * n * (q + kv) * ab));
         push(KvWrite, Elementwise, true, c(0.0), c(n * 2.0 * kv * (ab + kb)));
@@ -221,13 +223,13 @@ pub fn step_ops(
             );
         }
     }
-    push(OProj, Gemm, true, c(2.0 * n * q * d), c(q * d * wb + n * (q + d) * ab));
+    push(OProj, Gemm, true, c(2.0 * n * q * d), c(q * d * s.o + n * (q + d) * ab));
     if full {
         let (fl, by) = norm(n);
         push(FfnNorm, Elementwise, true, fl, by);
         if e > 1 {
             let ef = e as f64;
-            push(Router, OpClass::Moe, true, c(2.0 * n * d * ef), c(d * ef * wb + n * (d + ef) * ab));
+            push(Router, OpClass::Moe, true, c(2.0 * n * d * ef), c(d * ef * s.router + n * (d + ef) * ab));
         }
     }
     let kf = k as f64;
@@ -238,13 +240,19 @@ pub fn step_ops(
         ffn_class,
         true,
         c(6.0 * n * kf * d * f),
-        c(loaded * 3.0 * d * f * wb + n * kf * (2.0 * d + 3.0 * f) * ab),
+        c(loaded * 3.0 * d * f * s.ffn + n * kf * (2.0 * d + 3.0 * f) * ab),
     );
     if full {
         push(FfnAct, Elementwise, true, c(4.0 * n * kf * f), c(3.0 * n * kf * f * ab));
-        push(FinalNorm, Elementwise, false, c(4.0 * n * d), c(3.0 * n * d * ab + d * wb));
+        push(FinalNorm, Elementwise, false, c(4.0 * n * d), c(3.0 * n * d * ab + d * s.norm));
         // Logits for the last position of each sequence only, written in fp32.
-        push(LmHead, Gemm, false, c(2.0 * b * d * v), c(v * d * wb + b * d * ab + 4.0 * b * v));
+        push(
+            LmHead,
+            Gemm,
+            false,
+            c(2.0 * b * d * v),
+            c(v * d * s.lm_head + s.fixed_extra_bytes + b * d * ab + 4.0 * b * v),
+        );
     }
 }
 

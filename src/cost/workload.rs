@@ -1,5 +1,7 @@
 //! The workload an architecture is costed under.
 
+use crate::architecture::Architecture;
+use crate::cost::storage::{Deployment, Storage};
 use crate::error::{Error, Origin, Result};
 use crate::precision::Precision;
 use serde::{Deserialize, Serialize};
@@ -16,11 +18,15 @@ pub struct Workload {
     pub gen_tokens: u32,
     /// Data types of weights, KV cache and compute.
     pub precision: Precision,
+    /// An engine's storage formats; when set they replace `precision.weights` and
+    /// `precision.kv_cache` for every byte the model moves or holds.
+    #[serde(skip)]
+    pub deploy: Option<Deployment>,
 }
 
 impl Default for Workload {
     fn default() -> Self {
-        Workload { batch: 1, prompt_tokens: 1024, gen_tokens: 16, precision: Precision::default() }
+        Workload { batch: 1, prompt_tokens: 1024, gen_tokens: 16, precision: Precision::default(), deploy: None }
     }
 }
 
@@ -35,6 +41,15 @@ impl Workload {
         }
         Ok(())
     }
+    /// Bytes per stored element of `arch` under this workload, with `p` the storage types of
+    /// a design (the deployment's formats win when set).
+    pub fn storage(&self, arch: &Architecture, p: &Precision) -> Result<Storage> {
+        match &self.deploy {
+            Some(d) => Storage::from_format(arch, d),
+            None => Ok(Storage::from_precision(p)),
+        }
+    }
+
     /// Sequence length the KV cache must hold: S_in + S_out.
     pub fn context_tokens(&self) -> u64 {
         self.prompt_tokens as u64 + self.gen_tokens as u64

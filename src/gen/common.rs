@@ -77,6 +77,9 @@ pub(super) fn scenario(
         prompt,
         gen,
         compute_dtype: compute_dtype_for(device),
+        engine: None,
+        weight_format: None,
+        kv_cache_type: None,
         paper_mode: false,
         budget,
     }

@@ -108,6 +108,17 @@ pub struct ScenarioSpec {
     /// Compute data type (default bf16).
     #[serde(default = "default_compute")]
     pub compute_dtype: String,
+    /// Inference engine (a name under `models/engines/`, an alias, or a path to an engine
+    /// file): its weight format and KV cache set every stored byte, its attention kernel and
+    /// its calibrated terms on this device (if any) replace the hardware file's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+    /// The engine's weight format (default: the engine's default). Needs `engine`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_format: Option<String>,
+    /// The engine's KV-cache type (default: the engine's default). Needs `engine`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_cache_type: Option<String>,
     /// The paper's pure roofline (no embeddings/LM head/norms/overheads, η = 1).
     #[serde(default)]
     pub paper_mode: bool,

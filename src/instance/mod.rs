@@ -160,12 +160,69 @@ impl Instance {
                     (**h).clone()
                 }
             };
-            let compute = DType::parse_field(&s.compute_dtype, origin, &f("compute_dtype"))?;
+            let mut compute = DType::parse_field(&s.compute_dtype, origin, &f("compute_dtype"))?;
+            let (hardware, deploy) = match &s.engine {
+                None => {
+                    for (field, v) in [("weight_format", &s.weight_format), ("kv_cache_type", &s.kv_cache_type)] {
+                        if let Some(v) = v {
+                            return Err(Error::invalid(
+                                origin,
+                                f(field),
+                                format!("\"{v}\""),
+                                "needs `engine` in the same scenario (formats belong to an engine; see models/engines/)",
+                            ));
+                        }
+                    }
+                    (hardware, None)
+                }
+                Some(e) => {
+                    let device = match &s.hardware {
+                        HardwareSpec::Name(n) => crate::deployment::device_key(n),
+                        HardwareSpec::Inline(_) => String::new(),
+                    };
+                    let spec = crate::deployment::EngineSpec {
+                        engine: resolve(e),
+                        weight_format: s.weight_format.clone(),
+                        kv_cache_type: s.kv_cache_type.clone(),
+                    };
+                    let r = crate::deployment::resolve(&spec, &hardware, &device, &crate::deployment::engines_dir())
+                        .map_err(|err| {
+                            let field = match &err {
+                                Error::Unknown { kind, .. } if kind == "engine" => "engine",
+                                Error::Unknown { kind, .. } if kind.contains("KV") => "kv_cache_type",
+                                _ => "weight_format",
+                            };
+                            let value = match field {
+                                "engine" => e.clone(),
+                                "kv_cache_type" => s.kv_cache_type.clone().unwrap_or_default(),
+                                _ => s.weight_format.clone().unwrap_or_default(),
+                            };
+                            Error::invalid(origin, f(field), format!("\"{value}\""), err.to_string())
+                        })?;
+                    if let Some(t) = r.compute {
+                        compute = t;
+                    }
+                    if space
+                        .widths
+                        .iter()
+                        .any(|w| w.weights != space.widths[0].weights || w.kv_cache != space.widths[0].kv_cache)
+                    {
+                        return Err(Error::invalid(
+                            origin,
+                            f("engine"),
+                            format!("\"{e}\""),
+                            "with an engine the scenario's weight_format and kv_cache_type fix every stored byte: give the space a single weight_dtype and kv_dtype",
+                        ));
+                    }
+                    (r.hardware, Some(r.deployment))
+                }
+            };
             let workload = Workload {
                 batch: s.batch,
                 prompt_tokens: s.prompt,
                 gen_tokens: s.gen,
                 precision: Precision { weights: DType::Bf16, kv_cache: DType::Bf16, compute },
+                deploy,
             };
             if s.batch == 0 {
                 return Err(Error::invalid(origin, f("batch"), 0, "must be a positive integer"));

@@ -44,7 +44,17 @@ impl EnergyTerm {
         let wl = &self.workload;
         let p = Precision { weights: w.weights, kv_cache: w.kv_cache, compute: wl.precision.compute };
         let mut ops = OpList::default();
-        step_ops(&w.arch(1), &p, Step { batch: wl.batch as f64, new_tokens: 1.0 }, self.mode, self.attention, &mut ops);
+        let arch = w.arch(1);
+        let storage = wl.storage(&arch, &p).unwrap_or(crate::cost::Storage::UNSTORABLE);
+        step_ops(
+            &arch,
+            &p,
+            &storage,
+            Step { batch: wl.batch as f64, new_tokens: 1.0 },
+            self.mode,
+            self.attention,
+            &mut ops,
+        );
         let c = wl.prompt_tokens as f64 + (wl.gen_tokens.max(1) as f64 - 1.0) / 2.0;
         let mut out = Linear::default();
         for op in ops.as_slice() {

@@ -28,6 +28,10 @@ pub struct ScenarioReport {
     pub hardware: String,
     /// Compute type.
     pub compute_dtype: String,
+    /// The engine's storage formats (`Q4_K_M, kv f16`) when the scenario names an engine;
+    /// they replace the design's weight and KV-cache data types.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
     /// Latencies, ms.
     pub latency_ms: Latency,
     /// Memory, bytes.
@@ -210,6 +214,7 @@ pub fn evaluate(inst: &Instance, width: usize, depth: usize) -> Result<VerifiedD
             name: s.name.clone(),
             hardware: s.hardware.name.clone(),
             compute_dtype: s.workload.precision.compute.to_string(),
+            storage: s.workload.deploy.map(|d| format!("{}, kv {}", d.weight_format, d.kv_cache)),
             latency_ms: m.latency_ms,
             memory_bytes: m.memory_bytes,
             params: params.total,
