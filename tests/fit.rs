@@ -329,7 +329,7 @@ fn cli_fit_posterior_writes_the_same_samples_schema() {
     assert!(sigma > 0.0 && sigma < 0.2, "σ {sigma}");
     // The interval is narrow and next to the point fit, not at it: the posterior's likelihood
     // is Gaussian in log loss, the point fit Huber (δ = 1e-3), so their optima differ a little
-    // on these data (E: 1.817 Huber, interval 1.824–1.867).
+    // on these data (E: 1.817 Huber, interval 1.824–1.867 with rel_sd 0.5).
     let ci = &v["ci95"]["E"];
     let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
     let e = v["coefficients"]["E"].as_f64().unwrap();
