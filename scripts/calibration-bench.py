@@ -18,7 +18,7 @@ Methods (`--methods`, comma separated):
                    `loop` rows predate the wiring: they are today's loop:bootstrap.
   mirror:METHOD[:rel_sd=X][:noise_sd=X][:noise_dof=X][:samples=N]
                    the example binary `calib_loop` (the same loop through the public library
-                   API, `src/outer.rs`'s round logic) with the coefficient samples drawn by
+                   API, `src/outer/`'s round logic) with the coefficient samples drawn by
                    METHOD (bootstrap | laplace | rto, see `src/law/posterior.rs`).
                    mirror:bootstrap reproduces loop:bootstrap, mirror:laplace the default loop.
 
