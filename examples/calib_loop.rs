@@ -1,7 +1,8 @@
-//! The outer loop of `colaw loop` (`src/outer.rs`, `OuterLoop::run`) rebuilt from the public
+//! The outer loop of `colaw loop` (`src/outer/`, `OuterLoop::run`) rebuilt from the public
 //! library API with a choice of where the coefficient samples come from, so the calibration
 //! benchmark (`scripts/calibration-bench.py`) can compare the plain bootstrap with the posterior
-//! of `colaw::law::posterior` before the loop itself is wired to it.
+//! of `colaw::law::posterior` (built before the loop was wired to it; `colaw loop` now draws the
+//! posterior by default and `--method laplace` here is its twin).
 //!
 //! Same rounds as the loop: fit (LHS starts, then warm starts; seeds mixed from (seed, round)),
 //! samples, region, choice = the design optimal in the most samples, stop at

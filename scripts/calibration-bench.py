@@ -12,13 +12,15 @@ binary `calib_coverage`, coefficient 95 % interval coverage at n = k+1, 2k, 4k f
 law and Chinchilla.
 
 Methods (`--methods`, comma separated):
-  loop             `colaw loop` itself (today: the plain bootstrap), defaults except
-                   --rounds and --stop-confidence 1.0 (see below).
+  loop[:METHOD]    `colaw loop` itself, defaults except --rounds and --stop-confidence 1.0
+                   (see below); METHOD is passed as --uncertainty (loop:bootstrap,
+                   loop:rto; plain `loop` is the default, laplace). The committed results'
+                   `loop` rows predate the wiring: they are today's loop:bootstrap.
   mirror:METHOD[:rel_sd=X][:noise_sd=X][:noise_dof=X][:samples=N]
                    the example binary `calib_loop` (the same loop through the public library
-                   API, `src/outer.rs`'s round logic) with the coefficient samples drawn by
+                   API, `src/outer/`'s round logic) with the coefficient samples drawn by
                    METHOD (bootstrap | laplace | rto, see `src/law/posterior.rs`).
-                   mirror:bootstrap must reproduce `loop` exactly (checked in the report).
+                   mirror:bootstrap reproduces loop:bootstrap, mirror:laplace the default loop.
 
 Why --stop-confidence 1.0: the loop asks the same designs whatever the threshold until it
 stops, so a run that goes on until every sample agrees holds, round by round, what a loop with
@@ -227,8 +229,8 @@ def one_run(r, work, methods, rounds, prior_text):
         tagm = re.sub(r"[^A-Za-z0-9_.-]", "-", m)
         j = os.path.join(rd, "journal-" + tagm)
         data = os.path.join(rd, "init-" + tagm + ".csv")
-        if m == "loop":
-            cmd = [COLAW, "loop"]
+        if m == "loop" or m.startswith("loop:"):
+            cmd = [COLAW, "loop"] + (["--uncertainty", m.split(":", 1)[1]] if ":" in m else [])
         else:
             parts = m.split(":")
             cmd = [os.path.join(EXAMPLES, "calib_loop"), "--method", parts[1]]
@@ -255,7 +257,9 @@ def one_run(r, work, methods, rounds, prior_text):
                 "calls": 0,  # filled below
                 "confidence": c["confidence"], "choice": key,
                 "correct": int(key in opt_keys), "regret": obj - best_obj,
-                "noise_dof": (c.get("map") or {}).get("dof", ""), "p_eff": (c.get("map") or {}).get("p_eff", ""),
+                # calib_loop writes a "map" object; colaw loop top-level noise_dof and p_eff.
+                "noise_dof": (c.get("map") or {}).get("dof", c.get("noise_dof", "")),
+                "p_eff": (c.get("map") or {}).get("p_eff", c.get("p_eff", "")),
                 "contenders": c.get("contenders", ""),
             })
             k += 1

@@ -4,6 +4,7 @@
 use super::output::print_json;
 use crate::law::bootstrap::{bootstrap, write_samples, Bootstrap, BootstrapOptions};
 use crate::law::fit::{to_theta, FitModel, FitOptions, Fitter, LseModel, Starts};
+use crate::law::posterior::{posterior, MapPoint, PosteriorMethod, PosteriorOptions};
 use crate::law::{load_law, read_observations, ColumnMap, LossLaw};
 use crate::util::provenance::Provenance;
 use anyhow::Context;
@@ -28,6 +29,16 @@ pub struct FitArgs {
     /// Bootstrap resamples (0: none).
     #[arg(long, default_value_t = 0)]
     pub bootstrap: usize,
+    /// Draw the coefficient samples from the weak-prior posterior instead of the bootstrap:
+    /// laplace or rto (prior centred on the --law file's values; docs/fitting.md).
+    #[arg(long)]
+    pub posterior: Option<String>,
+    /// Posterior samples (with --posterior).
+    #[arg(long)]
+    pub posterior_samples: Option<usize>,
+    /// Prior standard deviation, relative (with --posterior; default 0.3).
+    #[arg(long)]
+    pub prior_rel_sd: Option<f64>,
     /// Seed for the bootstrap, Latin-hypercube starts and CV folds.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -46,7 +57,7 @@ pub struct FitArgs {
     /// Write the fitted law file here.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Write the bootstrap samples CSV here (needs --bootstrap).
+    /// Write the coefficient samples CSV here (needs --bootstrap or --posterior; same schema).
     #[arg(long)]
     pub samples: Option<PathBuf>,
 }
@@ -84,14 +95,56 @@ struct Report {
     separable: bool,
     fit_ms: f64,
     bootstrap_ms: f64,
+    /// How the samples were drawn: none, bootstrap, laplace or rto.
+    uncertainty: String,
+    /// Posterior only: σ̂ of log loss at the MAP, coefficients the data fix, σ's degrees of
+    /// freedom.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sigma_log: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p_eff: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    noise_dof: Option<f64>,
     warnings: Vec<String>,
     out: Option<String>,
     samples: Option<String>,
 }
 
 pub fn run(a: FitArgs) -> anyhow::Result<()> {
-    if a.samples.is_some() && a.bootstrap == 0 {
-        anyhow::bail!("--samples needs --bootstrap B with B ≥ 1");
+    let method: Option<PosteriorMethod> = match &a.posterior {
+        None => None,
+        Some(m) => Some(m.parse().map_err(|e: String| anyhow::anyhow!("--posterior {e}"))?),
+    };
+    if method.is_some() && a.bootstrap > 0 {
+        anyhow::bail!("--posterior and --bootstrap both draw the samples: give one of them");
+    }
+    if method.is_none() {
+        for (flag, set) in
+            [("--posterior-samples", a.posterior_samples.is_some()), ("--prior-rel-sd", a.prior_rel_sd.is_some())]
+        {
+            if set {
+                anyhow::bail!("{flag} needs --posterior laplace|rto");
+            }
+        }
+    }
+    if a.samples.is_some() && a.bootstrap == 0 && method.is_none() {
+        anyhow::bail!("--samples needs --bootstrap B with B ≥ 1, or --posterior laplace|rto");
+    }
+    let mut po = PosteriorOptions { seed: a.seed, ..PosteriorOptions::default() };
+    if let Some(m) = method {
+        po.method = m;
+    }
+    if let Some(n) = a.posterior_samples {
+        if n < 2 {
+            anyhow::bail!("--posterior-samples = {n}: needs at least 2 samples");
+        }
+        po.samples = n;
+    }
+    if let Some(v) = a.prior_rel_sd {
+        if !(v.is_finite() && v > 0.0) {
+            anyhow::bail!("--prior-rel-sd = {v}: must be a positive number");
+        }
+        po.rel_sd = v;
     }
     let law = load_law(&a.law)?;
     let model = LseModel::new(&law).with_context(|| format!("law `{}` cannot be fitted", law.name))?;
@@ -110,28 +163,46 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
     };
     let fitter = Fitter::new(&model, &obs, opts)?;
     let fit = fitter.fit(Some(&to_theta(model.kinds(), &law.values)))?;
-    let boot: Option<Bootstrap> = (a.bootstrap > 0).then(|| {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let b = indicatif::ProgressBar::new(a.bootstrap as u64);
-            if let Ok(style) =
-                indicatif::ProgressStyle::with_template("bootstrap {bar:40} {pos}/{len} resamples ({eta} left)")
-            {
-                b.set_style(style);
-            }
-            b
-        });
-        let tick = || {
-            if let Some(b) = &bar {
-                b.inc(1);
-            }
-        };
-        let bo = BootstrapOptions { resamples: a.bootstrap, seed: a.seed, ..Default::default() };
-        let r = bootstrap(&fitter, &fit, &bo, Some(&tick));
-        if let Some(b) = bar {
-            b.finish_and_clear();
+    let mut map: Option<MapPoint> = None;
+    let posterior_boot: Option<Bootstrap> = match method {
+        Some(_) => {
+            // The prior is centred on the --law file's values (the fit only supplies starts).
+            let (b, m) = posterior(&fitter, &fit, &law.values, &po)?;
+            map = Some(m);
+            Some(b)
         }
-        r
+        None => None,
+    };
+    let boot: Option<Bootstrap> = posterior_boot.or_else(|| {
+        (a.bootstrap > 0).then(|| {
+            let bar = std::io::stderr().is_terminal().then(|| {
+                let b = indicatif::ProgressBar::new(a.bootstrap as u64);
+                if let Ok(style) =
+                    indicatif::ProgressStyle::with_template("bootstrap {bar:40} {pos}/{len} resamples ({eta} left)")
+                {
+                    b.set_style(style);
+                }
+                b
+            });
+            let tick = || {
+                if let Some(b) = &bar {
+                    b.inc(1);
+                }
+            };
+            let bo = BootstrapOptions { resamples: a.bootstrap, seed: a.seed, ..Default::default() };
+            let r = bootstrap(&fitter, &fit, &bo, Some(&tick));
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            r
+        })
     });
+    let uncertainty = match (method, &boot) {
+        (Some(PosteriorMethod::Laplace), _) => "laplace",
+        (Some(PosteriorMethod::Randomized), _) => "rto",
+        (None, Some(_)) => "bootstrap",
+        (None, None) => "none",
+    };
 
     let method = format!(
         "Huber(δ={}) on log-loss residuals, log-sum-exp form, argmin L-BFGS (More–Thuente) from {} starts",
@@ -149,8 +220,22 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         .count("starts", fit.starts)
         .count("starts_at_best", fit.starts_at_best)
         .with("seed", a.seed as i64);
+    if let Some(m) = &map {
+        table = table
+            .with("posterior", uncertainty)
+            .count("posterior_samples", boot.as_ref().map_or(0, |b| b.samples.len()))
+            .with("prior", "the --law file's values")
+            .with("prior_rel_sd", po.rel_sd)
+            .with("noise_prior_sd", po.noise_sd)
+            .with("noise_prior_dof", po.noise_dof)
+            .with("sigma_log", m.sigma)
+            .with("p_eff", m.p_eff)
+            .with("noise_dof", m.dof);
+    }
     if let Some(b) = &boot {
-        table = table.count("bootstrap", b.samples.len());
+        if map.is_none() {
+            table = table.count("bootstrap", b.samples.len());
+        }
         let mut ci = toml::Table::new();
         let mut se = toml::Table::new();
         for (k, n) in b.names.iter().enumerate() {
@@ -201,13 +286,17 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         iterations: fit.best.iterations,
         converged: fit.best.converged,
         status: fit.best.status.clone(),
-        bootstrap: boot.as_ref().map_or(0, |b| b.samples.len()),
+        bootstrap: if map.is_some() { 0 } else { boot.as_ref().map_or(0, |b| b.samples.len()) },
         bootstrap_converged: boot.as_ref().map_or(0, |b| b.converged.iter().filter(|c| **c).count()),
         bootstrap_non_finite: boot.as_ref().map_or(0, |b| b.non_finite),
         seed: a.seed,
         separable: fitted.is_separable(),
         fit_ms: fit.fit_ms,
         bootstrap_ms: boot.as_ref().map_or(0.0, |b| b.ms),
+        uncertainty: uncertainty.to_string(),
+        sigma_log: map.as_ref().map(|m| m.sigma),
+        p_eff: map.as_ref().map(|m| m.p_eff),
+        noise_dof: map.as_ref().map(|m| m.dof),
         warnings: fit.warnings.clone(),
         out: a.out.as_ref().map(|p| p.display().to_string()),
         samples: a.samples.as_ref().map(|p| p.display().to_string()),

@@ -3,9 +3,10 @@
 
 use super::output::print_json;
 use crate::instance::Instance;
+use crate::law::posterior::{PosteriorMethod, PosteriorOptions};
 use crate::law::Starts;
 use crate::oracle::{parse_oracle, Design};
-use crate::outer::{Journal, LoopOptions, OuterLoop, Strategy};
+use crate::outer::{Journal, LoopOptions, OuterLoop, Strategy, Uncertainty};
 use anyhow::Context;
 use clap::Args;
 use std::io::Read;
@@ -35,10 +36,30 @@ pub struct LoopArgs {
     /// Designs measured per round.
     #[arg(long, default_value_t = 4)]
     pub per_round: usize,
-    /// Stop when the choice is optimal in at least this share of bootstrap samples.
+    /// Stop when the choice is optimal in at least this share of the coefficient samples.
     #[arg(long, default_value_t = 0.9)]
     pub stop_confidence: f64,
-    /// Bootstrap resamples per round.
+    /// Where the coefficient samples come from: laplace (the weak-prior posterior, Gaussian
+    /// at its mode; calibrated, docs/calibration.md), rto (the same posterior by
+    /// randomize-then-optimize refits) or bootstrap (resampled rows; over-confident with few
+    /// rows). A journal resumes only with the method it was started with.
+    #[arg(long, default_value = "laplace")]
+    pub uncertainty: String,
+    /// Posterior samples per round (laplace, rto).
+    #[arg(long, default_value_t = 200)]
+    pub samples: usize,
+    /// Prior standard deviation, relative: of the log of the law file's constant and
+    /// multipliers (0.3: known within a factor e^±0.3) and of each exponent as a share of its
+    /// value. Use ≥ 1 when the law file was fitted in another regime.
+    #[arg(long)]
+    pub prior_rel_sd: Option<f64>,
+    /// Prior guess of the noise standard deviation of log loss (default 0.004).
+    #[arg(long)]
+    pub noise_prior_sd: Option<f64>,
+    /// Rows that noise guess is worth (default 2: weak).
+    #[arg(long)]
+    pub noise_prior_dof: Option<f64>,
+    /// Bootstrap resamples per round (--uncertainty bootstrap).
     #[arg(long, default_value_t = 50)]
     pub bootstrap: usize,
     /// Seed (fits, bootstraps, random strategies).
@@ -81,11 +102,14 @@ pub fn run(a: LoopArgs) -> anyhow::Result<()> {
     if a.starts == 0 {
         anyhow::bail!("--starts = 0: needs at least one start");
     }
+    let uncertainty = uncertainty_of(&a)?;
     let opts = LoopOptions {
         rounds: a.rounds,
         per_round: a.per_round,
         stop_confidence: a.stop_confidence,
+        uncertainty,
         bootstrap: a.bootstrap,
+        samples: a.samples,
         seed: a.seed,
         jobs: a.jobs,
         retries: a.retries,
@@ -118,6 +142,48 @@ pub fn run(a: LoopArgs) -> anyhow::Result<()> {
         "intervals": report.rounds.last().map(crate::outer::intervals),
         "journal": report.journal,
     }))
+}
+
+/// `--uncertainty` and the prior flags; prior flags with the bootstrap are refused (they would
+/// silently do nothing).
+fn uncertainty_of(a: &LoopArgs) -> anyhow::Result<Uncertainty> {
+    let prior_flags = [
+        ("--prior-rel-sd", a.prior_rel_sd),
+        ("--noise-prior-sd", a.noise_prior_sd),
+        ("--noise-prior-dof", a.noise_prior_dof),
+    ];
+    if a.uncertainty == "bootstrap" {
+        if let Some((flag, _)) = prior_flags.iter().find(|(_, v)| v.is_some()) {
+            anyhow::bail!("{flag} sets the posterior's prior; it needs --uncertainty laplace or rto, not bootstrap");
+        }
+        return Ok(Uncertainty::Bootstrap);
+    }
+    let method: PosteriorMethod = a
+        .uncertainty
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--uncertainty `{}`: expected laplace, rto or bootstrap", a.uncertainty))?;
+    let mut po = PosteriorOptions { method, ..PosteriorOptions::default() };
+    if let Some(v) = a.prior_rel_sd {
+        po.rel_sd = v;
+    }
+    if let Some(v) = a.noise_prior_sd {
+        po.noise_sd = v;
+    }
+    if let Some(v) = a.noise_prior_dof {
+        po.noise_dof = v;
+    }
+    // Name the flag, not the field, when a value is out of range.
+    for (flag, v) in prior_flags {
+        if let Some(v) = v {
+            if !(v.is_finite() && v > 0.0) {
+                anyhow::bail!("{flag} = {v}: must be a positive number");
+            }
+        }
+    }
+    if a.samples < 2 {
+        anyhow::bail!("--samples = {}: needs at least 2 posterior samples", a.samples);
+    }
+    Ok(Uncertainty::Posterior(po))
 }
 
 /// Arguments of `oracle`.

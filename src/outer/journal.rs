@@ -42,7 +42,8 @@ pub struct RoundRecord {
     pub choice: Option<Design>,
     /// Its share of samples.
     pub confidence: f64,
-    /// Its predicted loss under the fitted law.
+    /// Its predicted loss under the fitted law (NaN, journaled as null, without a choice).
+    #[serde(deserialize_with = "nan_if_null")]
     pub choice_loss: f64,
     /// The point-estimate optimum.
     pub point_choice: Option<Design>,
@@ -60,6 +61,29 @@ pub struct RoundRecord {
     /// freedom than the data fix; consider bounds in the law file).
     #[serde(default)]
     pub bootstrap_non_finite: usize,
+    /// How the samples were drawn: `bootstrap`, `laplace` or `rto` (journals written before
+    /// the posterior existed: empty, meaning the bootstrap).
+    #[serde(default)]
+    pub uncertainty: String,
+    /// Posterior only: σ̂ of log loss at the MAP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigma_log: Option<f64>,
+    /// Posterior only: coefficients the data fix (the prior holds the rest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_eff: Option<f64>,
+    /// Posterior only: degrees of freedom of σ's posterior (ν₀ + n − p_eff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise_dof: Option<f64>,
+    /// Set when the best optimum ran a coefficient off to ±∞ and the best finite optimum
+    /// was used instead: what was replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point_fallback: Option<String>,
+}
+
+/// A number that JSON wrote as `null` (serde_json's spelling of NaN and ±∞) reads back as NaN,
+/// so a journal written with one stays readable.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// The journal's `state.json`.
@@ -79,6 +103,10 @@ pub struct State {
     pub calls: usize,
     /// Set when the loop has finished: why.
     pub finished: Option<String>,
+    /// How the samples are drawn (`bootstrap`, `laplace`, `rto`); journals written before
+    /// the posterior existed have none and used the bootstrap. A resume must use the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<String>,
 }
 /// The journal folder: `initial.csv` (the data given at the start), `data.csv` (initial +
 /// every successful measurement), `oracle.jsonl` (every attempt), `round-NNN/{fit.toml,

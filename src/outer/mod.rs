@@ -24,7 +24,10 @@
 use crate::error::{Error, Origin, Result};
 use crate::instance::Instance;
 use crate::law::bootstrap::{bootstrap, write_samples, BootstrapOptions};
-use crate::law::fit::{to_theta, FitModel, FitOptions, Fitter, LseModel, Starts};
+use crate::law::fit::{
+    huber_objective, to_theta, to_values, CoefKind, Fit, FitModel, FitOptions, Fitter, LseModel, Starts,
+};
+use crate::law::posterior::{posterior, MapPoint, PosteriorMethod, PosteriorOptions};
 use crate::law::{read_observations, ColumnMap, LossLaw, PowerLaw};
 use crate::oracle::{design_key, Design, Oracle};
 use crate::plot::{lines, Series};
@@ -49,7 +52,7 @@ use data::*;
 pub use data::{data_csv, feasible_designs, initial_data, lhs_pick, DATA_COLUMNS};
 use journal::*;
 pub use journal::{call_line, parse_call_line, CallRecord, Journal, RoundRecord, State};
-pub use options::{LoopOptions, Strategy};
+pub use options::{LoopOptions, Strategy, Uncertainty};
 pub use pick::pick;
 
 /// Outcome of a loop.
@@ -82,8 +85,19 @@ pub fn summary_line(r: &RoundRecord, ok: usize, failed: usize) -> String {
         "round {}: {} rows, objective {:.3e}, choice {} P(optimal) {:.2} (predicted loss {:.4}), {} contenders of {}",
         r.round, r.rows, r.objective, choice, r.confidence, r.choice_loss, r.contenders, r.candidates
     );
+    if let (Some(sigma), Some(p_eff), Some(dof)) = (r.sigma_log, r.p_eff, r.noise_dof) {
+        s.push_str(&format!(
+            ", {}: σ(log loss) {sigma:.4}, data fix {p_eff:.1} coefficients, ν {dof:.1}",
+            r.uncertainty
+        ));
+    }
     if r.bootstrap_non_finite > 0 {
-        s.push_str(&format!(", {} bootstrap refits ran off to ±∞ (dropped)", r.bootstrap_non_finite));
+        let what =
+            if r.uncertainty.is_empty() || r.uncertainty == "bootstrap" { "bootstrap refits" } else { "samples" };
+        s.push_str(&format!(", {} {what} ran off to ±∞ (dropped)", r.bootstrap_non_finite));
+    }
+    if let Some(note) = &r.point_fallback {
+        s.push_str(&format!(" ({note})"));
     }
     if !r.asked.is_empty() {
         s.push_str(&format!(", asked {} ({ok} ok, {failed} failed)", r.asked.len()));
@@ -118,6 +132,48 @@ struct Fitted {
     samples: Vec<Vec<f64>>,
     ci95: Vec<(f64, f64)>,
     non_finite: usize,
+    map: Option<MapPoint>,
+    /// Set when the best optimum ran a coefficient off to ±∞ and a finite one was used.
+    point_fallback: Option<String>,
+}
+
+/// The point fit the loop can journal and warm-start from: `fit` itself when every value is
+/// finite, else its best distinct optimum whose values are all finite (a coefficient that
+/// ran off to ±∞ in natural units, e.g. κ_m with α_m large, cannot be written to the journal
+/// nor predict a loss), with a note saying what was replaced. Errors when no optimum is
+/// finite: the law has more freedom than the data fix.
+fn finite_point(
+    fit: &Fit,
+    kinds: &[CoefKind],
+    mut objective_at: impl FnMut(&[f64]) -> f64,
+) -> Result<(Fit, Option<String>)> {
+    let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
+    if finite(&fit.values) {
+        return Ok((fit.clone(), None));
+    }
+    let bad: Vec<&str> =
+        fit.names.iter().zip(&fit.values).filter(|(_, v)| !v.is_finite()).map(|(n, _)| n.as_str()).collect();
+    let Some((k, theta)) = fit.optima.iter().enumerate().find(|(_, t)| finite(&to_values(kinds, t))) else {
+        return Err(Error::Unsupported(format!(
+            "the point fit ran {} off to ±∞ and none of its {} other optima is finite: the data do not fix the \
+             law's coefficients; add rows (--init) or bound the law's exponents in its file",
+            bad.join(", "),
+            fit.optima.len()
+        )));
+    };
+    let mut out = fit.clone();
+    out.theta = theta.clone();
+    out.values = to_values(kinds, theta);
+    out.objective = objective_at(theta);
+    let note = format!(
+        "the best optimum (objective {:.4e}) ran {} off to ±∞; used optimum {} of {} instead (objective {:.4e})",
+        fit.objective,
+        bad.join(", "),
+        k + 1,
+        fit.optima.len(),
+        out.objective
+    );
+    Ok((out, Some(note)))
 }
 
 impl<'a> OuterLoop<'a> {
@@ -146,12 +202,33 @@ impl<'a> OuterLoop<'a> {
         let fitter = Fitter::new(&model, &obs, fo)?;
         let start = to_theta(model.kinds(), warm.unwrap_or(&law.values));
         let fit = fitter.fit(Some(&start))?;
-        let bo = BootstrapOptions {
-            resamples: self.opts.bootstrap,
-            seed: mix_seed(self.opts.seed, 1_000_000 + r as u64),
-            ..Default::default()
+        let all_rows = fitter.compact(&fitter.data.w);
+        let mut grad = vec![0.0; fit.theta.len()];
+        let (fit, point_fallback) = finite_point(&fit, model.kinds(), |theta| {
+            huber_objective(&model, &all_rows, fitter.opts.huber_delta, theta, &mut grad)
+        })?;
+        let seed = mix_seed(self.opts.seed, 1_000_000 + r as u64);
+        let (b, map) = match &self.opts.uncertainty {
+            Uncertainty::Bootstrap => {
+                let bo = BootstrapOptions { resamples: self.opts.bootstrap, seed, ..Default::default() };
+                (bootstrap(&fitter, &fit, &bo, None), None)
+            }
+            Uncertainty::Posterior(po) => {
+                // The prior is centred on the instance law's own values, never on the previous
+                // round's fit (that would count the data twice).
+                let po = PosteriorOptions { seed, samples: self.opts.samples, ..*po };
+                let (b, m) = posterior(&fitter, &fit, &law.values, &po)?;
+                (b, Some(m))
+            }
         };
-        let b = bootstrap(&fitter, &fit, &bo, None);
+        if b.samples.is_empty() {
+            return Err(Error::Unsupported(format!(
+                "round {r}: every one of the {} coefficient samples ({}) ran a coefficient off to ±∞; the data do not \
+                 fix the law: add rows or bound the law's exponents",
+                b.non_finite,
+                self.opts.uncertainty.method()
+            )));
+        }
         let dir = self.journal.round_dir(r);
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         write_samples(&dir.join("samples.csv"), &b)?;
@@ -162,7 +239,25 @@ impl<'a> OuterLoop<'a> {
         t.insert("n".into(), (fit.n as i64).into());
         t.insert("objective".into(), fit.objective.into());
         t.insert("r2".into(), fit.quality.r2.into());
-        t.insert("bootstrap".into(), (b.samples.len() as i64).into());
+        t.insert("uncertainty".into(), self.opts.uncertainty.method().into());
+        match (&self.opts.uncertainty, &map) {
+            (Uncertainty::Posterior(po), Some(m)) => {
+                t.insert("samples".into(), (b.samples.len() as i64).into());
+                t.insert("prior_rel_sd".into(), po.rel_sd.into());
+                t.insert("noise_prior_sd".into(), po.noise_sd.into());
+                t.insert("noise_prior_dof".into(), po.noise_dof.into());
+                t.insert("sigma_log".into(), m.sigma.into());
+                t.insert("p_eff".into(), m.p_eff.into());
+                t.insert("noise_dof".into(), m.dof.into());
+                t.insert("map_converged".into(), m.converged.into());
+            }
+            _ => {
+                t.insert("bootstrap".into(), (b.samples.len() as i64).into());
+            }
+        }
+        if let Some(note) = &point_fallback {
+            t.insert("point_fallback".into(), note.clone().into());
+        }
         let mut ci = toml::Table::new();
         for (k, n) in b.names.iter().enumerate() {
             ci.insert(n.clone(), toml::Value::Array(vec![b.ci95[k].0.into(), b.ci95[k].1.into()]));
@@ -179,6 +274,8 @@ impl<'a> OuterLoop<'a> {
             non_finite: b.non_finite,
             samples: b.samples,
             ci95: b.ci95,
+            map,
+            point_fallback,
         })
     }
 
@@ -298,6 +395,65 @@ mod tests {
         assert_eq!(std::fs::read_to_string(j.calls_path()).unwrap(), format!("{line}\n"));
     }
 
+    /// A fit of L = A·N^−alpha to noisy rows, and the θ of its optimum.
+    fn one_term_fit() -> (Fit, Vec<CoefKind>, impl Fn(&[f64]) -> f64) {
+        let text = "name = \"one-term\"\n[coefficients]\nA = 20.0\nalpha = 0.1\n[form]\n[[form.terms]]\n\
+                    coef = \"A\"\npow = { params = \"-alpha\" }\n";
+        let law = PowerLaw::from_toml_str(text, &Origin::default()).unwrap();
+        let model = LseModel::new(&law).unwrap();
+        let ns = [1e8, 3e8, 1e9, 3e9];
+        let inputs = ns
+            .iter()
+            .map(|&n| {
+                let mut x = crate::law::LawInputs::unknown();
+                x.set(crate::law::Var::Params, n);
+                x
+            })
+            .collect();
+        let loss: Vec<f64> =
+            ns.iter().enumerate().map(|(i, n)| 20.0 * n.powf(-0.1) * (1.0 + 0.01 * i as f64)).collect();
+        let obs = crate::law::Observations::new(inputs, loss);
+        let fitter =
+            Fitter::new(&model, &obs, FitOptions { starts: Starts::Lhs(10), cv_folds: 0, ..Default::default() })
+                .unwrap();
+        let fit = fitter.fit(Some(&to_theta(model.kinds(), &law.values))).unwrap();
+        let data = fitter.compact(&fitter.data.w);
+        let delta = fitter.opts.huber_delta;
+        let kinds = model.kinds().to_vec();
+        let objective = move |t: &[f64]| huber_objective(&model, &data, delta, t, &mut [0.0; 2]);
+        (fit, kinds, objective)
+    }
+
+    #[test]
+    fn a_point_fit_off_to_infinity_falls_back_to_the_best_finite_optimum() {
+        let (fit, kinds, objective) = one_term_fit();
+        // A finite fit is kept as it is.
+        let (same, note) = finite_point(&fit, &kinds, &objective).unwrap();
+        assert_eq!((same.values.clone(), note), (fit.values.clone(), None));
+        // The best optimum has log A = 800 (A = e^800 = ∞ in f64: unjournalable); the second
+        // is the real fit.
+        let mut bad = fit.clone();
+        let far = vec![800.0, 5.0];
+        bad.theta = far.clone();
+        bad.values = to_values(&kinds, &far);
+        assert!(bad.values[0].is_infinite());
+        bad.optima = vec![far.clone(), fit.theta.clone()];
+        let (ok, note) = finite_point(&bad, &kinds, &objective).unwrap();
+        assert_eq!(ok.values, fit.values);
+        assert_eq!(ok.theta, fit.theta);
+        // Its objective is recomputed at the optimum used, not copied from the infinite one.
+        assert!((ok.objective - objective(&fit.theta)).abs() <= 1e-12 * (1.0 + ok.objective.abs()));
+        let note = note.unwrap();
+        assert!(note.contains("ran A off to ±∞") && note.contains("optimum 2 of 2"), "{note}");
+        // The journal round-trips it (a value of ∞ would be written as null).
+        let json = serde_json::to_string(&ok.values).unwrap();
+        assert_eq!(serde_json::from_str::<Vec<f64>>(&json).unwrap(), ok.values);
+        // No finite optimum: refused, naming the coefficient and what to do.
+        bad.optima = vec![far];
+        let e = finite_point(&bad, &kinds, &objective).unwrap_err().to_string();
+        assert!(e.contains("ran A off to ±∞") && e.contains("bound the law's exponents"), "{e}");
+    }
+
     #[test]
     fn options_are_validated() {
         assert!(LoopOptions::default().validate().is_ok());
@@ -305,5 +461,17 @@ mod tests {
         assert!(e.to_string().contains("stop_confidence"));
         let e = LoopOptions { per_round: 0, ..Default::default() }.validate().unwrap_err();
         assert!(e.to_string().contains("per_round"));
+        // Each method checks its own fields only.
+        assert_eq!(LoopOptions::default().uncertainty.method(), "laplace");
+        assert!(LoopOptions { bootstrap: 0, ..Default::default() }.validate().is_ok());
+        let e = LoopOptions { bootstrap: 1, uncertainty: Uncertainty::Bootstrap, ..Default::default() }
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("bootstrap"));
+        let e = LoopOptions { samples: 1, ..Default::default() }.validate().unwrap_err();
+        assert!(e.to_string().contains("samples"), "{e}");
+        let po = PosteriorOptions { rel_sd: -1.0, ..Default::default() };
+        let e = LoopOptions { uncertainty: Uncertainty::Posterior(po), ..Default::default() }.validate().unwrap_err();
+        assert!(e.to_string().contains("rel_sd"), "{e}");
     }
 }

@@ -75,7 +75,7 @@ impl OuterLoop<'_> {
         let bytes = std::fs::read(data).map_err(io_err(data))?;
         let sha = crate::util::provenance::sha256_hex(&bytes);
         Ok(match j.state()? {
-            Some(s) => {
+            Some(mut s) => {
                 if s.data_sha256 != sha {
                     return Err(Error::invalid(
                         &Origin::file(data.display().to_string()),
@@ -88,6 +88,23 @@ impl OuterLoop<'_> {
                         ),
                     ));
                 }
+                // A journal's rounds must all draw their samples the same way: the stop rule and
+                // the picks of a resumed loop would otherwise not be those of one run.
+                let was = s.uncertainty.as_deref().unwrap_or("bootstrap");
+                let now = self.opts.uncertainty.method();
+                if was != now {
+                    return Err(Error::invalid(
+                        &Origin::file(j.state_path().display().to_string()),
+                        "uncertainty",
+                        now,
+                        format!(
+                            "the journal {} was run with `--uncertainty {was}`; resume it with `--uncertainty {was}`, \
+                             or give a new --journal to use {now}",
+                            j.dir.display()
+                        ),
+                    ));
+                }
+                s.uncertainty = Some(now.to_string());
                 s
             }
             None => {
@@ -100,6 +117,7 @@ impl OuterLoop<'_> {
                     rounds_done: 0,
                     calls: 0,
                     finished: None,
+                    uncertainty: Some(self.opts.uncertainty.method().to_string()),
                 };
                 j.write_state(&s)?;
                 s
@@ -107,8 +125,8 @@ impl OuterLoop<'_> {
         })
     }
 
-    /// Round `r`'s decision: fit the data so far, compute the region under the bootstrap
-    /// samples, apply the stop rule and pick the designs to measure (never one measured
+    /// Round `r`'s decision: fit the data so far, compute the region under the coefficient
+    /// samples (posterior or bootstrap), apply the stop rule and pick the designs to measure (never one measured
     /// before: in the initial data or asked by an earlier round).
     fn decide_round(
         &self,
@@ -169,6 +187,11 @@ impl OuterLoop<'_> {
             stop,
             ms: t0.elapsed().as_secs_f64() * 1e3,
             bootstrap_non_finite: f.non_finite,
+            uncertainty: self.opts.uncertainty.method().to_string(),
+            sigma_log: f.map.as_ref().map(|m| m.sigma),
+            p_eff: f.map.as_ref().map(|m| m.p_eff),
+            noise_dof: f.map.as_ref().map(|m| m.dof),
+            point_fallback: f.point_fallback,
         })
     }
 
