@@ -111,3 +111,25 @@ fn solvers_agree_under_an_engine() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["objective"].as_f64().unwrap() > objectives[0].1, "{v}");
 }
+
+/// Calibrating for an engine that already has a profile on the device starts from the
+/// datasheet: "uncalibrated" means the device file's roofline, not the earlier profile
+/// (pytorch-cudagraph ships an H100 profile fitted on these same rows).
+#[test]
+fn calibrate_for_an_engine_reports_against_the_datasheet() {
+    let csv = concat!(env!("CARGO_MANIFEST_DIR"), "/data/measurements/h100_latency.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("h100.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_colaw"))
+        .args(["calibrate", "--hardware", "nvidia-h100-sxm", csv, "--engine", "cudagraph", "--out"])
+        .arg(&out_path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let unc = v["overall"]["mape_uncalibrated"].as_f64().unwrap();
+    let cv = v["overall"]["mape_cv"].as_f64().unwrap();
+    // Only the CUDA-graph rows (1,028 of 2,056), datasheet roofline far off, calibrated close.
+    assert_eq!(v["n"].as_u64(), Some(1028));
+    assert!(unc > 50.0 && cv < 6.0, "uncalibrated {unc} %, cross-validated {cv} %");
+}

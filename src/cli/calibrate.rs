@@ -131,8 +131,15 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
     while start < rows.len() {
         let end = (start..rows.len()).find(|&i| devices[i] != devices[start]).unwrap_or(rows.len());
         let hw = load_hardware(&devices[start])?;
+        // The engine's attention kernel, but the device file's own terms: calibration starts
+        // from (and reports "uncalibrated" against) the datasheet, not an earlier profile.
         let hw = match &engine {
-            Some(e) => e.apply_to(&hw, &device_key(&devices[start])).0,
+            Some(e) => {
+                let mut h = e.apply_to(&hw, &device_key(&devices[start])).0;
+                h.efficiency = hw.efficiency;
+                h.overhead = hw.overhead;
+                h
+            }
             None => hw,
         };
         cal_rows.extend(prepare(&rows[start..end], &hw, &file)?);
