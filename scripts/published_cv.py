@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import tomllib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = os.path.join(ROOT, "data", "measurements", "published", "steps.csv")
@@ -171,11 +172,6 @@ def main():
             rest = [r for i, r in enumerate(rows, start=2) if r["engine"] == e and r["hardware"] != d]
             if len(pair) < 8 or len(rest) < 10:
                 continue
-            sub = os.path.join(tmp, f"fs-{e}-{d}.csv")
-            with open(sub, "w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=header)
-                w.writeheader()
-                w.writerows(rest + [rows[i - 2] for i in pair])
             eng_out = os.path.join(tmp, f"fs-{e}-{d}.toml")
             fit_csv = os.path.join(tmp, f"fs-{e}-{d}-fit.csv")
             with open(fit_csv, "w", newline="") as f:
@@ -187,7 +183,6 @@ def main():
             if r.returncode != 0:
                 continue
             # The pooled terms, applied to this device: copy any device's profile to it.
-            import tomllib
             prof = tomllib.load(open(eng_out, "rb"))
             anyd = next(iter(prof["devices"].values()))
             hw_file = os.path.join(tmp, f"fs-{d}.toml")
@@ -216,8 +211,7 @@ def main():
                 shot = rng.sample(range(len(p)), 5)
                 for phase in res:
                     s = [k for k in shot if ph[k] == phase]
-                    allk = [k for k in shot]
-                    use = s if s else allk
+                    use = s if s else shot
                     scale = math.exp(statistics.mean(math.log(m[k] / p[k]) for k in use))
                     test = [k for k in range(len(p)) if k not in shot and ph[k] == phase]
                     if test:

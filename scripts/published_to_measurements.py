@@ -60,15 +60,13 @@ FORMAT = {
     ("awq-tinychat", "fp16"): "fp16",
 }
 KV = {"f16": "f16", "fp16": "f16", "fp8": "fp8_e4m3", "bf16": "bf16"}
-# Engines whose KV-cache names differ from llama.cpp's spelling.
-KV_BY_ENGINE = {"vllm": {"f16": "f16"}, "tensorrt-llm": {"f16": "f16", "fp8_e4m3": "fp8_e4m3"}}
 COMPUTE = {"fp8-e4m3-per-tensor": "fp8"}
 # Power modes: the shipped file is the device at its top mode.
-TOP_MODES = ("", "not stated", "MAXN", "MAXN_SUPER", "15W (original dev kit")
+TOP_MODES = ("not stated", "MAXN", "15W (original dev kit")
 
 
 def hardware_for(device, mode):
-    if any(mode.startswith(m) for m in TOP_MODES if m) or mode in ("", "not stated") or mode.startswith("not stated"):
+    if mode == "" or mode.startswith(TOP_MODES):
         return device
     tag = mode.split()[0].lower().replace("mode_", "").replace("_", "-")
     variant = f"{device}-{tag}"
@@ -131,8 +129,6 @@ def main():
             tokens = 1
         a = load_arch(r["arch"])
         kv = KV.get(r["kv_format"], "f16")
-        if eng in ("vllm", "hf-transformers-eager", "awq-tinychat", "tensorrt-llm", "mlc-llm") and kv == "f16":
-            kv = "f16"
         out.append({
             "name": a["name"], "hidden": a["hidden"], "layers": a["layers"], "heads": a["heads"],
             "kv_heads": a["kv_heads"], "head_dim": a["head_dim"], "ffn": a["ffn"], "vocab": a["vocab"],

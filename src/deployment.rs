@@ -24,6 +24,34 @@ pub struct EngineSpec {
     pub kv_cache_type: Option<String>,
 }
 
+impl EngineSpec {
+    /// The spec named by an optional engine, weight format and KV-cache type. A format or KV
+    /// type without an engine is refused: `Err((field, value))` with `field` either
+    /// `"weight_format"` or `"kv_cache_type"`, for the caller to name as it spells it.
+    pub fn from_parts(
+        engine: Option<&str>,
+        weight_format: Option<&str>,
+        kv_cache_type: Option<&str>,
+    ) -> std::result::Result<Option<EngineSpec>, (&'static str, String)> {
+        let Some(engine) = engine else {
+            for (field, v) in [("weight_format", weight_format), ("kv_cache_type", kv_cache_type)] {
+                if let Some(v) = v {
+                    return Err((field, v.to_string()));
+                }
+            }
+            return Ok(None);
+        };
+        Ok(Some(EngineSpec {
+            engine: engine.to_string(),
+            weight_format: weight_format.map(str::to_string),
+            kv_cache_type: kv_cache_type.map(str::to_string),
+        }))
+    }
+}
+
+/// Why a weight format or KV type without an engine is refused (CLI and instance files).
+pub const NEEDS_ENGINE: &str = "formats belong to an engine; see models/engines/";
+
 /// A resolved deployment.
 #[derive(Debug, Clone)]
 pub struct ResolvedDeployment {

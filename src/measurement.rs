@@ -69,19 +69,10 @@ pub struct Measurement {
 }
 
 impl Measurement {
-    /// Bytes per stored element of this row's architecture (its format, else its dtypes).
+    /// Bytes per stored element of this row's architecture (its format, else its dtypes);
+    /// rows read by [`read_measurements`] were checked to be storable on load.
     pub fn storage(&self) -> Result<Storage> {
-        match &self.deploy {
-            Some(d) => Storage::from_format(&self.arch, d).map_err(|e| {
-                Error::invalid(
-                    &Origin::line("measurements", self.line),
-                    "weight_format",
-                    d.weight_format,
-                    format!("cannot store this row's architecture: {e}"),
-                )
-            }),
-            None => Ok(Storage::from_precision(&self.precision)),
-        }
+        Storage::of(self.deploy.as_ref(), &self.arch, &self.precision)
     }
 }
 

@@ -6,6 +6,7 @@
 use colaw::cost::{CostModel, Workload};
 use colaw::hardware::load_hardware;
 use colaw::measurement::{read_measurements, Phase};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// Published rows known to be faster than any roofline, with the reason (row line in
@@ -24,12 +25,13 @@ fn violations(file: &str, device: Option<&str>) -> (Vec<String>, usize) {
     let mut bad = Vec::new();
     let known: Vec<&str> = KNOWN_IMPOSSIBLE.iter().map(|(l, _)| *l).collect();
     let published_line = mf.headers.iter().position(|h| h == "published_line");
+    let mut devices: HashMap<String, colaw::Hardware> = HashMap::new();
     for (row, rec) in mf.rows.iter().zip(&mf.records) {
         if published_line.and_then(|i| rec.get(i)).is_some_and(|l| known.contains(&l)) {
             continue;
         }
         let dev = device.map(str::to_string).or(row.device.clone()).expect("a device");
-        let hw = load_hardware(&dev).unwrap();
+        let hw = devices.entry(dev.clone()).or_insert_with(|| load_hardware(&dev).unwrap());
         let w = Workload {
             batch: row.batch,
             prompt_tokens: row.tokens,
@@ -37,7 +39,7 @@ fn violations(file: &str, device: Option<&str>) -> (Vec<String>, usize) {
             precision: row.precision,
             deploy: row.deploy,
         };
-        let ms = CostModel::new(&hw, &w).unwrap().step_ms(&row.arch, row.phase == Phase::Decode, row.tokens);
+        let ms = CostModel::new(hw, &w).unwrap().step_ms(&row.arch, row.phase == Phase::Decode, row.tokens);
         let measured = row.latency_ms.unwrap();
         if ms > measured * 1.000_001 {
             bad.push(format!(

@@ -93,7 +93,7 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
     let rows: Vec<_> = match &a.hardware {
         Some(h) if rows.iter().any(|r| r.device.is_some()) => {
             let key = device_key(h);
-            rows.into_iter().filter(|r| r.device.as_deref().is_none_or(|d| d == key)).collect()
+            rows.into_iter().filter(|r| r.device.as_deref().is_none_or(|d| device_key(d) == key)).collect()
         }
         _ => rows,
     };
@@ -134,12 +134,7 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
         // The engine's attention kernel, but the device file's own terms: calibration starts
         // from (and reports "uncalibrated" against) the datasheet, not an earlier profile.
         let hw = match &engine {
-            Some(e) => {
-                let mut h = e.apply_to(&hw, &device_key(&devices[start])).0;
-                h.efficiency = hw.efficiency;
-                h.overhead = hw.overhead;
-                h
-            }
+            Some(e) => e.with_kernel(&hw),
             None => hw,
         };
         cal_rows.extend(prepare(&rows[start..end], &hw, &file)?);

@@ -83,26 +83,20 @@ impl EngineArgs {
         hw: &crate::Hardware,
         hardware_spec: &str,
     ) -> crate::Result<Option<crate::deployment::ResolvedDeployment>> {
-        use crate::deployment::{device_key, engines_dir, resolve, EngineSpec};
-        let Some(engine) = &self.engine else {
-            for (flag, v) in [("--weight-format", &self.weight_format), ("--kv-cache-type", &self.kv_cache_type)] {
-                if let Some(v) = v {
-                    return Err(crate::Error::invalid(
-                        &Origin::default(),
-                        flag,
-                        v,
-                        "needs --engine (formats belong to an engine; see models/engines/)",
-                    ));
-                }
-            }
-            return Ok(None);
-        };
-        let spec = EngineSpec {
-            engine: engine.clone(),
-            weight_format: self.weight_format.clone(),
-            kv_cache_type: self.kv_cache_type.clone(),
-        };
-        resolve(&spec, hw, &device_key(hardware_spec), &engines_dir()).map(Some)
+        use crate::deployment::{device_key, engines_dir, resolve, EngineSpec, NEEDS_ENGINE};
+        let spec = EngineSpec::from_parts(
+            self.engine.as_deref(),
+            self.weight_format.as_deref(),
+            self.kv_cache_type.as_deref(),
+        )
+        .map_err(|(field, v)| {
+            let flag = format!("--{}", field.replace('_', "-"));
+            crate::Error::invalid(&Origin::default(), flag, v, format!("needs --engine ({NEEDS_ENGINE})"))
+        })?;
+        match spec {
+            Some(spec) => resolve(&spec, hw, &device_key(hardware_spec), &engines_dir()).map(Some),
+            None => Ok(None),
+        }
     }
 }
 

@@ -63,6 +63,15 @@ impl Storage {
         fixed_extra_bytes: f64::INFINITY,
     };
 
+    /// The storage of `arch`: the deployment's formats when there is one, else the data types
+    /// of `p`.
+    pub fn of(deploy: Option<&Deployment>, arch: &Architecture, p: &Precision) -> Result<Storage> {
+        match deploy {
+            Some(d) => Storage::from_format(arch, d),
+            None => Ok(Storage::from_precision(p)),
+        }
+    }
+
     /// Every weight in `p.weights`, the cache in `p.kv_cache` (today's model).
     pub fn from_precision(p: &Precision) -> Storage {
         let w = p.weights.bytes();
@@ -89,7 +98,7 @@ impl Storage {
         let at = |layers: u32| d.weight_format.weight_bytes(&model_shape(arch, layers));
         let (w8, w16) = (at(8)?, at(16)?);
         let (c8, c16) = (w8.by_class(), w16.by_class());
-        let class = |classes: &[TensorClass]| -> (f64, f64, f64) {
+        let class = |classes: &[TensorClass]| -> (f64, f64) {
             let sum = |m: &std::collections::BTreeMap<TensorClass, crate::engine::ClassBytes>| -> (f64, f64) {
                 classes.iter().fold((0.0, 0.0), |(b, e), c| {
                     m.get(c).map_or((b, e), |cb| (b + cb.bytes as f64, e + cb.elements as f64))
@@ -99,20 +108,20 @@ impl Storage {
             let per_layer_elems = (e16 - e8) / 8.0;
             if per_layer_elems > 0.0 {
                 let per_layer = (b16 - b8) / 8.0;
-                (per_layer / per_layer_elems, b8 - 8.0 * per_layer, per_layer_elems)
+                (per_layer / per_layer_elems, b8 - 8.0 * per_layer)
             } else if e16 > 0.0 {
-                (b16 / e16, 0.0, 0.0)
+                (b16 / e16, 0.0)
             } else {
-                (0.0, 0.0, 0.0)
+                (0.0, 0.0)
             }
         };
         use TensorClass::*;
-        let (qkv, qkv_fixed, _) = class(&[AttnQ, AttnK, AttnV, AttnQBias, AttnKBias, AttnVBias]);
-        let (o, o_fixed, _) = class(&[AttnOutput]);
-        let (router, _, _) = class(&[FfnGateInp]);
-        let (ffn, ffn_fixed, _) = class(&[FfnGate, FfnUp, FfnDown]);
-        let (norm, _, _) = class(&[AttnNorm, FfnNorm, OutputNorm]);
-        let (embedding, _, _) = class(&[TokenEmbd]);
+        let (qkv, qkv_fixed) = class(&[AttnQ, AttnK, AttnV, AttnQBias, AttnKBias, AttnVBias]);
+        let (o, o_fixed) = class(&[AttnOutput]);
+        let (router, _) = class(&[FfnGateInp]);
+        let (ffn, ffn_fixed) = class(&[FfnGate, FfnUp, FfnDown]);
+        let (norm, _) = class(&[AttnNorm, FfnNorm, OutputNorm]);
+        let (embedding, _) = class(&[TokenEmbd]);
         let lm_head = if arch.tied_embeddings { embedding } else { class(&[Output]).0 };
         let kv_width = arch.kv_dim();
         let kv = d.kv_cache.row_bytes(kv_width)? as f64 / kv_width as f64;

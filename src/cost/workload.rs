@@ -44,10 +44,7 @@ impl Workload {
     /// Bytes per stored element of `arch` under this workload, with `p` the storage types of
     /// a design (the deployment's formats win when set).
     pub fn storage(&self, arch: &Architecture, p: &Precision) -> Result<Storage> {
-        match &self.deploy {
-            Some(d) => Storage::from_format(arch, d),
-            None => Ok(Storage::from_precision(p)),
-        }
+        Storage::of(self.deploy.as_ref(), arch, p)
     }
 
     /// Sequence length the KV cache must hold: S_in + S_out.

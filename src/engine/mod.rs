@@ -292,16 +292,23 @@ impl Engine {
         self.devices.get(device)
     }
 
-    /// `hw` as this engine runs on it: its attention kernel, and its calibrated efficiency
-    /// and overhead terms on `device` (a hardware file stem) when the engine file has them.
-    /// Without a profile the device's own terms stay (datasheet files: η = 1, no overheads,
-    /// a roofline bound rather than a prediction), and the second value is `false`.
-    pub fn apply_to(&self, hw: &crate::hardware::Hardware, device: &str) -> (crate::hardware::Hardware, bool) {
+    /// `hw` with this engine's attention kernel and the device file's own efficiency and
+    /// overhead terms (what calibrating the engine on the device starts from).
+    pub fn with_kernel(&self, hw: &crate::hardware::Hardware) -> crate::hardware::Hardware {
         let mut out = hw.clone();
         out.attention_kernel = match self.attention.kernel {
             AttentionKernel::Fused => crate::hardware::AttentionKernel::Fused,
             AttentionKernel::Unfused => crate::hardware::AttentionKernel::Unfused,
         };
+        out
+    }
+
+    /// `hw` as this engine runs on it: its attention kernel, and its calibrated efficiency
+    /// and overhead terms on `device` (a hardware file stem) when the engine file has them.
+    /// Without a profile the device's own terms stay (datasheet files: η = 1, no overheads,
+    /// a roofline bound rather than a prediction), and the second value is `false`.
+    pub fn apply_to(&self, hw: &crate::hardware::Hardware, device: &str) -> (crate::hardware::Hardware, bool) {
+        let mut out = self.with_kernel(hw);
         match self.profile(device) {
             Some(p) => {
                 out.efficiency = p.efficiency;

@@ -161,29 +161,27 @@ impl Instance {
                 }
             };
             let mut compute = DType::parse_field(&s.compute_dtype, origin, &f("compute_dtype"))?;
-            let (hardware, deploy) = match &s.engine {
-                None => {
-                    for (field, v) in [("weight_format", &s.weight_format), ("kv_cache_type", &s.kv_cache_type)] {
-                        if let Some(v) = v {
-                            return Err(Error::invalid(
-                                origin,
-                                f(field),
-                                format!("\"{v}\""),
-                                "needs `engine` in the same scenario (formats belong to an engine; see models/engines/)",
-                            ));
-                        }
-                    }
-                    (hardware, None)
-                }
-                Some(e) => {
+            let spec = crate::deployment::EngineSpec::from_parts(
+                s.engine.as_deref(),
+                s.weight_format.as_deref(),
+                s.kv_cache_type.as_deref(),
+            )
+            .map_err(|(field, v)| {
+                Error::invalid(
+                    origin,
+                    f(field),
+                    format!("\"{v}\""),
+                    format!("needs `engine` in the same scenario ({})", crate::deployment::NEEDS_ENGINE),
+                )
+            })?;
+            let (hardware, deploy) = match spec {
+                None => (hardware, None),
+                Some(mut spec) => {
+                    let e = spec.engine.clone();
+                    spec.engine = resolve(&e);
                     let device = match &s.hardware {
                         HardwareSpec::Name(n) => crate::deployment::device_key(n),
                         HardwareSpec::Inline(_) => String::new(),
-                    };
-                    let spec = crate::deployment::EngineSpec {
-                        engine: resolve(e),
-                        weight_format: s.weight_format.clone(),
-                        kv_cache_type: s.kv_cache_type.clone(),
                     };
                     let r = crate::deployment::resolve(&spec, &hardware, &device, &crate::deployment::engines_dir())
                         .map_err(|err| {
