@@ -166,6 +166,26 @@ fn other_counts_are_checked_before_use() {
     clean_error(&["gen", "--family", "paper", "--out", "unused", "--count", "100000000000"], &["--count"]);
 }
 
+#[test]
+fn an_engine_refuses_to_list_the_tensors_of_a_billion_layers() {
+    let d = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string("models/archs/Llama-2-7B.toml").unwrap();
+    let text: String = text
+        .lines()
+        .map(|l| if l.starts_with("layers =") { "layers = 4000000000" } else { l })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let p = d.path().join("deep.toml");
+    std::fs::write(&p, text).unwrap();
+    // Without an engine the cost model is O(1) in depth and answers; with llama.cpp's weight
+    // format every tensor is listed, so the depth is bounded first.
+    assert!(limited(&["eval", &p.display().to_string(), "--hardware", "nvidia-h100-sxm"]).status.success());
+    clean_error(
+        &["eval", &p.display().to_string(), "--hardware", "nvidia-h100-sxm", "--engine", "llama.cpp"],
+        &["layers", "4000000000", "100000"],
+    );
+}
+
 /// A journal whose `state.json` holds `state`, and the loop run on it.
 fn loop_on_state(state: &str) -> (tempfile::TempDir, Vec<String>) {
     let d = tempfile::tempdir().unwrap();
