@@ -231,6 +231,36 @@ fn bad_state_json_names_the_file() {
 }
 
 #[test]
+fn an_edited_round_record_names_the_file() {
+    let d = tempfile::tempdir().unwrap();
+    let (data, j) = (d.path().join("init.csv"), d.path().join("j"));
+    let (data, js) = (data.display().to_string(), j.display().to_string());
+    let args = [
+        "loop",
+        "--instance",
+        PAPER,
+        "--data",
+        &data,
+        "--init",
+        "12",
+        "--rounds",
+        "1",
+        "--oracle",
+        "synthetic:paper:noise=0.005:seed=1",
+        "--journal",
+        &js,
+    ];
+    let o = limited(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Cut the warm start of round 2 to two values (was a panic indexing the fit's start).
+    let p = j.join("round-001/choice.json");
+    let mut rec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    rec["values"] = serde_json::json!([1.0, 2.0]);
+    std::fs::write(&p, rec.to_string()).unwrap();
+    clean_error(&args, &["round-001/choice.json", "`values` = 2 entries"]);
+}
+
+#[test]
 fn a_second_loop_on_one_journal_is_refused() {
     use colaw::instance::Instance;
     use colaw::outer::{Journal, LoopOptions, OuterLoop};
