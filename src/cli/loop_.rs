@@ -11,7 +11,6 @@ use anyhow::Context;
 use clap::Args;
 use std::io::Read;
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// Arguments of `loop`.
 #[derive(Debug, Args)]
@@ -89,15 +88,29 @@ pub struct LoopArgs {
     /// them there.
     #[arg(long, default_value_t = 0)]
     pub init: usize,
+    /// Largest space (product of grid sizes) of the instance (default: its
+    /// `[solver] max_candidates`, else 10⁹).
+    #[arg(long)]
+    pub max_candidates: Option<u64>,
 }
 
 pub fn run(a: LoopArgs) -> anyhow::Result<()> {
-    let inst = Instance::load(&a.instance)?;
-    let timeout = match a.timeout_s {
-        Some(t) if !(t.is_finite() && t > 0.0) => anyhow::bail!("--timeout-s = {t}: must be a positive number"),
-        Some(t) => Some(Duration::from_secs_f64(t)),
-        None => None,
-    };
+    use crate::limits::{flag_count, MAX_ITERATIONS, MAX_SAMPLES};
+    let timeout = a.timeout_s.map(|t| crate::limits::flag_seconds("--timeout-s", t)).transpose()?;
+    for (flag, v, min, max) in [
+        ("--rounds", a.rounds, 0, MAX_ITERATIONS),
+        ("--per-round", a.per_round, 1, MAX_ITERATIONS),
+        ("--samples", a.samples, 0, MAX_SAMPLES),
+        ("--bootstrap", a.bootstrap, 0, MAX_SAMPLES),
+        ("--retries", a.retries, 0, MAX_ITERATIONS),
+        ("--starts", a.starts, 1, MAX_ITERATIONS),
+        ("--warm-starts", a.warm_starts, 0, MAX_ITERATIONS),
+        ("--init", a.init, 0, MAX_ITERATIONS),
+    ] {
+        flag_count(flag, v, min, max)?;
+    }
+    crate::limits::threads(&Default::default(), "--jobs", a.jobs, false)?;
+    let inst = Instance::load_with(&a.instance, super::max_candidates(a.max_candidates)?)?;
     let oracle = parse_oracle(&a.oracle, timeout)?;
     if a.starts == 0 {
         anyhow::bail!("--starts = 0: needs at least one start");
@@ -197,10 +210,12 @@ pub struct OracleArgs {
 }
 
 pub fn run_oracle(a: OracleArgs) -> anyhow::Result<()> {
+    // Check the flags before waiting on stdin.
+    let timeout = a.timeout_s.map(|t| crate::limits::flag_seconds("--timeout-s", t)).transpose()?;
     let mut s = String::new();
     std::io::stdin().read_to_string(&mut s).context("reading the design from stdin")?;
     let d: Design = serde_json::from_str(s.trim()).context("stdin must be one design as JSON (as `loop` sends it)")?;
-    let o = parse_oracle(&a.spec, a.timeout_s.map(Duration::from_secs_f64))?;
+    let o = parse_oracle(&a.spec, timeout)?;
     let loss = o.evaluate(&d).map_err(|e| anyhow::anyhow!("oracle failed: {e}"))?;
     println!("{}", serde_json::json!({ "loss": loss }));
     Ok(())
