@@ -150,3 +150,118 @@ fn batch_infeasible_exits_3_lists_them_and_resume_agrees() {
     assert!(allowed.status.success(), "{}", stderr(&allowed));
     assert!(stderr(&allowed).contains("2 infeasible"), "the summary still names them");
 }
+
+/// Rows of a tiny measurement file: (engine, phase, latency_ms).
+fn measurements(rows: &[(Option<&str>, &str, f64)]) -> tempfile::NamedTempFile {
+    let with_engine = rows.iter().any(|r| r.0.is_some());
+    let mut text =
+        String::from("name,hidden,layers,heads,kv_heads,head_dim,ffn,vocab,tied,phase,batch,tokens,latency_ms");
+    text.push_str(if with_engine { ",engine\n" } else { "\n" });
+    for (engine, phase, ms) in rows {
+        text.push_str(&format!("q,896,24,14,2,64,4864,151936,true,{phase},1,1024,{ms}"));
+        if with_engine {
+            text.push_str(&format!(",{}", engine.unwrap_or("")));
+        }
+        text.push('\n');
+    }
+    common::temp(".csv", &text)
+}
+
+fn predicted_csv(text: &str) -> Vec<(f64, f64)> {
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let h = rdr.headers().unwrap().clone();
+    let (m, p) =
+        (h.iter().position(|x| x == "latency_ms").unwrap(), h.iter().position(|x| x == "predicted_ms").unwrap());
+    rdr.records().map(|r| r.unwrap()).map(|r| (r[m].parse().unwrap(), r[p].parse().unwrap())).collect()
+}
+
+#[test]
+fn predict_reports_measured_against_predicted_and_the_mape() {
+    let f = measurements(&[(None, "decode", 5.0), (None, "prefill", 30.0), (None, "decode", 4.0)]);
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("p.csv");
+    let o =
+        colaw(&["predict", "--hardware", "nvidia-h100-sxm", f.path().to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("a JSON summary on stdout");
+    // The MAPE is the one of the written predictions, recomputed here.
+    let pairs = predicted_csv(&std::fs::read_to_string(&out).unwrap());
+    let want = 100.0 * pairs.iter().map(|(m, p)| ((p - m) / m).abs()).sum::<f64>() / 3.0;
+    assert!((v["mape_percent"].as_f64().unwrap() - want).abs() < 1e-3, "{v}");
+    assert_eq!((v["rows"].as_u64(), v["measured_rows"].as_u64()), (Some(3), Some(3)));
+    let groups = v["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "decode and prefill at batch 1");
+    assert_eq!(groups[0]["phase"], "decode");
+    assert_eq!(groups[0]["mean_measured_ms"], 4.5);
+    // A datasheet file says what its numbers are, in JSON and on stderr.
+    assert_eq!(v["warnings"][0]["code"], "uncalibrated", "{v}");
+    assert!(stderr(&o).contains("warning:") && stderr(&o).contains("lower bound"));
+    // Without -o the CSV is on stdout (scripts read it) and the table on stderr.
+    let o = colaw(&["predict", "--hardware", "nvidia-h100-sxm", f.path().to_str().unwrap()]);
+    assert!(o.status.success());
+    assert_eq!(predicted_csv(&String::from_utf8_lossy(&o.stdout)), pairs);
+    assert!(stderr(&o).contains("MAPE %") && stderr(&o).contains("decode"), "{}", stderr(&o));
+}
+
+#[test]
+fn predict_refuses_rows_of_another_engine_than_the_calibration() {
+    let f = measurements(&[
+        (Some("cudagraph"), "decode", 2.4),
+        (Some("eager"), "decode", 13.6),
+        (Some("eager"), "prefill", 14.7),
+    ]);
+    let p = f.path().to_str().unwrap();
+    let hw = ["predict", "--hardware", "nvidia-h100-sxm-cudagraph", p];
+    let err = common::fails(
+        &hw,
+        &["2 of 3 rows", "eager", "`cudagraph` rows", "--only-engine cudagraph", "--allow-engine-mismatch"],
+    );
+    assert!(err.contains("lines 3, 4"), "{err}");
+    // The same through an engine profile: `cudagraph` rows answer to pytorch-cudagraph (an alias).
+    common::fails(
+        &["predict", "--hardware", "nvidia-h100-sxm", "--engine", "pytorch-cudagraph", p],
+        &["2 of 3 rows", "eager"],
+    );
+    let ok = colaw(&[
+        "predict",
+        "--hardware",
+        "nvidia-h100-sxm",
+        "--engine",
+        "pytorch-cudagraph",
+        p,
+        "--only-engine",
+        "cudagraph",
+        "-o",
+        "/dev/null",
+    ]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let v: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!((v["rows"].as_u64(), v["rows_left_out"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 0, "{v}");
+    assert_eq!(v["groups"][0]["matches_calibration"], true);
+    // --allow-engine-mismatch predicts them, loudly.
+    let mut args = hw.to_vec();
+    args.extend(["--allow-engine-mismatch", "-o", "/dev/null"]);
+    let o = colaw(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["warnings"][0]["code"], "calibration_engine_mismatch");
+    assert!(stderr(&o).contains("warning: 2 of 3 rows"));
+    let eager: Vec<&serde_json::Value> =
+        v["groups"].as_array().unwrap().iter().filter(|g| g["engine"] == "eager").collect();
+    assert!(eager.len() == 2 && eager.iter().all(|g| g["matches_calibration"] == false));
+    // Rows without an engine on a calibrated file: predicted, with a warning that nothing was checked.
+    let bare = measurements(&[(None, "decode", 2.4)]);
+    let o = colaw(&[
+        "predict",
+        "--hardware",
+        "nvidia-h100-sxm-cudagraph",
+        bare.path().to_str().unwrap(),
+        "-o",
+        "/dev/null",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["warnings"][0]["code"], "engine_unknown", "{v}");
+    assert_eq!(v["calibration"]["engine"], "cudagraph");
+}
