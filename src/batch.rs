@@ -140,11 +140,8 @@ fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         let path = e.path();
         let hidden = e.file_name().to_string_lossy().starts_with('.');
         match e.file_type() {
-            Ok(t) if t.is_dir() => {
-                if !hidden {
-                    collect_toml(&path, out)?;
-                }
-            }
+            Ok(t) if t.is_dir() && !hidden => collect_toml(&path, out)?,
+            Ok(t) if t.is_dir() => {}
             _ if path.extension().is_some_and(|x| x == "toml") && path.is_file() => out.push(path),
             _ => {}
         }

@@ -21,7 +21,8 @@ pub struct FitArgs {
     /// Observations CSV: a loss column and a column per law variable (by name or alias such
     /// as N, D), or architecture columns (layers, hidden, heads, ffn, vocab, …).
     pub data: PathBuf,
-    /// Law file or name under models/laws/ whose form is fitted (its values are one start).
+    /// Law file or name under models/laws/ whose form is fitted (its values are one start;
+    /// format and `fixed`: docs/fitting.md, "Law files").
     #[arg(long)]
     pub law: String,
     /// Column mapping VAR=COLUMN,… (VAR: a law variable, `loss` or `weight`).

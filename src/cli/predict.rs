@@ -359,8 +359,8 @@ fn table(s: &Summary) -> String {
     }
     let _ = writeln!(
         o,
-        "  {:<16} {:<8} {:>5} {:>6} {:>13} {:>13} {:>8}  {}",
-        "engine", "phase", "batch", "rows", "measured ms", "predicted ms", "MAPE %", "calibration's engine"
+        "  {:<16} {:<8} {:>5} {:>6} {:>13} {:>13} {:>8}  calibration's engine",
+        "engine", "phase", "batch", "rows", "measured ms", "predicted ms", "MAPE %"
     );
     let opt = |x: Option<f64>, prec: usize| x.map_or_else(|| "-".to_string(), |v| format!("{v:.prec$}"));
     for g in &s.groups {
