@@ -5,8 +5,9 @@ use super::output::print_json;
 use crate::law::bootstrap::{bootstrap, write_samples, Bootstrap, BootstrapOptions};
 use crate::law::fit::{to_theta, FitModel, FitOptions, Fitter, LseModel, Starts};
 use crate::law::posterior::{posterior, MapPoint, PosteriorMethod, PosteriorOptions};
-use crate::law::{load_law, read_observations, ColumnMap, LossLaw};
+use crate::law::{load_law, read_observations, ColumnMap, LossLaw, PowerLaw};
 use crate::util::provenance::Provenance;
+use crate::util::{print_warnings, Warning};
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
@@ -20,7 +21,8 @@ pub struct FitArgs {
     /// Observations CSV: a loss column and a column per law variable (by name or alias such
     /// as N, D), or architecture columns (layers, hidden, heads, ffn, vocab, …).
     pub data: PathBuf,
-    /// Law file or name under models/laws/ whose form is fitted (its values are one start).
+    /// Law file or name under models/laws/ whose form is fitted (its values are one start;
+    /// format and `fixed`: docs/fitting.md, "Law files").
     #[arg(long)]
     pub law: String,
     /// Column mapping VAR=COLUMN,… (VAR: a law variable, `loss` or `weight`).
@@ -60,6 +62,29 @@ pub struct FitArgs {
     /// Write the coefficient samples CSV here (needs --bootstrap or --posterior; same schema).
     #[arg(long)]
     pub samples: Option<PathBuf>,
+    /// Keep coefficient NAME at VALUE instead of fitting it (repeatable): with few rows, fix
+    /// what other work already knows (e.g. --fix alpha_m=0.05). The --out file records it in
+    /// `fixed`, so later fits (and the loop) keep it too.
+    #[arg(long = "fix", value_name = "NAME=VALUE")]
+    pub fix: Vec<String>,
+}
+
+/// Apply `--fix NAME=VALUE` flags to a law.
+fn apply_fixes(law: PowerLaw, fixes: &[String]) -> anyhow::Result<PowerLaw> {
+    let mut law = law;
+    for f in fixes {
+        let (name, value) = f
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--fix {f}: expected NAME=VALUE, e.g. --fix alpha_m=0.05"))?;
+        let value: f64 = value.trim().parse().map_err(|_| {
+            anyhow::anyhow!(
+                "--fix {f}: `{}` is not a number; expected NAME=VALUE, e.g. --fix alpha_m=0.05",
+                value.trim()
+            )
+        })?;
+        law = law.with_fixed(name.trim(), value)?;
+    }
+    Ok(law)
 }
 
 #[derive(Debug, Serialize)]
@@ -105,7 +130,11 @@ struct Report {
     p_eff: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     noise_dof: Option<f64>,
-    warnings: Vec<String>,
+    /// Coefficients kept at their value (`--fix`, the law file's `fixed`).
+    fixed: BTreeMap<String, f64>,
+    /// Coefficients the data determined.
+    free_coefficients: usize,
+    warnings: Vec<Warning>,
     out: Option<String>,
     samples: Option<String>,
 }
@@ -148,7 +177,7 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         }
         po.rel_sd = v;
     }
-    let law = load_law(&a.law)?;
+    let law = apply_fixes(load_law(&a.law)?, &a.fix)?;
     let model = LseModel::new(&law).with_context(|| format!("law `{}` cannot be fitted", law.name))?;
     let map = match &a.map {
         Some(m) => ColumnMap::parse(m)?,
@@ -299,9 +328,13 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         sigma_log: map.as_ref().map(|m| m.sigma),
         p_eff: map.as_ref().map(|m| m.p_eff),
         noise_dof: map.as_ref().map(|m| m.dof),
+        fixed: law.fixed_names().into_iter().map(|n| (n.clone(), law.file.coefficients[&n])).collect(),
+        free_coefficients: law.fixed.iter().filter(|f| !**f).count(),
         warnings: fit.warnings.clone(),
         out: a.out.as_ref().map(|p| p.display().to_string()),
         samples: a.samples.as_ref().map(|p| p.display().to_string()),
     };
+    // The report is JSON only; its warnings go to stderr too, where a person sees them.
+    print_warnings(&report.warnings);
     print_json(&report)
 }
