@@ -548,7 +548,7 @@ impl<'a> OuterLoop<'a> {
         calls: &[CallRecord],
         fin: &HashMap<String, Option<Reply>>,
         attempts: usize,
-    ) -> Vec<(Design, usize, usize)> {
+    ) -> Work {
         asked
             .iter()
             .filter(|d| matches!(fin.get(&d.call_key()), Some(None)))
@@ -565,8 +565,11 @@ impl<'a> OuterLoop<'a> {
     }
 }
 
+/// Oracle work: each design with (attempts used, last attempt number).
+type Work = Vec<(Design, usize, usize)>;
+
 /// Pending designs as call-all work: attempts from the ones used up to `attempts`.
-fn todo_of(pending: &[(Design, usize)], attempts: usize) -> Vec<(Design, usize, usize)> {
+fn todo_of(pending: &[(Design, usize)], attempts: usize) -> Work {
     pending.iter().map(|(d, used)| (d.clone(), *used, attempts)).collect()
 }
 

@@ -9,8 +9,7 @@ impl OuterLoop<'_> {
         self.opts.validate()?;
         let j = &self.journal;
         let mut state = self.open_state(data)?;
-        let df = data_keys(&j.initial_path())?;
-        let (init_keys, init_labels) = (df.keys, df.labels);
+        let init = data_keys(&j.initial_path())?;
         let attempts = 1 + self.opts.retries;
         let (mut calls, _) = j.calls()?;
         let designs = feasible_designs(self.inst)?;
@@ -22,8 +21,7 @@ impl OuterLoop<'_> {
         }
         if self.opts.retry_failed {
             let fin = finals(&calls, attempts);
-            let mut work: Vec<(usize, Vec<(Design, usize, usize)>)> =
-                vec![(0, self.given_up(&self.round0()?, &calls, &fin, attempts))];
+            let mut work: Vec<(usize, Work)> = vec![(0, self.given_up(&self.round0()?, &calls, &fin, attempts))];
             for rec in &journaled {
                 let wanted: Vec<Design> = rec.asked.iter().chain(&rec.reask).cloned().collect();
                 work.push((rec.round, self.given_up(&wanted, &calls, &fin, attempts)));
@@ -81,7 +79,7 @@ impl OuterLoop<'_> {
             let rec = match j.round(r)? {
                 Some(rec) => rec,
                 None => {
-                    let rec = self.decide_round(r, &rounds, &init_keys, &init_labels, designs.len(), &rows, &rule)?;
+                    let rec = self.decide_round(r, &rounds, &init, designs.len(), &rows, &rule)?;
                     write_atomic(&j.round_dir(r).join("choice.json"), to_json(&rec)?.as_bytes())?;
                     // Go on with what was written (a resumed loop reads the same values).
                     j.round(r)?.unwrap_or(rec)
@@ -258,8 +256,7 @@ impl OuterLoop<'_> {
         &self,
         r: usize,
         rounds: &[RoundRecord],
-        init_keys: &HashSet<String>,
-        init_labels: &HashSet<String>,
+        init: &DataFile,
         candidates: usize,
         rows: &DataRows,
         rule: &StopRule,
@@ -274,7 +271,7 @@ impl OuterLoop<'_> {
         let rd: Vec<Design> = reg.designs.iter().map(|s| Design::new(&inst.space.widths[s.width], s.layers)).collect();
         let asked_before: HashSet<&str> = rounds.iter().flat_map(|p| p.asked.iter().map(|d| d.key.as_str())).collect();
         let measured = |d: &Design| {
-            init_keys.contains(&d.key) || init_labels.contains(&d.label) || asked_before.contains(d.key.as_str())
+            init.keys.contains(&d.key) || init.labels.contains(&d.label) || asked_before.contains(d.key.as_str())
         };
         let choice = reg.most_often_optimal;
         let confidence = choice.map_or(0.0, |c| reg.designs[c].p_optimal);
