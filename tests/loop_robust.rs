@@ -467,6 +467,22 @@ fn loss_sd_weights_move_the_fit_as_weighted_least_squares_does() {
             fit.values
         );
     }
+    // `colaw fit` weights the same file by its loss_sd, and says so in the fitted law.
+    let law_file = common::temp(".toml", &law.to_toml_string());
+    let out = colaw(&[
+        "fit",
+        &f.path().display().to_string(),
+        "--law",
+        &law_file.path().display().to_string(),
+        "--cv-folds",
+        "0",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("seed_noise_floor_log"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The expected direction: down-weighting the high middle row brings the fit back to the
     // line through the other two (the truth): its prediction there drops toward the truth.
     let pred = |v: &[f64]| v[0] * ns[1].powf(-v[1]);

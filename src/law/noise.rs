@@ -27,6 +27,10 @@
 //! fewer, a fit with k coefficients bends to any single row and the residuals show the
 //! design's geometry rather than the noise.
 
+use super::data::Observations;
+use super::fit::{Fit, FitModel, FitOptions, Fitter, Starts};
+use crate::error::Result;
+
 /// 1/Φ⁻¹(3/4): MAD × this estimates a normal sample's standard deviation.
 pub const MAD_TO_SD: f64 = 1.482_602_218_505_602;
 /// |z| above which a row is flagged (Iglewicz & Hoaglin's modified z-score cut-off).
@@ -108,6 +112,42 @@ pub fn flag_outliers(residuals_log: &[f64], weights: &[f64], n_coef: usize) -> O
     }
     let flagged = used.iter().copied().filter(|&i| z[i].abs() > OUTLIER_Z).collect();
     Some(OutlierCheck { scale_log, center, z, flagged })
+}
+
+/// log L_i − log L̂_i(θ) of every row of a fitter's data (rows after its drop rule).
+pub fn log_residuals<M: FitModel>(fitter: &Fitter<'_, M>, theta: &[f64]) -> Vec<f64> {
+    let mut g = vec![0.0; theta.len()];
+    (0..fitter.data.len())
+        .map(|i| fitter.data.y[i] - fitter.model.log_pred(theta, fitter.data.row(i), &mut g))
+        .collect()
+}
+
+/// Fit `obs` from `start` (θ units); when a row has a `loss_se` (a `loss_sd` column), fit
+/// twice: with the rows' own weights, to measure the pooled residual noise s² (the floor,
+/// [`robust_scale`] of the residuals, at least [`MIN_SCALE_LOG`]²), then with
+/// [`seed_weights`] from that fit's optimum, its own starts replaced by `refit_starts`.
+/// Returns the fitter (its data carry the weights, so a posterior or bootstrap of it uses
+/// them), the fit and the floor (None: no row has a `loss_sd`, one fit as before).
+pub fn fit_seed_weighted<'a, M: FitModel>(
+    model: &'a M,
+    obs: &Observations,
+    opts: FitOptions,
+    start: &[f64],
+    refit_starts: Starts,
+) -> Result<(Fitter<'a, M>, Fit, Option<f64>)> {
+    let fitter = Fitter::new(model, obs, opts.clone())?;
+    let fit = fitter.fit(Some(start))?;
+    if !obs.loss_se.iter().zip(&obs.weights).any(|(se, w)| se.is_some() && *w > 0.0) {
+        return Ok((fitter, fit, None));
+    }
+    let res = log_residuals(&fitter, &fit.theta);
+    let used: Vec<f64> = res.iter().zip(&fitter.data.w).filter(|(_, w)| **w > 0.0).map(|(r, _)| *r).collect();
+    let floor = robust_scale(&used, model.names().len()).unwrap_or(0.0).max(MIN_SCALE_LOG).powi(2);
+    let mut weighted = obs.clone();
+    weighted.weights = seed_weights(&obs.loss, &obs.loss_se, &obs.weights, floor);
+    let fitter = Fitter::new(model, &weighted, FitOptions { starts: refit_starts, ..opts })?;
+    let fit = fitter.fit(Some(&fit.theta))?;
+    Ok((fitter, fit, Some(floor)))
 }
 
 #[cfg(test)]

@@ -24,10 +24,8 @@
 use crate::error::{Error, Origin, Result};
 use crate::instance::Instance;
 use crate::law::bootstrap::{bootstrap, write_samples, BootstrapOptions};
-use crate::law::fit::{
-    huber_objective, to_theta, to_values, CoefKind, Fit, FitModel, FitOptions, Fitter, LseModel, Starts,
-};
-use crate::law::noise::{flag_outliers, robust_scale, seed_weights, OutlierCheck, OUTLIER_Z};
+use crate::law::fit::{huber_objective, to_theta, to_values, CoefKind, Fit, FitModel, FitOptions, LseModel, Starts};
+use crate::law::noise::{fit_seed_weighted, flag_outliers, log_residuals, OutlierCheck, OUTLIER_Z};
 use crate::law::posterior::{posterior, MapPoint, PosteriorMethod, PosteriorOptions};
 use crate::law::{read_observations, ColumnMap, LossLaw, PowerLaw};
 use crate::oracle::{design_key, Design, FailureKind, Oracle, Reply};
@@ -255,14 +253,6 @@ fn finite_point(
     Ok((out, Some(note)))
 }
 
-/// log L_i − log L̂_i(θ) of every row of a fitter's data.
-fn log_residuals<M: FitModel>(fitter: &Fitter<'_, M>, theta: &[f64]) -> Vec<f64> {
-    let mut g = vec![0.0; theta.len()];
-    (0..fitter.data.len())
-        .map(|i| fitter.data.y[i] - fitter.model.log_pred(theta, fitter.data.row(i), &mut g))
-        .collect()
-}
-
 impl<'a> OuterLoop<'a> {
     /// A loop; `data` is copied into the journal as `initial.csv` unless the journal already
     /// has one (resume), in which case it must be the same bytes.
@@ -279,8 +269,7 @@ impl<'a> OuterLoop<'a> {
         })?;
         let model = LseModel::new(law)?;
         let tokens = self.inst.tokens.or(law.default_tokens());
-        let mut obs =
-            read_observations(&self.journal.data_path(), model.feature_vars(), &ColumnMap::default(), tokens)?;
+        let obs = read_observations(&self.journal.data_path(), model.feature_vars(), &ColumnMap::default(), tokens)?;
         let fo = FitOptions {
             starts: if warm.is_some() { Starts::Lhs(self.opts.warm_starts.max(1)) } else { self.opts.starts.clone() },
             cv_folds: 0,
@@ -288,22 +277,11 @@ impl<'a> OuterLoop<'a> {
             ..FitOptions::default()
         };
         let k = model.names().len();
-        let mut fitter = Fitter::new(&model, &obs, fo.clone())?;
         let start = to_theta(model.kinds(), warm.unwrap_or(&law.values));
-        let mut fit = fitter.fit(Some(&start))?;
-        let mut seed_floor = None;
-        if obs.loss_se.iter().zip(&obs.weights).any(|(se, w)| se.is_some() && *w > 0.0) {
-            // Rows with `loss_sd`: weights 1/(v_i + floor), the floor the pooled (robust)
-            // residual variance of the fit without them (`crate::law::noise`); refit from there.
-            let res = log_residuals(&fitter, &fit.theta);
-            let used: Vec<f64> = res.iter().zip(&obs.weights).filter(|(_, w)| **w > 0.0).map(|(r, _)| *r).collect();
-            let floor = robust_scale(&used, k).unwrap_or(0.0).max(crate::law::noise::MIN_SCALE_LOG).powi(2);
-            obs.weights = seed_weights(&obs.loss, &obs.loss_se, &obs.weights, floor);
-            let fo = FitOptions { starts: Starts::Lhs(self.opts.warm_starts.max(1)), ..fo };
-            fitter = Fitter::new(&model, &obs, fo)?;
-            fit = fitter.fit(Some(&fit.theta))?;
-            seed_floor = Some(floor);
-        }
+        // With `loss_sd` rows: weights 1/(v_i + floor), the floor the pooled (robust) residual
+        // variance of the fit without them (`crate::law::noise`).
+        let refit_starts = Starts::Lhs(self.opts.warm_starts.max(1));
+        let (fitter, fit, seed_floor) = fit_seed_weighted(&model, &obs, fo, &start, refit_starts)?;
         let all_rows = fitter.compact(&fitter.data.w);
         let mut grad = vec![0.0; fit.theta.len()];
         let (fit, point_fallback) = finite_point(&fit, model.kinds(), |theta| {
@@ -605,6 +583,7 @@ pub fn intervals(r: &RoundRecord) -> BTreeMap<String, [f64; 2]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::law::fit::Fitter;
 
     #[test]
     fn finals_count_failures_and_successes() {
