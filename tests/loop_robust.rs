@@ -493,3 +493,30 @@ fn loss_sd_weights_move_the_fit_as_weighted_least_squares_does() {
     assert!((excess(&flat.values) - 1.0 / 3.0).abs() < 1e-3, "{}", excess(&flat.values));
     assert!((excess(&weighted.values) - w[1] / 3.0).abs() < 1e-3, "{}", excess(&weighted.values));
 }
+
+#[test]
+fn oracle_loss_sd_reaches_the_journal_the_data_and_the_weighted_fit() {
+    let s = setup(10);
+    let j = s.root.join("j");
+    // The synthetic truth, reported as the mean of 3 seeds with a loss_sd.
+    let oracle = format!(
+        "l=$({} oracle '{}' | sed 's/.*\"loss\":\\([^,}}]*\\).*/\\1/'); echo \"{{\\\"loss\\\": $l, \\\"loss_sd\\\": 0.004, \\\"seeds\\\": [0, 1, 2]}}\"",
+        env!("CARGO_BIN_EXE_colaw"),
+        spec(&s.truth)
+    );
+    let v = json(&loop_cli(&s, &j, &oracle, &[]));
+    assert_eq!(v["measured"], 2, "{v}");
+    let calls = jsonl(&j.join("oracle.jsonl"));
+    assert!(calls.iter().all(|c| c["loss_sd"] == 0.004 && c["seeds"] == 3), "{calls:?}");
+    // data.csv gains weight, loss_sd, seeds, excluded; the initial rows have no loss_sd.
+    let data = std::fs::read_to_string(j.join("data.csv")).unwrap();
+    let head = data.lines().next().unwrap();
+    assert!(head.ends_with("loss_sd,seeds,excluded") && head.contains(",weight,"), "{head}");
+    assert_eq!(data.lines().filter(|l| l.contains(",4e-3,3,")).count(), 2, "{data}");
+    // Round 2's fit used the weights and records the floor.
+    let fit = std::fs::read_to_string(j.join("round-002/fit.toml")).unwrap();
+    assert!(fit.contains("seed_noise_floor_log"), "{fit}");
+    let r2: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(j.join("round-002/choice.json")).unwrap()).unwrap();
+    assert!(r2["seed_noise_floor"].as_f64().unwrap() > 0.0);
+}

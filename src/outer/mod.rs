@@ -610,6 +610,31 @@ mod tests {
     }
 
     #[test]
+    fn journal_lines_from_before_the_new_fields_still_read() {
+        // A line as journals before loss_sd, failure kinds and re-asks wrote it.
+        let d = crate::oracle::tests_support::design();
+        let design = serde_json::to_string(&d).unwrap();
+        assert!(!design.contains("seed"), "a first ask's design JSON is unchanged");
+        let ok = format!(
+            "{{\"round\":2,\"key\":\"{}\",\"attempt\":1,\"loss\":3.25,\"seconds\":1.5,\"design\":{design}}}",
+            d.key
+        );
+        let bad = format!(
+            "{{\"round\":2,\"key\":\"{}\",\"attempt\":1,\"loss\":null,\"error\":\"exited with 3\",\"seconds\":1.5,\"design\":{design}}}",
+            d.key
+        );
+        let (a, b) = (parse_call_line(ok.as_bytes()).unwrap(), parse_call_line(bad.as_bytes()).unwrap());
+        assert_eq!((a.loss, a.loss_sd, a.failure, a.design.seed), (Some(3.25), None, None, 0));
+        assert_eq!((b.error.as_deref(), b.failure), (Some("exited with 3"), None));
+        assert_eq!(finals(&[b.clone()], 1).get(&d.key), Some(&None));
+        assert_eq!(finals(&[b, a], 2).get(&d.key), Some(&Some(Reply::of(3.25))));
+        // A state.json without extensions or outliers.
+        let state = r#"{"version":1,"instance":"x","oracle":"o","data_sha256":"ab","rounds_done":3,"calls":12,"finished":null}"#;
+        let s: State = serde_json::from_str(state).unwrap();
+        assert!(s.extensions.is_empty() && s.outliers.is_empty());
+    }
+
+    #[test]
     fn torn_journal_line_is_cut() {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::new(dir.path()).unwrap();
