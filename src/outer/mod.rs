@@ -626,7 +626,7 @@ mod tests {
         let (a, b) = (parse_call_line(ok.as_bytes()).unwrap(), parse_call_line(bad.as_bytes()).unwrap());
         assert_eq!((a.loss, a.loss_sd, a.failure, a.design.seed), (Some(3.25), None, None, 0));
         assert_eq!((b.error.as_deref(), b.failure), (Some("exited with 3"), None));
-        assert_eq!(finals(&[b.clone()], 1).get(&d.key), Some(&None));
+        assert_eq!(finals(std::slice::from_ref(&b), 1).get(&d.key), Some(&None));
         assert_eq!(finals(&[b, a], 2).get(&d.key), Some(&Some(Reply::of(3.25))));
         // A state.json without extensions or outliers.
         let state = r#"{"version":1,"instance":"x","oracle":"o","data_sha256":"ab","rounds_done":3,"calls":12,"finished":null}"#;
