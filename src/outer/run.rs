@@ -269,7 +269,14 @@ impl OuterLoop<'_> {
         let reg = region(&inst, &f.samples, &[], &RegionOptions::default())?;
         // Region rows → designs (same order as `reg.designs`).
         let rd: Vec<Design> = reg.designs.iter().map(|s| Design::new(&inst.space.widths[s.width], s.layers)).collect();
-        let asked_before: HashSet<&str> = rounds.iter().flat_map(|p| p.asked.iter().map(|d| d.key.as_str())).collect();
+        // Round 0's designs too: one whose calls failed is not a fresh design (`--retry-failed`
+        // re-asks it).
+        let round0 = self.round0()?;
+        let asked_before: HashSet<&str> = rounds
+            .iter()
+            .flat_map(|p| p.asked.iter().map(|d| d.key.as_str()))
+            .chain(round0.iter().map(|d| d.key.as_str()))
+            .collect();
         let measured = |d: &Design| {
             init.keys.contains(&d.key) || init.labels.contains(&d.label) || asked_before.contains(d.key.as_str())
         };
