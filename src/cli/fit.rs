@@ -3,7 +3,8 @@
 
 use super::output::print_json;
 use crate::law::bootstrap::{bootstrap, write_samples, Bootstrap, BootstrapOptions};
-use crate::law::fit::{to_theta, FitModel, FitOptions, Fitter, LseModel, Starts};
+use crate::law::fit::{to_theta, FitModel, FitOptions, LseModel, Starts};
+use crate::law::noise::fit_seed_weighted;
 use crate::law::posterior::{posterior, MapPoint, PosteriorMethod, PosteriorOptions};
 use crate::law::{load_law, read_observations, ColumnMap, LossLaw, PowerLaw};
 use crate::util::provenance::Provenance;
@@ -134,6 +135,9 @@ struct Report {
     fixed: BTreeMap<String, f64>,
     /// Coefficients the data determined.
     free_coefficients: usize,
+    /// Rows had `loss_sd`: the floor added to their seed variance (log loss²; `law::noise`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed_noise_floor_log: Option<f64>,
     warnings: Vec<Warning>,
     out: Option<String>,
     samples: Option<String>,
@@ -192,8 +196,10 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         seed: a.seed,
         ..FitOptions::default()
     };
-    let fitter = Fitter::new(&model, &obs, opts)?;
-    let fit = fitter.fit(Some(&to_theta(model.kinds(), &law.values)))?;
+    // Rows with `loss_sd` (repeated seeds) are weighted by their noise (`law::noise`).
+    let refit_starts = opts.starts.clone();
+    let (fitter, fit, seed_floor) =
+        fit_seed_weighted(&model, &obs, opts, &to_theta(model.kinds(), &law.values), refit_starts)?;
     let mut map: Option<MapPoint> = None;
     let posterior_boot: Option<Bootstrap> = match method {
         Some(_) => {
@@ -251,6 +257,11 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         .count("starts", fit.starts)
         .count("starts_at_best", fit.starts_at_best)
         .with("seed", a.seed as i64);
+    if let Some(floor) = seed_floor {
+        table = table
+            .with("seed_weights", "1/(v_i + floor), v_i = (loss_sd/(loss·√seeds))², mean 1")
+            .with("seed_noise_floor_log", floor);
+    }
     if let Some(m) = &map {
         table = table
             .with("posterior", uncertainty)
@@ -330,6 +341,7 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         noise_dof: map.as_ref().map(|m| m.dof),
         fixed: law.fixed_names().into_iter().map(|n| (n.clone(), law.file.coefficients[&n])).collect(),
         free_coefficients: law.fixed.iter().filter(|f| !**f).count(),
+        seed_noise_floor_log: seed_floor,
         warnings: fit.warnings.clone(),
         out: a.out.as_ref().map(|p| p.display().to_string()),
         samples: a.samples.as_ref().map(|p| p.display().to_string()),
