@@ -31,6 +31,7 @@ pub mod solve;
 pub mod space;
 pub mod uncertainty;
 pub mod util;
+pub mod warning;
 
 pub use architecture::{Architecture, ParamCounts};
 pub use cost::{CostModel, Metrics, Workload};
