@@ -313,6 +313,13 @@ impl Engine {
             Some(p) => {
                 out.efficiency = p.efficiency;
                 out.overhead = p.overhead;
+                // The device as this engine runs it is calibrated (no "datasheet roofline"
+                // warning), with the profile's own record of how.
+                out.calibration = Some(p.calibration.clone().unwrap_or_else(|| {
+                    let mut t = toml::Table::new();
+                    t.insert("engine_profile".into(), format!("{} on {device}", self.name).into());
+                    t
+                }));
                 (out, true)
             }
             None => (out, false),
