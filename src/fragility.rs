@@ -202,7 +202,9 @@ fn num(x: f64) -> String {
 /// One warning per (dimension, end) where some of `designs` sit at the end of the space's
 /// grid; `what` names the designs ("the chosen design", "front designs").
 pub fn edge_of_space(ext: &Extents, designs: &[&Architecture], what: &str) -> Vec<Warning> {
-    let mut hits: BTreeMap<(&'static str, Side), (Vec<f64>, (f64, f64))> = BTreeMap::new();
+    // (dimension, end) → the values at that end and the grid's (min, max).
+    type Hits = BTreeMap<(&'static str, Side), (Vec<f64>, (f64, f64))>;
+    let mut hits: Hits = BTreeMap::new();
     for a in designs {
         for e in ext.edges(a) {
             let h = hits.entry((e.dimension, e.side)).or_insert((Vec::new(), e.grid));
