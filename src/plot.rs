@@ -260,6 +260,34 @@ pub fn lines(
     crate::util::fs::write_atomic(path, svg.as_bytes())
 }
 
+/// Give the points of a chart written by [`lines`] hover labels: the k-th point marker
+/// (`<circle>`, in the order the series' points were drawn) gets an SVG `<title>` with
+/// `titles[k]`, which browsers show on hover. The marker count must equal the title count.
+pub fn add_point_titles(path: &Path, titles: &[String]) -> crate::Result<()> {
+    let io = |e: std::io::Error| crate::Error::Io { path: path.display().to_string(), source: e };
+    let svg = std::fs::read_to_string(path).map_err(io)?;
+    let markers = svg.matches("<circle").count();
+    if markers != titles.len() {
+        return Err(crate::Error::Unsupported(format!(
+            "plot: {} has {markers} point markers for {} labels",
+            path.display(),
+            titles.len()
+        )));
+    }
+    let escape = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let mut out = String::with_capacity(svg.len() + titles.iter().map(|t| t.len() + 24).sum::<usize>());
+    let mut rest = svg.as_str();
+    for t in titles {
+        let start = rest.find("<circle").unwrap_or(rest.len());
+        let end = rest[start..].find("/>").map_or(rest.len(), |e| start + e);
+        out.push_str(&rest[..end]);
+        out.push_str(&format!("><title>{}</title></circle>", escape(t)));
+        rest = &rest[(end + 2).min(rest.len())..];
+    }
+    out.push_str(rest);
+    std::fs::write(path, out).map_err(io)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,6 +314,12 @@ mod tests {
         };
         lines(&f, "Pareto front", "decode latency (ms)", "loss (nats)", &[s], true).unwrap();
         assert!(std::fs::read_to_string(&f).unwrap().contains("Pareto front"));
+        let titles: Vec<String> = ["a<1>", "b & c", "d"].iter().map(|t| t.to_string()).collect();
+        add_point_titles(&f, &titles).unwrap();
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert_eq!(text.matches("<title>").count(), 3);
+        assert!(text.contains("<title>a&lt;1&gt;</title></circle>") && text.contains("<title>b &amp; c</title>"));
+        assert!(add_point_titles(&f, &titles[..2]).is_err(), "a count mismatch is refused, not mislabelled");
     }
 
     #[test]

@@ -195,7 +195,7 @@ fn predict_reports_measured_against_predicted_and_the_mape() {
     assert_eq!(groups[0]["mean_measured_ms"], 4.5);
     // A datasheet file says what its numbers are, in JSON and on stderr.
     assert_eq!(v["warnings"][0]["code"], "uncalibrated", "{v}");
-    assert!(stderr(&o).contains("warning:") && stderr(&o).contains("lower bound"));
+    assert!(stderr(&o).contains("warning [") && stderr(&o).contains("lower bound"));
     // Without -o the CSV is on stdout (scripts read it) and the table on stderr.
     let o = colaw(&["predict", "--hardware", "nvidia-h100-sxm", f.path().to_str().unwrap()]);
     assert!(o.status.success());
@@ -246,7 +246,7 @@ fn predict_refuses_rows_of_another_engine_than_the_calibration() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["warnings"][0]["code"], "calibration_engine_mismatch");
-    assert!(stderr(&o).contains("warning: 2 of 3 rows"));
+    assert!(stderr(&o).contains("]: 2 of 3 rows"));
     let eager: Vec<&serde_json::Value> =
         v["groups"].as_array().unwrap().iter().filter(|g| g["engine"] == "eager").collect();
     assert!(eager.len() == 2 && eager.iter().all(|g| g["matches_calibration"] == false));

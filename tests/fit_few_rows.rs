@@ -88,9 +88,7 @@ fn fix_fits_eight_rows_warns_that_cv_was_skipped_and_the_file_keeps_it() {
     // 5-fold CV needs 10 rows: skipped, and said so in JSON and on stderr.
     assert!(v["cv_rmse_log"].is_null());
     assert!(warning_codes(&v).contains(&"cv_skipped".to_string()), "{}", v["warnings"]);
-    assert!(
-        err.contains("warning: cross-validation skipped") && err.contains("10 rows") && err.contains("--cv-folds 4")
-    );
+    assert!(err.contains("]: cross-validation skipped") && err.contains("10 rows") && err.contains("--cv-folds 4"));
     // The written law records `fixed`; refitting it keeps them without flags, and 4 folds run.
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("fixed = ["), "{text}");

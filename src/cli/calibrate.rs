@@ -132,10 +132,14 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
     devices = order.iter().map(|&i| devices[i].clone()).collect();
     let mut cal_rows = Vec::with_capacity(rows.len());
     let mut base = None;
+    let mut device_names: Vec<String> = Vec::new();
     let mut start = 0;
     while start < rows.len() {
         let end = (start..rows.len()).find(|&i| devices[i] != devices[start]).unwrap_or(rows.len());
         let hw = load_hardware(&devices[start])?;
+        if !device_names.iter().any(|n| n == hw.device_name()) {
+            device_names.push(hw.device_name().to_string());
+        }
         // The engine's attention kernel, but the device file's own terms: calibration starts
         // from (and reports "uncalibrated" against) the datasheet, not an earlier profile.
         let hw = match &engine {
@@ -233,7 +237,7 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
         let ci: serde_json::Map<String, serde_json::Value> =
             intervals95(&samples).into_iter().map(|(name, (lo, hi))| (name.to_string(), json!([lo, hi]))).collect();
         if let Some(p) = &a.samples {
-            write_latency_samples(p, &samples)?;
+            write_latency_samples(p, &samples, &device_names)?;
         }
         boot = json!({"resamples": a.bootstrap, "seed": a.seed, "ci95": ci,
                       "samples": a.samples.as_ref().map(|p| p.display().to_string())});

@@ -291,6 +291,9 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
     }
     fitted.file.fit = Some(table.into_table());
     fitted.file.source = Some(format!("fitted by `colaw fit` to {}", a.data.display()));
+    // What the law has seen: solve, region, pareto and eval warn outside it.
+    fitted.file.range = crate::law::observed_range(&obs.inputs);
+    fitted.file.range_source = Some(format!("the {} rows of {}", obs.len(), a.data.display()));
     if let Some(out) = &a.out {
         crate::util::fs::write_atomic(out, fitted.to_toml_string().as_bytes())?;
     }

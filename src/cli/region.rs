@@ -1,7 +1,8 @@
 //! `colaw region INSTANCE.toml --samples SAMPLES.csv --out DIR`.
 
 use super::output::print_json;
-use crate::hardware::read_latency_samples;
+use crate::fragility::{for_designs, for_instance, latency_samples_devices, Extents};
+use crate::hardware::{read_latency_samples, read_latency_samples_devices};
 use crate::instance::Instance;
 use crate::law::read_coefficient_samples;
 use crate::plot::{heatmaps, Panel};
@@ -61,9 +62,9 @@ pub fn run(a: RegionArgs) -> anyhow::Result<()> {
         Some(p) => read_coefficient_samples(p, inst.law.as_ref())?,
         None => Vec::new(),
     };
-    let lat = match &a.latency_samples {
-        Some(p) => read_latency_samples(p)?,
-        None => Vec::new(),
+    let (lat, lat_devices) = match &a.latency_samples {
+        Some(p) => (read_latency_samples(p)?, read_latency_samples_devices(p)?),
+        None => (Vec::new(), Vec::new()),
     };
     if coef.is_empty() && lat.is_empty() {
         bail!("give --samples (law coefficients) and/or --latency-samples: without samples there is no uncertainty");
@@ -76,8 +77,31 @@ pub fn run(a: RegionArgs) -> anyhow::Result<()> {
     } else {
         Some(a.latency_scenario.iter().map(|n| scenario_index(&inst, n)).collect::<anyhow::Result<Vec<_>>>()?)
     };
+    let mut warnings = for_instance(&inst);
+    if !lat.is_empty() {
+        warnings.extend(latency_samples_devices(&inst, &lat_devices, latency_scenarios.as_deref()));
+    }
     let opts = RegionOptions { target_loss: a.target_loss, latency_scenarios };
     let r = region(&inst, &coef, &lat, &opts)?;
+    // The designs the summary recommends: each on the edge of the space or outside the law's
+    // fitted range is named.
+    let ext = Extents::of(&inst.space);
+    let mut picked: Vec<usize> = [r.point_optimum, r.most_often_optimal, r.safest].into_iter().flatten().collect();
+    picked.dedup();
+    picked.sort_unstable();
+    picked.dedup();
+    for &k in &picked {
+        let d = &r.designs[k];
+        let arch = inst.space.widths[d.width].arch(inst.space.depths[d.depth]);
+        let what = format!("recommended design {}", d.label);
+        let mem = crate::solve::scenario_metrics(&inst, &inst.space.widths[d.width], &arch, |_| None)?
+            .iter()
+            .map(|m| m.memory_bytes.total)
+            .collect();
+        warnings.extend(for_designs(&inst, &ext, &[&arch], &[mem], &what));
+    }
+    crate::util::warning::dedup(&mut warnings);
+    crate::util::warning::print_stderr(&warnings);
     std::fs::create_dir_all(&a.out).with_context(|| a.out.display().to_string())?;
     let mut files = Vec::new();
     let csv_path = a.out.join("region.csv");
@@ -105,6 +129,7 @@ pub fn run(a: RegionArgs) -> anyhow::Result<()> {
         "most_often_optimal": pick(r.most_often_optimal),
         "safest": pick(r.safest),
         "budget_map": budget_map,
+        "warnings": warnings,
         "files": files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "region_ms": t0.elapsed().as_secs_f64() * 1e3,
     });

@@ -95,6 +95,7 @@ pub fn run(a: SolveArgs) -> anyhow::Result<()> {
         inst.robust = Some(Arc::new(spec));
     }
     let sol = solve(&inst, &kind, &opts)?;
+    crate::util::warning::print_stderr(&sol.warnings);
     match (a.format, &sol.robust) {
         (Format::Json, _) => print_json(&sol)?,
         (Format::Table, None) => print!("{}", table(&sol)),

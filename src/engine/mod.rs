@@ -330,6 +330,13 @@ impl Engine {
                 // The micro-batch size is the engine's: a profile without one keeps it.
                 let ubatch = p.overhead.ubatch_tokens.or(out.overhead.ubatch_tokens);
                 out.overhead = crate::hardware::Overhead { ubatch_tokens: ubatch, ..p.overhead };
+                // The device as this engine runs it is calibrated (no "datasheet roofline"
+                // warning), with the profile's own record of how.
+                out.calibration = Some(p.calibration.clone().unwrap_or_else(|| {
+                    let mut t = toml::Table::new();
+                    t.insert("engine_profile".into(), format!("{} on {device}", self.name).into());
+                    t
+                }));
                 (out, true)
             }
             None => (out, false),

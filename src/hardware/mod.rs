@@ -12,7 +12,7 @@ pub use efficiency::{EfficiencyTerms, N_TERMS as N_EFFICIENCY_TERMS, TERM_NAMES 
 pub(crate) use efficiency::{
     N_EFF, PER_ATTENTION_PAIR, PER_LAYER, PER_MOE_LAYER, PER_STEP, PER_TOKEN_LAYER, PREFILL_LAYER, PREFILL_STEP,
 };
-pub use latency_samples::{read_latency_samples, write_latency_samples};
+pub use latency_samples::{read_latency_samples, read_latency_samples_devices, write_latency_samples};
 
 use crate::error::{read_file, Error, Origin, Result};
 use crate::precision::DType;
@@ -106,6 +106,10 @@ fn one() -> f64 {
     1.0
 }
 
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
 impl Default for Efficiency {
     fn default() -> Self {
         Efficiency { compute: 1.0, bandwidth: 1.0, gemm: None, attention: None, elementwise: None, moe: None }
@@ -191,10 +195,6 @@ pub struct Overhead {
     pub ubatch_tokens: Option<u32>,
 }
 
-fn is_zero(x: &f64) -> bool {
-    *x == 0.0
-}
-
 impl Overhead {
     /// Overhead of one block of `arch` per forward step, ms.
     #[inline]
@@ -268,8 +268,13 @@ pub enum AttentionKernel {
 pub struct Hardware {
     /// Display name.
     pub name: String,
-    /// Memory capacity available to the model, 10⁹ bytes.
+    /// Memory capacity of the device, 10⁹ bytes.
     pub memory_gb: f64,
+    /// Memory the model cannot use, 10⁹ bytes (default 0): on unified-memory devices (Jetson,
+    /// Apple, phones) the OS, the runtime and hardware carve-outs take a share of `memory_gb`.
+    /// The device-memory budget and `fits_memory` use `memory_gb − reserve_gb`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reserve_gb: f64,
     /// Peak memory bandwidth, 10⁹ bytes/s.
     pub bandwidth_gbps: f64,
     /// Dense compute peaks per data type.
@@ -300,6 +305,23 @@ impl Hardware {
     /// Memory capacity in bytes.
     pub fn memory_bytes(&self) -> f64 {
         self.memory_gb * 1e9
+    }
+
+    /// Memory the model may use, bytes: capacity less the reserve (`memory_gb − reserve_gb`).
+    pub fn usable_memory_bytes(&self) -> f64 {
+        (self.memory_gb - self.reserve_gb) * 1e9
+    }
+
+    /// The device's name without the ` (calibrated…)` suffix `colaw calibrate` appends: the
+    /// physical device a latency calibration belongs to.
+    pub fn device_name(&self) -> &str {
+        self.name.split(" (calibrated").next().unwrap_or(&self.name).trim()
+    }
+
+    /// Whether `colaw calibrate` (or an engine's profile for this device) fitted its
+    /// efficiency and overheads; otherwise latencies are the datasheet roofline, a lower bound.
+    pub fn is_calibrated(&self) -> bool {
+        self.calibration.is_some()
     }
 
     /// Peak compute in operations per second for a compute type, or an error that says what
@@ -337,6 +359,14 @@ impl Hardware {
         }
         positive("memory_gb", self.memory_gb)?;
         positive("bandwidth_gbps", self.bandwidth_gbps)?;
+        if !(self.reserve_gb.is_finite() && self.reserve_gb >= 0.0 && self.reserve_gb < self.memory_gb) {
+            return Err(Error::invalid(
+                origin,
+                "reserve_gb",
+                self.reserve_gb,
+                format!("must be ≥ 0 and below memory_gb = {} (10⁹ bytes the OS and runtime keep)", self.memory_gb),
+            ));
+        }
         for (t, v) in self.peak_tflops.entries() {
             positive(&format!("peak_tflops.{t}"), v)?;
         }
@@ -416,6 +446,22 @@ mod tests {
         let text = MIN.replace("bandwidth_gbps = 50", "bandwidth_gbps = -5");
         let e = Hardware::from_toml_str(&text, &Origin::file("x.toml")).unwrap_err().to_string();
         assert!(e.contains("bandwidth_gbps") && e.contains("-5"), "{e}");
+    }
+
+    #[test]
+    fn reserve_is_checked_and_subtracted() {
+        let hw = Hardware::from_toml_str(
+            &MIN.replace("memory_gb = 4", "memory_gb = 4\nreserve_gb = 1.5"),
+            &Origin::default(),
+        )
+        .unwrap();
+        assert_eq!(hw.usable_memory_bytes(), 2.5e9);
+        assert_eq!(Hardware::from_toml_str(MIN, &Origin::default()).unwrap().usable_memory_bytes(), 4e9);
+        for bad in ["-1", "4", "nan"] {
+            let text = MIN.replace("memory_gb = 4", &format!("memory_gb = 4\nreserve_gb = {bad}"));
+            let e = Hardware::from_toml_str(&text, &Origin::file("x.toml")).unwrap_err().to_string();
+            assert!(e.contains("x.toml") && e.contains("reserve_gb") && e.contains("memory_gb = 4"), "{e}");
+        }
     }
 
     #[test]

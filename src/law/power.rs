@@ -85,6 +85,14 @@ pub struct LawFile {
     /// cannot determine every coefficient of a large law.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fixed: Vec<String>,
+    /// Where `range` comes from (a paper's stated training range; `colaw fit` writes the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_source: Option<String>,
+    /// The range of the data the coefficients were fitted on, `[min, max]` by variable name
+    /// (`colaw fit` records every variable its rows have, parameter counts and tokens
+    /// included). Solve, region, pareto and eval warn when a design lies outside it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub range: BTreeMap<String, [f64; 2]>,
     /// Written by `colaw fit`: method, data hash, n, quality, intervals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fit: Option<toml::Table>,
@@ -152,6 +160,8 @@ pub struct PowerLaw {
     pub bounds: Vec<Option<(f64, f64)>>,
     /// Per coefficient (index order): kept at its value by every fit.
     pub fixed: Vec<bool>,
+    /// The fitted data's range per variable (from the file's `range`).
+    pub range: Vec<(Var, f64, f64)>,
     /// The file it came from (kept to write fitted copies).
     pub file: LawFile,
 }
@@ -274,6 +284,30 @@ impl PowerLaw {
             }
             fixed[i] = true;
         }
+        let mut range = Vec::with_capacity(file.range.len());
+        for (var, &[lo, hi]) in &file.range {
+            let field = format!("range.{var}");
+            let v = Var::parse(var).ok_or_else(|| {
+                Error::invalid(
+                    origin,
+                    &field,
+                    "[…]",
+                    format!(
+                        "unknown variable; allowed: {}",
+                        super::ALL_VARS.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?;
+            if !(lo.is_finite() && hi.is_finite() && 0.0 < lo && lo <= hi) {
+                return Err(Error::invalid(
+                    origin,
+                    &field,
+                    format!("[{lo}, {hi}]"),
+                    "must be [min, max] with finite 0 < min ≤ max (the fitted data's range)",
+                ));
+            }
+            range.push((v, lo, hi));
+        }
         Ok(PowerLaw {
             name: file.name.clone(),
             names,
@@ -283,6 +317,7 @@ impl PowerLaw {
             tokens: file.tokens,
             bounds,
             fixed,
+            range,
             file,
         })
     }
@@ -438,6 +473,27 @@ impl LossLaw for PowerLaw {
     fn as_power_law(&self) -> Option<&PowerLaw> {
         Some(self)
     }
+    fn fitted_range(&self) -> Vec<(Var, f64, f64)> {
+        self.range.clone()
+    }
+}
+
+/// The range of every variable that is known (finite) in every row, `[min, max]` by
+/// variable name: what a fitted law file records as its `range`.
+pub fn observed_range(rows: &[LawInputs]) -> BTreeMap<String, [f64; 2]> {
+    let mut out = BTreeMap::new();
+    if rows.is_empty() {
+        return out;
+    }
+    for v in super::ALL_VARS {
+        let xs = rows.iter().map(|x| x.get(v));
+        if xs.clone().all(|x| x.is_finite() && x > 0.0) {
+            let lo = xs.clone().fold(f64::INFINITY, f64::min);
+            let hi = xs.fold(f64::NEG_INFINITY, f64::max);
+            out.insert(v.name().to_string(), [lo, hi]);
+        }
+    }
+    out
 }
 
 /// Folder holding law files.
@@ -472,6 +528,40 @@ mod tests {
         let t = "name='x'\n[coefficients]\na=1.0\n[form]\n[[form.terms]]\ncoef='a'\npow={depthh=1}\n";
         let e = PowerLaw::from_toml_str(t, &Origin::file("l.toml")).unwrap_err().to_string();
         assert!(e.contains("depthh") && e.contains("layers"), "{e}");
+    }
+
+    #[test]
+    fn range_is_checked_and_kept() {
+        let base = "name='x'\n[coefficients]\na=1.0\nb=0.3\n[form]\n[[form.terms]]\ncoef='a'\npow={params='-b'}\n";
+        let law = PowerLaw::from_toml_str(
+            &format!("{base}[range]\nparams = [1e6, 1e9]\nlayers = [2, 2]\n"),
+            &Origin::default(),
+        )
+        .unwrap();
+        assert_eq!(law.fitted_range(), [(Var::Layers, 2.0, 2.0), (Var::Params, 1e6, 1e9)]);
+        let back = PowerLaw::from_toml_str(&law.to_toml_string(), &Origin::default()).unwrap();
+        assert_eq!(back.range, law.range);
+        for (bad, what) in [("params = [1e9, 1e6]", "[1000000000, 1000000]"), ("depthh = [1, 2]", "depthh")] {
+            let e = PowerLaw::from_toml_str(&format!("{base}[range]\n{bad}\n"), &Origin::file("l.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("l.toml") && e.contains("range.") && e.contains(what), "{e}");
+        }
+    }
+
+    #[test]
+    fn observed_range_keeps_known_variables() {
+        let mut a = LawInputs::unknown();
+        a.set(Var::Params, 5e6);
+        a.set(Var::Tokens, 1e9);
+        let mut b = a;
+        b.set(Var::Params, 2e6);
+        b.set(Var::Tokens, 3e9);
+        b.set(Var::Layers, 4.0); // unknown in `a`: not a range
+        let r = observed_range(&[a, b]);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r["params"], [2e6, 5e6]);
+        assert_eq!(r["tokens"], [1e9, 3e9]);
     }
 
     #[test]

@@ -357,6 +357,8 @@ impl<'a> OuterLoop<'a> {
         t.insert("ci95".into(), ci.into());
         fitted.file.fit = Some(t);
         fitted.file.source = Some(format!("fitted by `colaw loop`, round {r}"));
+        fitted.file.range = crate::law::observed_range(&obs.inputs);
+        fitted.file.range_source = Some(format!("the {} rows of round {r}'s data", obs.len()));
         write_atomic(&dir.join("fit.toml"), fitted.to_toml_string().as_bytes())?;
         Ok(Fitted {
             law: fitted,

@@ -28,9 +28,42 @@ impl fmt::Display for Warning {
     }
 }
 
-/// Print each warning as `warning: …` on stderr (table mode and other human output).
+/// Print each warning as `warning [code]: message` on stderr (table mode and other human
+/// output), one line each.
 pub fn print_warnings(warnings: &[Warning]) {
     for w in warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning [{}]: {w}", w.code);
+    }
+}
+
+/// [`print_warnings`] (the name the solve, region, pareto and eval commands call).
+pub fn print_stderr(warnings: &[Warning]) {
+    print_warnings(warnings)
+}
+
+/// Drop repeats (same code and message), keeping the first of each in order.
+pub fn dedup(ws: &mut Vec<Warning>) {
+    let mut seen = std::collections::HashSet::new();
+    ws.retain(|w| seen.insert((w.code.clone(), w.message.clone())));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_code_and_message() {
+        let w = Warning::new("edge_of_space", "layers = 32 is the largest value of the space");
+        let v = serde_json::to_value(&w).unwrap();
+        assert_eq!(v["code"], "edge_of_space");
+        assert_eq!(v["message"], "layers = 32 is the largest value of the space");
+    }
+
+    #[test]
+    fn dedup_keeps_first_of_each() {
+        let mut ws =
+            vec![Warning::new("a", "x"), Warning::new("b", "x"), Warning::new("a", "x"), Warning::new("a", "y")];
+        dedup(&mut ws);
+        assert_eq!(ws, [Warning::new("a", "x"), Warning::new("b", "x"), Warning::new("a", "y")]);
     }
 }
