@@ -127,14 +127,14 @@ pub fn run(a: ParetoArgs) -> anyhow::Result<()> {
                 name: format!("exact front ({} designs)", front.len()),
                 points: front.iter().map(|p| (p.metric * scale, p.loss)).collect(),
                 band,
+                band_label: Some("5–95 % loss over the coefficient samples".into()),
                 step: false,
             };
-            let unit = metric.plot_unit();
             let svg = dir.join("front.svg");
             lines(
                 &svg,
-                &format!("Loss vs {} — {} on {}", metric.name(), inst.name, inst.scenarios[s].hardware.name),
-                &format!("{}{unit}", metric.name()),
+                &format!("Loss vs {} — {} on {}", metric.plot_label(), inst.name, inst.scenarios[s].hardware.name),
+                &metric.plot_label(),
                 "predicted loss (nats)",
                 &[series],
                 a.log_x,

@@ -30,7 +30,7 @@ use crate::law::fit::{
 use crate::law::posterior::{posterior, MapPoint, PosteriorMethod, PosteriorOptions};
 use crate::law::{read_observations, ColumnMap, LossLaw, PowerLaw};
 use crate::oracle::{design_key, Design, Oracle};
-use crate::plot::{lines, Series};
+use crate::plot::Series;
 use crate::region::{region, Region, RegionOptions};
 use crate::util::rng::mix_seed;
 use rand::{RngExt, SeedableRng};
