@@ -255,7 +255,6 @@ fn legend_width(labels: impl Iterator<Item = usize>, heading: Option<&str>) -> u
 /// Heatmap panels side by side with a shared colour scale and its legend (a colour bar or
 /// swatches) at the right; cells without a value are hatched grey and listed in the legend
 /// as `missing` when any occurs.
-#[allow(clippy::too_many_arguments)]
 pub fn heatmaps(
     path: &Path,
     title: &str,

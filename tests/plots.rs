@@ -289,7 +289,12 @@ fn region_maps_and_budget_maps() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("region");
     let o = out.to_str().unwrap();
-    colaw_json(&["region", INSTANCE, "--samples", SAMPLES, "--target-loss", "3.2", "--budget-grid", "6", "--out", o]);
+    let args = ["region", INSTANCE, "--samples", SAMPLES, "--target-loss", "3.2", "--budget-grid", "6", "--out", o];
+    let run = colaw(&args);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    // Progress is for terminals only: piped, region's stderr carries no spinner.
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!err.contains("region:") && !err.contains('\r'), "progress output when piped: {err:?}");
     let files = svgs_in(&out);
     let names: Vec<_> = files.iter().map(|p| p.file_name().unwrap().to_str().unwrap().to_string()).collect();
     assert_eq!(

@@ -3,8 +3,6 @@
 use crate::batch::{run_batch, BatchConfig, Shard};
 use crate::solve::SolverKind;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// Arguments of `batch`.
@@ -47,15 +45,7 @@ pub fn run(a: BatchArgs) -> anyhow::Result<()> {
         solver: a.solver,
         time_limit_s: a.time_limit,
     };
-    let bar = ProgressBar::new(0);
-    if std::io::stderr().is_terminal() {
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed_precise} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-    } else {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
+    let bar = super::progress::bar(0, "batch", "instances");
     let total = crate::batch::expand_paths(&cfg.paths)?.len();
     bar.set_length(match cfg.shard {
         Some(s) => (total + s.count - 1 - s.index) / s.count,

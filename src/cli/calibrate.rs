@@ -153,7 +153,11 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
             other => bail!("--cv-by {other}: allowed arch, source, device"),
         };
     }
-    let cal = calibrate_with(&cal_rows, &base, a.folds, set)?;
+    let spin =
+        super::progress::spinner(format!("calibrate: {} rows, {} cross-validation folds", cal_rows.len(), a.folds));
+    let cal = calibrate_with(&cal_rows, &base, a.folds, set);
+    spin.finish_and_clear();
+    let cal = cal?;
     let bytes = std::fs::read(&a.measurements).with_context(|| file.clone())?;
     let hash = sha256_hex(&bytes);
     let mut hw = cal.terms.apply(&base);

@@ -58,7 +58,10 @@ pub fn run(a: ParetoArgs) -> anyhow::Result<()> {
         None => 0,
     };
     let opts = SolveOptions { compare_exact: false, ..SolveOptions::from_instance(&inst) };
-    let mut front = pareto(&inst, metric, s, a.points, &a.solver, &opts)?;
+    let spin = super::progress::spinner(format!("pareto: tracing the {} front by exact solves", metric.name()));
+    let front = pareto(&inst, metric, s, a.points, &a.solver, &opts);
+    spin.finish_and_clear();
+    let mut front = front?;
     if let Some(p) = &a.samples {
         add_loss_bands(&inst, &mut front, &read_coefficient_samples(p, inst.law.as_ref())?)?;
     }

@@ -75,7 +75,14 @@ pub fn run(a: RegionArgs) -> anyhow::Result<()> {
         Some(a.latency_scenario.iter().map(|n| scenario_index(&inst, n)).collect::<anyhow::Result<Vec<_>>>()?)
     };
     let opts = RegionOptions { target_loss: a.target_loss, latency_scenarios };
-    let r = region(&inst, &coef, &lat, &opts)?;
+    let draws = coef.len().max(1) * lat.len().max(1);
+    let spin = super::progress::spinner(format!(
+        "region: {} candidates × {draws} draws",
+        inst.space.widths.len() * inst.space.depths.len()
+    ));
+    let r = region(&inst, &coef, &lat, &opts);
+    spin.finish_and_clear();
+    let r = r?;
     std::fs::create_dir_all(&a.out).with_context(|| a.out.display().to_string())?;
     let mut files = Vec::new();
     let csv_path = a.out.join("region.csv");
@@ -221,7 +228,8 @@ fn budget_map_files(
     let mut experts: Vec<u32> = inst.space.widths.iter().map(|w| w.experts).collect();
     experts.sort();
     experts.dedup();
-    let maps: [(&str, &str, &dyn Fn(&MapCell) -> Option<f64>, ColorScale); 3] = [
+    type CellValue<'a> = &'a dyn Fn(&MapCell) -> Option<f64>;
+    let maps: [(&str, &str, CellValue, ColorScale); 3] = [
         (
             "loss",
             "best predicted loss",
