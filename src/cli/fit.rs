@@ -161,9 +161,12 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         ..FitOptions::default()
     };
     let fitter = Fitter::new(&model, &obs, opts)?;
-    let spin = super::progress::spinner(format!("fit: {} on {} rows from many starts", law.name, obs.len()));
-    let fit = fitter.fit(Some(&to_theta(model.kinds(), &law.values)));
-    spin.finish_and_clear();
+    let bar = super::progress::bar(0, "fit", "starts");
+    let fit =
+        fitter.fit_with_progress(Some(&to_theta(model.kinds(), &law.values)), &|n| bar.set_length(n as u64), &|| {
+            bar.inc(1)
+        });
+    bar.finish_and_clear();
     let fit = fit?;
     let mut map: Option<MapPoint> = None;
     let posterior_boot: Option<Bootstrap> = match method {

@@ -4,7 +4,7 @@ use super::output::print_json;
 use crate::architecture::load_arch;
 use crate::instance::Instance;
 use crate::law::read_coefficient_samples;
-use crate::pareto::{add_loss_bands, pareto, with_budgets_from};
+use crate::pareto::{add_loss_bands, pareto_with_progress, with_budgets_from};
 use crate::plot::{lines, Series};
 use crate::scenario::BudgetMetric;
 use crate::solve::{SolveOptions, SolverKind};
@@ -58,9 +58,20 @@ pub fn run(a: ParetoArgs) -> anyhow::Result<()> {
         None => 0,
     };
     let opts = SolveOptions { compare_exact: false, ..SolveOptions::from_instance(&inst) };
-    let spin = super::progress::spinner(format!("pareto: tracing the {} front by exact solves", metric.name()));
-    let front = pareto(&inst, metric, s, a.points, &a.solver, &opts);
-    spin.finish_and_clear();
+    // A bar over the ε values when their number is given; a running count while tracing.
+    let bar = if a.points > 0 {
+        super::progress::bar(a.points as u64, "pareto", "solves")
+    } else {
+        super::progress::spinner(format!("pareto: tracing the {} front by exact solves", metric.name()))
+    };
+    let front = pareto_with_progress(&inst, metric, s, a.points, &a.solver, &opts, &|k| {
+        if a.points > 0 {
+            bar.set_position(k as u64);
+        } else {
+            bar.set_message(format!("pareto: tracing the {} front, {k} exact solves", metric.name()));
+        }
+    });
+    bar.finish_and_clear();
     let mut front = front?;
     if let Some(p) = &a.samples {
         add_loss_bands(&inst, &mut front, &read_coefficient_samples(p, inst.law.as_ref())?)?;

@@ -5,7 +5,7 @@ use crate::hardware::read_latency_samples;
 use crate::instance::Instance;
 use crate::law::read_coefficient_samples;
 use crate::plot::{heatmaps, ColorScale, Panel};
-use crate::region::{budget_map, region, DesignStats, MapCell, Region, RegionOptions};
+use crate::region::{budget_map, region_with_progress, DesignStats, MapCell, Region, RegionOptions};
 use crate::scenario::BudgetMetric;
 use anyhow::{bail, Context};
 use clap::Args;
@@ -75,13 +75,10 @@ pub fn run(a: RegionArgs) -> anyhow::Result<()> {
         Some(a.latency_scenario.iter().map(|n| scenario_index(&inst, n)).collect::<anyhow::Result<Vec<_>>>()?)
     };
     let opts = RegionOptions { target_loss: a.target_loss, latency_scenarios };
-    let draws = coef.len().max(1) * lat.len().max(1);
-    let spin = super::progress::spinner(format!(
-        "region: {} candidates × {draws} draws",
-        inst.space.widths.len() * inst.space.depths.len()
-    ));
-    let r = region(&inst, &coef, &lat, &opts);
-    spin.finish_and_clear();
+    let draws = coef.len().max(lat.len()).max(1);
+    let bar = super::progress::bar(draws as u64, "region", "draws");
+    let r = region_with_progress(&inst, &coef, &lat, &opts, &|| bar.inc(1));
+    bar.finish_and_clear();
     let r = r?;
     std::fs::create_dir_all(&a.out).with_context(|| a.out.display().to_string())?;
     let mut files = Vec::new();
