@@ -44,7 +44,8 @@ batch_mb=$(rss_mb "$COLAW" batch "$tmp/gen" --out "$tmp/batch2.jsonl" --jobs 2)
 # 1,000 coefficient samples of the paper law: the 64 shipped bootstrap samples repeated (region's
 # time depends on the number of draws, not on their values).
 S=instances/bench/robust/robust-s2026-00000-law-samples.csv
-{ head -1 "$S"; for _ in $(seq 16); do tail -n +2 "$S"; done | head -1000; } > "$tmp/samples.csv"
+for _ in $(seq 16); do tail -n +2 "$S"; done > "$tmp/rows.csv"   # no early-closed pipe (pipefail)
+{ head -1 "$S"; head -1000 "$tmp/rows.csv"; } > "$tmp/samples.csv"
 region_s=$(wall_s "$COLAW" region "$PAPER" --samples "$tmp/samples.csv" --out "$tmp/region")
 
 robust_enum=$(for f in instances/bench/robust/*.toml; do "$COLAW" solve "$f" --solver robust-enum | field solve_ms; done | sort -g | tail -1)
