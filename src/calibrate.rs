@@ -471,6 +471,18 @@ pub fn calibrate(rows: &[CalRow], base: &Hardware, folds: usize) -> Result<Calib
 /// Calibrate the terms of `set`; cross-validation holds out whole [`CalRow::group`]s, in
 /// `folds` folds, or one fold per group when `folds` is 0 (leave one group out).
 pub fn calibrate_with(rows: &[CalRow], base: &Hardware, folds: usize, set: TermSet) -> Result<Calibration> {
+    calibrate_with_progress(rows, base, folds, set, &|_, _| {})
+}
+
+/// [`calibrate_with`], calling `progress(done, total)` after the full fit and after each
+/// cross-validation fold's fit (`total` = 1 + folds), for a progress display.
+pub fn calibrate_with_progress(
+    rows: &[CalRow],
+    base: &Hardware,
+    folds: usize,
+    set: TermSet,
+    progress: &dyn Fn(usize, usize),
+) -> Result<Calibration> {
     let min_rows = 2 * set.n_free();
     if rows.len() < min_rows {
         return Err(Error::Unsupported(format!(
@@ -490,8 +502,10 @@ pub fn calibrate_with(rows: &[CalRow], base: &Hardware, folds: usize, set: TermS
     let folds = if folds == 0 { keys.len().max(2) } else { folds.clamp(2, keys.len().max(2)) };
     let fold_of = |r: &CalRow| keys.binary_search(&r.group.as_str()).unwrap_or(0) % folds;
     let mut cv = vec![f64::NAN; rows.len()];
+    progress(1, folds + 1);
     for k in 0..folds {
         let train: Vec<usize> = all.iter().copied().filter(|&i| fold_of(&rows[i]) != k).collect();
+        progress(k + 2, folds + 1);
         if train.len() < min_rows {
             continue;
         }
@@ -543,6 +557,19 @@ pub fn bootstrap(
     seed: u64,
     set: TermSet,
 ) -> Vec<EfficiencyTerms> {
+    bootstrap_with_progress(rows, base, full, b, seed, set, &|| {})
+}
+
+/// [`bootstrap`], calling `tick()` (from several threads) after each resample's fit.
+pub fn bootstrap_with_progress(
+    rows: &[CalRow],
+    base: &Hardware,
+    full: &EfficiencyTerms,
+    b: usize,
+    seed: u64,
+    set: TermSet,
+    tick: &(dyn Fn() + Sync),
+) -> Vec<EfficiencyTerms> {
     use rayon::prelude::*;
     let prior = EfficiencyTerms::from_hardware(base);
     (0..b)
@@ -550,7 +577,9 @@ pub fn bootstrap(
         .map(|i| {
             let mut rng = StdRng::seed_from_u64(mix_seed(seed, i as u64));
             let idx: Vec<usize> = (0..rows.len()).map(|_| rng.random_range(0..rows.len())).collect();
-            fit(rows, &idx, &prior, Some(full), set).0
+            let t = fit(rows, &idx, &prior, Some(full), set).0;
+            tick();
+            t
         })
         .collect()
 }

@@ -177,6 +177,20 @@ pub fn pareto(
     solver: &str,
     opts: &SolveOptions,
 ) -> Result<Vec<FrontPoint>> {
+    pareto_with_progress(inst, metric, scenario, points, solver, opts, &|_| {})
+}
+
+/// [`pareto`], calling `progress(solves_done)` after every ε-constraint solve (for a
+/// progress display; with `points` > 0 there are exactly `points` solves).
+pub fn pareto_with_progress(
+    inst: &Instance,
+    metric: BudgetMetric,
+    scenario: usize,
+    points: usize,
+    solver: &str,
+    opts: &SolveOptions,
+    progress: &dyn Fn(usize),
+) -> Result<Vec<FrontPoint>> {
     if scenario >= inst.scenarios.len() {
         return Err(Error::Unsupported(format!("scenario index {scenario} out of range")));
     }
@@ -190,6 +204,7 @@ pub fn pareto(
         inst
     };
     let first = solve(inst, solver, opts)?;
+    progress(1);
     let Some(top) = point(&first, metric, scenario, f64::INFINITY) else {
         return Ok(Vec::new());
     };
@@ -197,9 +212,10 @@ pub fn pareto(
     if points == 0 {
         // Trace: each solve's optimum is the next non-dominated point.
         let mut eps = top.metric;
-        for _ in 0..100_000 {
+        for k in 0..100_000 {
             eps -= (eps.abs() * 1e-9).max(1e-12);
             let sol = solve(&add_epsilon(inst, metric, scenario, eps), solver, opts)?;
+            progress(k + 2);
             match point(&sol, metric, scenario, eps) {
                 Some(p) => {
                     eps = p.metric;
@@ -217,6 +233,7 @@ pub fn pareto(
             let f = k as f64 / (points - 1).max(1) as f64;
             let eps = lo * (hi / lo).powf(f);
             let sol = solve(&add_epsilon(inst, metric, scenario, eps), solver, opts)?;
+            progress(k + 2);
             if let Some(p) = point(&sol, metric, scenario, eps) {
                 pts.push(p);
             }

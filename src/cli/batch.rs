@@ -4,8 +4,6 @@ use super::{exit_code, Outcome};
 use crate::batch::{run_batch, BatchConfig, BatchSummary, Shard};
 use crate::solve::SolverKind;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// Arguments of `batch`.
@@ -57,15 +55,7 @@ pub fn run(a: BatchArgs) -> anyhow::Result<()> {
         time_limit_s: a.time_limit,
         max_candidates: super::max_candidates(a.max_candidates)?,
     };
-    let bar = ProgressBar::new(0);
-    if std::io::stderr().is_terminal() {
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed_precise} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-    } else {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
+    let bar = super::progress::bar(0, "batch", "instances");
     let total = crate::batch::expand_paths(&cfg.paths)?.len();
     if total == 0 {
         let given: Vec<String> = cfg.paths.iter().map(|p| p.display().to_string()).collect();

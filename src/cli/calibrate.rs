@@ -1,7 +1,7 @@
 //! `colaw calibrate --hardware HW MEASUREMENTS.csv --out CALIBRATED.toml`.
 
 use super::output::print_json;
-use crate::calibrate::{bootstrap, calibrate_with, intervals95, predict, prepare, TermSet};
+use crate::calibrate::{bootstrap_with_progress, calibrate_with_progress, intervals95, predict, prepare, TermSet};
 use crate::deployment::{device_key, engines_dir};
 use crate::engine::find_engine;
 use crate::hardware::{load_hardware, write_latency_samples};
@@ -162,7 +162,14 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
             other => bail!("--cv-by {other}: allowed arch, source, device"),
         };
     }
-    let cal = calibrate_with(&cal_rows, &base, a.folds, set)?;
+    // The full fit, then one per cross-validation fold.
+    let bar = super::progress::bar(0, "calibrate", "fits (full, then each CV fold)");
+    let cal = calibrate_with_progress(&cal_rows, &base, a.folds, set, &|done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    });
+    bar.finish_and_clear();
+    let cal = cal?;
     let bytes = std::fs::read(&a.measurements).with_context(|| file.clone())?;
     let hash = sha256_hex(&bytes);
     let mut hw = cal.terms.apply(&base);
@@ -233,7 +240,9 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
 
     let mut boot = serde_json::Value::Null;
     if a.bootstrap > 0 {
-        let samples = bootstrap(&cal_rows, &base, &cal.terms, a.bootstrap, a.seed, set);
+        let bar = super::progress::bar(a.bootstrap as u64, "bootstrap", "resamples");
+        let samples = bootstrap_with_progress(&cal_rows, &base, &cal.terms, a.bootstrap, a.seed, set, &|| bar.inc(1));
+        bar.finish_and_clear();
         let ci: serde_json::Map<String, serde_json::Value> =
             intervals95(&samples).into_iter().map(|(name, (lo, hi))| (name.to_string(), json!([lo, hi]))).collect();
         if let Some(p) = &a.samples {

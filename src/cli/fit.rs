@@ -13,7 +13,6 @@ use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// Arguments of `fit`.
@@ -212,25 +211,11 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
     };
     let boot: Option<Bootstrap> = posterior_boot.or_else(|| {
         (a.bootstrap > 0).then(|| {
-            let bar = std::io::stderr().is_terminal().then(|| {
-                let b = indicatif::ProgressBar::new(a.bootstrap as u64);
-                if let Ok(style) =
-                    indicatif::ProgressStyle::with_template("bootstrap {bar:40} {pos}/{len} resamples ({eta} left)")
-                {
-                    b.set_style(style);
-                }
-                b
-            });
-            let tick = || {
-                if let Some(b) = &bar {
-                    b.inc(1);
-                }
-            };
+            let bar = super::progress::bar(a.bootstrap as u64, "bootstrap", "resamples");
+            let tick = || bar.inc(1);
             let bo = BootstrapOptions { resamples: a.bootstrap, seed: a.seed, ..Default::default() };
             let r = bootstrap(&fitter, &fit, &bo, Some(&tick));
-            if let Some(b) = bar {
-                b.finish_and_clear();
-            }
+            bar.finish_and_clear();
             r
         })
     });

@@ -12,6 +12,7 @@ mod output;
 mod params;
 mod pareto;
 mod predict;
+mod progress;
 mod region;
 mod solve;
 

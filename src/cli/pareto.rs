@@ -5,7 +5,7 @@ use crate::architecture::load_arch;
 use crate::fragility::{for_designs, for_instance, Extents};
 use crate::instance::Instance;
 use crate::law::read_coefficient_samples;
-use crate::pareto::{add_loss_bands, choose_budgets, pareto, with_budgets_from};
+use crate::pareto::{add_loss_bands, choose_budgets, pareto_with_progress, with_budgets_from};
 use crate::plot::{add_point_titles, lines, Series};
 use crate::scenario::{Budget, BudgetMetric};
 use crate::solve::{SolveOptions, SolverKind};
@@ -104,7 +104,21 @@ pub fn run(a: ParetoArgs) -> anyhow::Result<()> {
         eprintln!("note: {n}");
     }
     let opts = SolveOptions { compare_exact: false, ..SolveOptions::from_instance(&inst) };
-    let mut front = pareto(&inst, metric, s, a.points, &a.solver, &opts)?;
+    // A bar over the ε values when their number is given; a running count while tracing.
+    let bar = if a.points > 0 {
+        super::progress::bar(a.points as u64, "pareto", "solves")
+    } else {
+        super::progress::spinner(format!("pareto: tracing the {} front by exact solves", metric.name()))
+    };
+    let front = pareto_with_progress(&inst, metric, s, a.points, &a.solver, &opts, &|k| {
+        if a.points > 0 {
+            bar.set_position(k as u64);
+        } else {
+            bar.set_message(format!("pareto: tracing the {} front, {k} exact solves", metric.name()));
+        }
+    });
+    bar.finish_and_clear();
+    let mut front = front?;
     if let Some(p) = &a.samples {
         add_loss_bands(&inst, &mut front, &read_coefficient_samples(p, inst.law.as_ref())?)?;
     }
@@ -199,9 +213,9 @@ pub fn run(a: ParetoArgs) -> anyhow::Result<()> {
                 name: format!("exact front ({} designs)", front.len()),
                 points: front.iter().map(|p| (p.metric * scale, p.loss)).collect(),
                 band,
+                band_label: Some("5–95 % loss over the coefficient samples".into()),
                 step: false,
             };
-            let unit = metric.plot_unit();
             let svg = dir.join("front.svg");
             let mut budgets: Vec<String> = choice.active.iter().map(|b| budget_text(b, n_sc)).collect();
             if budgets.is_empty() {
@@ -211,12 +225,12 @@ pub fn run(a: ParetoArgs) -> anyhow::Result<()> {
                 &svg,
                 &format!(
                     "Loss vs {} — {} on {}; budgets: {}",
-                    metric.name(),
+                    metric.plot_label(),
                     inst.name,
                     inst.scenarios[s].hardware.name,
                     budgets.join(", ")
                 ),
-                &format!("{}{unit}", metric.name()),
+                &metric.plot_label(),
                 "predicted loss (nats)",
                 &[series],
                 a.log_x,

@@ -94,7 +94,14 @@ pub fn run(a: SolveArgs) -> anyhow::Result<()> {
     if let Some(spec) = robust_spec(&inst, &a)? {
         inst.robust = Some(Arc::new(spec));
     }
-    let sol = solve(&inst, &kind, &opts)?;
+    // Large spaces take seconds: say so on a terminal (quiet when piped).
+    let candidates = inst.space.widths.len() * inst.space.depths.len();
+    let spin = (candidates >= 1_000_000).then(|| super::progress::spinner(format!("solve: {candidates} candidates")));
+    let sol = solve(&inst, &kind, &opts);
+    if let Some(s) = spin {
+        s.finish_and_clear();
+    }
+    let sol = sol?;
     crate::util::warning::print_stderr(&sol.warnings);
     match (a.format, &sol.robust) {
         (Format::Json, _) => print_json(&sol)?,

@@ -29,7 +29,7 @@ use crate::law::noise::{fit_seed_weighted, flag_outliers, log_residuals, Outlier
 use crate::law::posterior::{posterior, MapPoint, PosteriorMethod, PosteriorOptions};
 use crate::law::{read_observations, ColumnMap, LossLaw, PowerLaw};
 use crate::oracle::{design_key, Design, FailureKind, Oracle, Reply};
-use crate::plot::{lines, Series};
+use crate::plot::Series;
 use crate::region::{region, Region, RegionOptions};
 use crate::util::rng::mix_seed;
 use rand::{RngExt, SeedableRng};

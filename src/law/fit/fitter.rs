@@ -263,6 +263,17 @@ impl<'a, M: FitModel> Fitter<'a, M> {
 impl<'a, M: FitModel> Fitter<'a, M> {
     /// Fit from the start set (θ of the law's own values as an optional extra start).
     pub fn fit(&self, law_start: Option<&[f64]>) -> Result<Fit> {
+        self.fit_with_progress(law_start, &|_| {}, &|| {})
+    }
+
+    /// [`Fitter::fit`] for a progress display: `starts_total(n)` says how many local fits
+    /// will run, then `start_done()` is called (from several threads) after each.
+    pub fn fit_with_progress(
+        &self,
+        law_start: Option<&[f64]>,
+        starts_total: &dyn Fn(usize),
+        start_done: &(dyn Fn() + Sync),
+    ) -> Result<Fit> {
         let t0 = Instant::now();
         if let Some(s) = law_start {
             let d = self.model.kinds().len();
@@ -275,8 +286,16 @@ impl<'a, M: FitModel> Fitter<'a, M> {
         }
         let rows = self.all_rows();
         let starts = self.start_points(law_start);
+        starts_total(starts.len());
         let data = self.compact(&self.data.w);
-        let locals: Vec<LocalFit> = starts.par_iter().map(|s| self.local(s, &data)).collect();
+        let locals: Vec<LocalFit> = starts
+            .par_iter()
+            .map(|s| {
+                let l = self.local(s, &data);
+                start_done();
+                l
+            })
+            .collect();
         let (best_start, best) = locals
             .iter()
             .enumerate()
