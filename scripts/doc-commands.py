@@ -44,6 +44,8 @@ PLACEHOLDERS = [
     ("S.csv", "instances/bench/robust/robust-s2026-00000-law-samples.csv"),
     ("CAL.csv", "data/measurements/h100_cudagraph_cal_samples.csv"),
     ("my-design.toml", "models/archs/Llama-3.2-1B.toml"),
+    # Rows of trained models with the paper law's columns: the real GPU loop's initial rows.
+    ("rows.csv", "data/oracle/gpu-loop/init.csv"),
     ("$SLURM_ARRAY_TASK_ID", "0"),
     ("$OUT", "out"),
     # Files the docs put under /tmp go to the scratch copy instead.
