@@ -36,6 +36,18 @@ pub struct EvalArgs {
 }
 
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
+    let ev = evaluation(&a)?;
+    match a.format {
+        Format::Json => print_json(&ev),
+        Format::Table => {
+            print!("{}", table(&ev));
+            Ok(())
+        }
+    }
+}
+
+/// What `eval` prints, before it is printed.
+pub fn evaluation(a: &EvalArgs) -> anyhow::Result<Evaluation> {
     let arch = load_arch(&a.arch)?;
     let mut hw = load_hardware(&a.hardware)?;
     let mut w = a.workload.workload()?;
@@ -51,13 +63,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     let mode = if a.paper_mode { Mode::Paper } else { Mode::Full };
     let mut ev = evaluate(&arch, &hw, &w, mode, Some(&law as &dyn LossLaw), a.tokens)?;
     ev.deployment = deployment.map(|d| d.report());
-    match a.format {
-        Format::Json => print_json(&ev),
-        Format::Table => {
-            print!("{}", table(&ev));
-            Ok(())
-        }
-    }
+    Ok(ev)
 }
 
 fn table(ev: &Evaluation) -> String {

@@ -110,7 +110,9 @@ struct Report {
     samples: Option<String>,
 }
 
-pub fn run(a: FitArgs) -> anyhow::Result<()> {
+/// The sampling flags, checked before any file is read: the posterior method (None: the
+/// bootstrap or none) and its options.
+pub fn sampling(a: &FitArgs) -> anyhow::Result<(Option<PosteriorMethod>, PosteriorOptions)> {
     let method: Option<PosteriorMethod> = match &a.posterior {
         None => None,
         Some(m) => Some(m.parse().map_err(|e: String| anyhow::anyhow!("--posterior {e}"))?),
@@ -146,6 +148,11 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         }
         po.rel_sd = v;
     }
+    Ok((method, po))
+}
+
+pub fn run(a: FitArgs) -> anyhow::Result<()> {
+    let (method, po) = sampling(&a)?;
     let law = load_law(&a.law)?;
     let model = LseModel::new(&law).with_context(|| format!("law `{}` cannot be fitted", law.name))?;
     let map = match &a.map {

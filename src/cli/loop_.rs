@@ -93,30 +93,9 @@ pub struct LoopArgs {
 
 pub fn run(a: LoopArgs) -> anyhow::Result<()> {
     let inst = Instance::load(&a.instance)?;
-    let timeout = match a.timeout_s {
-        Some(t) if !(t.is_finite() && t > 0.0) => anyhow::bail!("--timeout-s = {t}: must be a positive number"),
-        Some(t) => Some(Duration::from_secs_f64(t)),
-        None => None,
-    };
+    let timeout = timeout_of(a.timeout_s)?;
     let oracle = parse_oracle(&a.oracle, timeout)?;
-    if a.starts == 0 {
-        anyhow::bail!("--starts = 0: needs at least one start");
-    }
-    let uncertainty = uncertainty_of(&a)?;
-    let opts = LoopOptions {
-        rounds: a.rounds,
-        per_round: a.per_round,
-        stop_confidence: a.stop_confidence,
-        uncertainty,
-        bootstrap: a.bootstrap,
-        samples: a.samples,
-        seed: a.seed,
-        jobs: a.jobs,
-        retries: a.retries,
-        starts: Starts::Lhs(a.starts),
-        warm_starts: a.warm_starts,
-        strategy: a.strategy,
-    };
+    let opts = options(&a)?;
     let journal = Journal::new(&a.journal)?;
     let print = |s: &str| eprintln!("{s}");
     let mut lp = OuterLoop::new(&inst, oracle.as_ref(), opts, journal);
@@ -144,9 +123,48 @@ pub fn run(a: LoopArgs) -> anyhow::Result<()> {
     }))
 }
 
+/// The loop's settings from its flags, checked (no file is read).
+pub fn options(a: &LoopArgs) -> anyhow::Result<LoopOptions> {
+    if a.starts == 0 {
+        anyhow::bail!("--starts = 0: needs at least one start");
+    }
+    let uncertainty = uncertainty_of(a)?;
+    let opts = LoopOptions {
+        rounds: a.rounds,
+        per_round: a.per_round,
+        stop_confidence: a.stop_confidence,
+        uncertainty,
+        bootstrap: a.bootstrap,
+        samples: a.samples,
+        seed: a.seed,
+        jobs: a.jobs,
+        retries: a.retries,
+        starts: Starts::Lhs(a.starts),
+        warm_starts: a.warm_starts,
+        strategy: a.strategy,
+    };
+    opts.validate()?;
+    Ok(opts)
+}
+
+/// Longest `--timeout-s` taken: a week (a larger number is a typo, and `Duration` cannot
+/// hold every `f64`).
+pub const MAX_TIMEOUT_S: f64 = 7.0 * 24.0 * 3600.0;
+
+/// `--timeout-s` as a duration: a positive number of seconds up to [`MAX_TIMEOUT_S`].
+pub fn timeout_of(timeout_s: Option<f64>) -> anyhow::Result<Option<Duration>> {
+    match timeout_s {
+        Some(t) if !(t.is_finite() && t > 0.0 && t <= MAX_TIMEOUT_S) => {
+            anyhow::bail!("--timeout-s = {t}: must be a positive number of seconds, at most {MAX_TIMEOUT_S} (a week)")
+        }
+        Some(t) => Ok(Some(Duration::from_secs_f64(t))),
+        None => Ok(None),
+    }
+}
+
 /// `--uncertainty` and the prior flags; prior flags with the bootstrap are refused (they would
 /// silently do nothing).
-fn uncertainty_of(a: &LoopArgs) -> anyhow::Result<Uncertainty> {
+pub fn uncertainty_of(a: &LoopArgs) -> anyhow::Result<Uncertainty> {
     let prior_flags = [
         ("--prior-rel-sd", a.prior_rel_sd),
         ("--noise-prior-sd", a.noise_prior_sd),
@@ -197,10 +215,11 @@ pub struct OracleArgs {
 }
 
 pub fn run_oracle(a: OracleArgs) -> anyhow::Result<()> {
+    // Flags first: a bad flag is reported without waiting for stdin.
+    let o = parse_oracle(&a.spec, timeout_of(a.timeout_s)?)?;
     let mut s = String::new();
     std::io::stdin().read_to_string(&mut s).context("reading the design from stdin")?;
     let d: Design = serde_json::from_str(s.trim()).context("stdin must be one design as JSON (as `loop` sends it)")?;
-    let o = parse_oracle(&a.spec, a.timeout_s.map(Duration::from_secs_f64))?;
     let loss = o.evaluate(&d).map_err(|e| anyhow::anyhow!("oracle failed: {e}"))?;
     println!("{}", serde_json::json!({ "loss": loss }));
     Ok(())

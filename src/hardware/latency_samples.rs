@@ -25,8 +25,13 @@ pub fn write_latency_samples(path: &Path, samples: &[EfficiencyTerms]) -> Result
 /// Read latency-calibration samples written by `colaw calibrate --samples`; every
 /// efficiency must lie in (0, 1] and every overhead be ≥ 0.
 pub fn read_latency_samples(path: &Path) -> Result<Vec<EfficiencyTerms>> {
-    let file = path.display().to_string();
-    let (mut rdr, head) = crate::util::csv::open(path)?;
+    latency_samples_from_bytes(&crate::util::csv::read_bytes(path)?, &path.display().to_string())
+}
+
+/// [`read_latency_samples`] on the file's bytes; `file` names it in errors.
+pub fn latency_samples_from_bytes(bytes: &[u8], file: &str) -> Result<Vec<EfficiencyTerms>> {
+    let file = file.to_string();
+    let (mut rdr, head) = crate::util::csv::from_bytes(bytes, &file)?;
     let cols = crate::util::csv::columns(
         &head,
         &TERM_NAMES,

@@ -10,7 +10,7 @@ mod latency_samples;
 
 pub use efficiency::{EfficiencyTerms, N_TERMS as N_EFFICIENCY_TERMS, TERM_NAMES as EFFICIENCY_TERM_NAMES};
 pub(crate) use efficiency::{N_EFF, PER_LAYER, PER_MOE_LAYER, PER_STEP};
-pub use latency_samples::{read_latency_samples, write_latency_samples};
+pub use latency_samples::{latency_samples_from_bytes, read_latency_samples, write_latency_samples};
 
 use crate::error::{read_file, Error, Origin, Result};
 use crate::precision::DType;

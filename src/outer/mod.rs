@@ -51,7 +51,7 @@ mod run;
 use data::*;
 pub use data::{data_csv, feasible_designs, initial_data, lhs_pick, DATA_COLUMNS};
 use journal::*;
-pub use journal::{call_line, parse_call_line, CallRecord, Journal, RoundRecord, State};
+pub use journal::{call_line, json_from_str, parse_call_line, CallRecord, Journal, RoundRecord, State};
 pub use options::{LoopOptions, Strategy, Uncertainty};
 pub use pick::pick;
 
