@@ -9,12 +9,18 @@
 //! a killed run leaves at most one torn last line; `resume` drops that torn tail, skips the
 //! instances already recorded and appends the rest. A bad instance is recorded as an
 //! `error` line and the batch goes on.
+//!
+//! Each line carries the SHA-256 of the instance file it solved (`sha256`), so a resume
+//! whose instance file has changed since, or whose results hold instances this batch does not
+//! name (another instance set, another shard), is refused with what differs. One process at
+//! a time writes a results file: `RESULTS.lock` beside it is locked for the run
+//! ([`crate::util::fs::FileLock`]), and a second batch on the same `--out` is refused.
 
 use crate::error::{Error, Result};
 use crate::instance::Instance;
 use crate::solve::{solve, Solution, SolveOptions, Status};
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -64,6 +70,9 @@ pub struct BatchConfig {
     pub solver: Option<String>,
     /// Time limit per instance, seconds (None: each instance's).
     pub time_limit_s: Option<f64>,
+    /// Largest space (product of grid sizes) per instance (None: each instance's
+    /// `[solver] max_candidates`, else the default).
+    pub max_candidates: Option<u64>,
 }
 
 /// One results line.
@@ -71,6 +80,8 @@ pub struct BatchConfig {
 pub struct BatchLine<'a> {
     /// Instance path as given.
     pub path: String,
+    /// SHA-256 of the instance file's bytes (a resume compares it).
+    pub sha256: String,
     /// The solve result.
     #[serde(flatten)]
     pub solution: &'a Solution,
@@ -79,6 +90,8 @@ pub struct BatchLine<'a> {
 #[derive(Debug, Serialize)]
 struct ErrorLine<'a> {
     path: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    sha256: String,
     status: &'static str,
     message: &'a str,
 }
@@ -124,14 +137,61 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Read the paths already recorded in a results file and cut a torn last line.
-/// Returns (done paths, bytes dropped).
-pub fn recover(out: &Path) -> Result<(HashSet<String>, u64)> {
+/// Read the paths already recorded in a results file, each with the SHA-256 of the instance
+/// file it solved (None in results written before hashes were recorded), and cut a torn last
+/// line. Returns (done paths, bytes dropped).
+pub fn recover(out: &Path) -> Result<(HashMap<String, Option<String>>, u64)> {
     let (paths, dropped) = crate::util::jsonl::recover(out, |line| {
         let v = serde_json::from_slice::<serde_json::Value>(line).ok()?;
-        v.get("path").and_then(|p| p.as_str()).map(str::to_string)
+        let path = v.get("path").and_then(|p| p.as_str())?.to_string();
+        Some((path, v.get("sha256").and_then(|s| s.as_str()).map(str::to_string)))
     })?;
     Ok((paths.into_iter().collect(), dropped))
+}
+
+/// SHA-256 of a file's bytes, or "" when it cannot be read (the solve then records the error).
+fn file_sha256(p: &Path) -> String {
+    std::fs::read(p).map(|b| crate::util::provenance::sha256_hex(&b)).unwrap_or_default()
+}
+
+/// A resume must continue the same batch: every recorded instance is one of `all`, and each
+/// recorded hash matches the file now. Otherwise the error says what differs and what to do.
+fn check_resume(out: &Path, done: &HashMap<String, Option<String>>, all: &[PathBuf]) -> Result<()> {
+    let names: std::collections::HashSet<String> = all.iter().map(|p| p.display().to_string()).collect();
+    let sample = |v: &[String]| {
+        let mut v = v.to_vec();
+        v.sort();
+        let more = if v.len() > 3 { format!(" and {} more", v.len() - 3) } else { String::new() };
+        format!("{}{more}", v.into_iter().take(3).collect::<Vec<_>>().join(", "))
+    };
+    let foreign: Vec<String> = done.keys().filter(|p| !names.contains(*p)).cloned().collect();
+    if !foreign.is_empty() {
+        return Err(Error::Unsupported(format!(
+            "{}: --resume: the results hold {} instance(s) this batch does not name ({}): they were written by \
+                 another instance set or --shard; give the same paths and --shard, or another --out",
+            out.display(),
+            foreign.len(),
+            sample(&foreign)
+        )));
+    }
+    let changed: Vec<String> = all
+        .iter()
+        .filter_map(|p| {
+            let key = p.display().to_string();
+            let recorded = done.get(&key)?.as_ref()?;
+            (*recorded != file_sha256(p)).then_some(key)
+        })
+        .collect();
+    if !changed.is_empty() {
+        return Err(Error::Unsupported(format!(
+            "{}: --resume: {} instance file(s) changed since their results were written ({}; the sha256 recorded \
+                 differs): their results are stale; delete their lines from the results or run without --resume",
+            out.display(),
+            changed.len(),
+            sample(&changed)
+        )));
+    }
+    Ok(())
 }
 
 /// Run a batch. `on_done(path, status)` is called after each instance (for progress).
@@ -142,15 +202,22 @@ pub fn run_batch(cfg: &BatchConfig, on_done: &(dyn Fn(&str, &str) + Sync)) -> Re
     }
     let mut summary = BatchSummary { instances: all.len(), ..Default::default() };
     let io = |source| Error::Io { path: cfg.out.display().to_string(), source };
+    // Held until the batch returns: a second batch on this output is refused, not interleaved.
+    let _lock = crate::util::fs::FileLock::acquire(
+        &crate::util::fs::lock_path_for(&cfg.out),
+        &cfg.out,
+        "wait for it to finish, or give another --out",
+    )?;
     let done = if cfg.resume {
         let (d, dropped) = recover(&cfg.out)?;
+        check_resume(&cfg.out, &d, &all)?;
         summary.dropped_torn_bytes = dropped;
         d
     } else {
         std::fs::File::create(&cfg.out).map_err(io)?;
-        HashSet::new()
+        HashMap::new()
     };
-    let todo: Vec<PathBuf> = all.into_iter().filter(|p| !done.contains(&p.display().to_string())).collect();
+    let todo: Vec<PathBuf> = all.into_iter().filter(|p| !done.contains_key(&p.display().to_string())).collect();
     summary.skipped = summary.instances - todo.len();
     let file = std::fs::OpenOptions::new().append(true).create(true).open(&cfg.out).map_err(io)?;
     let file = Mutex::new(file);
@@ -158,7 +225,8 @@ pub fn run_batch(cfg: &BatchConfig, on_done: &(dyn Fn(&str, &str) + Sync)) -> Re
     let write_err: Mutex<Option<Error>> = Mutex::new(None);
     let work = |p: &PathBuf| {
         let path = p.display().to_string();
-        let result = Instance::load(p).and_then(|inst| {
+        let sha256 = file_sha256(p);
+        let result = Instance::load_with(p, cfg.max_candidates).and_then(|inst| {
             let mut o = SolveOptions::from_instance(&inst);
             if let Some(t) = cfg.time_limit_s {
                 o.time_limit_s = t;
@@ -170,9 +238,17 @@ pub fn run_batch(cfg: &BatchConfig, on_done: &(dyn Fn(&str, &str) + Sync)) -> Re
         let status_of =
             |s: Status| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         let (line, status) = match &result {
-            Ok(sol) => (serde_json::to_string(&BatchLine { path: path.clone(), solution: sol }), status_of(sol.status)),
+            Ok(sol) => (
+                serde_json::to_string(&BatchLine { path: path.clone(), sha256: sha256.clone(), solution: sol }),
+                status_of(sol.status),
+            ),
             Err(e) => (
-                serde_json::to_string(&ErrorLine { path: path.clone(), status: "error", message: &e.to_string() }),
+                serde_json::to_string(&ErrorLine {
+                    path: path.clone(),
+                    sha256: sha256.clone(),
+                    status: "error",
+                    message: &e.to_string(),
+                }),
                 "error".to_string(),
             ),
         };
@@ -204,7 +280,8 @@ pub fn run_batch(cfg: &BatchConfig, on_done: &(dyn Fn(&str, &str) + Sync)) -> Re
     // instances). A plain thread just blocks.
     let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
-        for _ in 0..cfg.jobs.max(1) {
+        // No more threads than instances left (and --jobs is capped at MAX_THREADS by the CLI).
+        for _ in 0..cfg.jobs.clamp(1, todo.len().max(1)) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(p) = todo.get(i) else { break };

@@ -162,7 +162,9 @@ pub fn fit_data(data: &[u8]) -> bool {
 /// A loop journal's JSON files: `state.json` and `round-NNN/choice.json`.
 pub fn journal_state(data: &[u8]) -> bool {
     let t = text(data);
-    let state = colaw::outer::json_from_str::<colaw::outer::State>(&t, "state.json").is_ok();
+    let state = colaw::outer::json_from_str::<colaw::outer::State>(&t, "state.json")
+        .and_then(|s| s.validate(&Origin::file("state.json")))
+        .is_ok();
     let round = colaw::outer::json_from_str::<colaw::outer::RoundRecord>(&t, "choice.json")
         .map(|r| colaw::outer::summary_line(&r, r.asked.len(), 0))
         .is_ok();

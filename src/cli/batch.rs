@@ -31,12 +31,16 @@ pub struct BatchArgs {
     /// Time limit per instance, seconds.
     #[arg(long)]
     pub time_limit: Option<f64>,
+    /// Largest space (product of grid sizes) per instance (default: each instance's
+    /// `[solver] max_candidates`, else 10⁹).
+    #[arg(long)]
+    pub max_candidates: Option<u64>,
 }
 
 pub fn run(a: BatchArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(a.jobs >= 1, "--jobs {}: must be at least 1", a.jobs);
+    crate::limits::threads(&Default::default(), "--jobs", a.jobs, false)?;
     if let Some(t) = a.time_limit {
-        anyhow::ensure!(t.is_finite() && t > 0.0, "--time-limit {t}: must be a positive number of seconds");
+        crate::limits::flag_seconds("--time-limit", t)?;
     }
     let cfg = BatchConfig {
         paths: a.paths,
@@ -46,6 +50,7 @@ pub fn run(a: BatchArgs) -> anyhow::Result<()> {
         resume: a.resume,
         solver: a.solver,
         time_limit_s: a.time_limit,
+        max_candidates: super::max_candidates(a.max_candidates)?,
     };
     let bar = ProgressBar::new(0);
     if std::io::stderr().is_terminal() {

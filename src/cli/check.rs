@@ -1,9 +1,11 @@
 //! The command line's cheap path, for the fuzzer and its replay test: parse an argument
 //! vector as `colaw` would and run every check a command makes before its real work (flags,
-//! the files it names, options), never a solve, a fit, an oracle call or a write.
+//! the files it names, options), never a solve, a fit, an oracle call or a write. Where a
+//! command checks flags inline in its `run`, the same calls are made here (keep them in step).
 
 use super::{Cli, Command};
 use crate::instance::Instance;
+use crate::limits::{flag_count, MAX_ITERATIONS};
 use clap::Parser;
 use std::ffi::OsString;
 
@@ -28,12 +30,15 @@ where
             a.engine.resolve(&hw, &a.hardware)?;
         }
         Command::Calibrate(a) => {
+            flag_count("--bootstrap", a.bootstrap, 0, crate::limits::MAX_SAMPLES)?;
+            flag_count("--folds", a.folds, 0, MAX_ITERATIONS)?;
             crate::calibrate::TermSet::parse(&a.terms)?;
             if let Some(h) = &a.hardware {
                 crate::hardware::load_hardware(h)?;
             }
         }
         Command::Region(a) => {
+            flag_count("--budget-grid", a.budget_grid, 0, crate::limits::MAX_BUDGET_GRID)?;
             let inst = Instance::load(&a.instance)?;
             if let Some(p) = &a.samples {
                 crate::law::read_coefficient_samples(p, inst.law.as_ref())?;
@@ -46,6 +51,7 @@ where
             }
         }
         Command::Pareto(a) => {
+            flag_count("--points", a.points, 0, MAX_ITERATIONS)?;
             crate::scenario::BudgetMetric::parse(&a.x)?;
             let inst = Instance::load(&a.instance)?;
             if let Some(r) = &a.budget_from {
@@ -53,7 +59,7 @@ where
             }
         }
         Command::Solve(a) => {
-            let mut inst = Instance::load(&a.instance)?;
+            let mut inst = Instance::load_with(&a.instance, super::max_candidates(a.max_candidates)?)?;
             if let Some(r) = &a.budget_from {
                 inst = crate::pareto::with_budgets_from(&inst, &crate::architecture::load_arch(r)?)?;
             }
@@ -61,10 +67,11 @@ where
             super::solve::robust_spec(&inst, &a)?;
         }
         Command::Batch(a) => {
-            anyhow::ensure!(a.jobs >= 1, "--jobs {}: must be at least 1", a.jobs);
+            crate::limits::threads(&Default::default(), "--jobs", a.jobs, false)?;
             if let Some(t) = a.time_limit {
-                anyhow::ensure!(t.is_finite() && t > 0.0, "--time-limit {t}: must be a positive number of seconds");
+                crate::limits::flag_seconds("--time-limit", t)?;
             }
+            super::max_candidates(a.max_candidates)?;
         }
         Command::Fit(a) => {
             super::fit::sampling(&a)?;
@@ -75,11 +82,15 @@ where
             a.starts.parse::<crate::law::fit::Starts>()?;
         }
         Command::Gen(a) => {
+            flag_count("--count", a.count, 1, MAX_ITERATIONS)?;
             a.family.parse::<crate::gen::Family>().map_err(|e| anyhow::anyhow!("--family {e}"))?;
         }
         Command::Bench(a) => {
-            anyhow::ensure!(a.repeat >= 1, "--repeat {}: must be at least 1", a.repeat);
-            anyhow::ensure!(a.jobs >= 1, "--jobs {}: must be at least 1", a.jobs);
+            flag_count("--repeat", a.repeat, 1, MAX_ITERATIONS)?;
+            crate::limits::threads(&Default::default(), "--jobs", a.jobs, false)?;
+            if let Some(t) = a.time_limit {
+                crate::limits::flag_seconds("--time-limit", t)?;
+            }
         }
         Command::Loop(a) => {
             let timeout = super::loop_::timeout_of(a.timeout_s)?;

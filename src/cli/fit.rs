@@ -113,6 +113,10 @@ struct Report {
 /// The sampling flags, checked before any file is read: the posterior method (None: the
 /// bootstrap or none) and its options.
 pub fn sampling(a: &FitArgs) -> anyhow::Result<(Option<PosteriorMethod>, PosteriorOptions)> {
+    use crate::limits::{flag_count, MAX_ITERATIONS, MAX_SAMPLES};
+    flag_count("--bootstrap", a.bootstrap, 0, MAX_SAMPLES)?;
+    flag_count("--cv-folds", a.cv_folds, 0, MAX_ITERATIONS)?;
+    flag_count("--drop-highest", a.drop_highest, 0, MAX_ITERATIONS)?;
     let method: Option<PosteriorMethod> = match &a.posterior {
         None => None,
         Some(m) => Some(m.parse().map_err(|e: String| anyhow::anyhow!("--posterior {e}"))?),
@@ -137,9 +141,7 @@ pub fn sampling(a: &FitArgs) -> anyhow::Result<(Option<PosteriorMethod>, Posteri
         po.method = m;
     }
     if let Some(n) = a.posterior_samples {
-        if n < 2 {
-            anyhow::bail!("--posterior-samples = {n}: needs at least 2 samples");
-        }
+        flag_count("--posterior-samples", n, 2, MAX_SAMPLES)?;
         po.samples = n;
     }
     if let Some(v) = a.prior_rel_sd {
@@ -257,7 +259,7 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
     fitted.file.fit = Some(table.into_table());
     fitted.file.source = Some(format!("fitted by `colaw fit` to {}", a.data.display()));
     if let Some(out) = &a.out {
-        std::fs::write(out, fitted.to_toml_string()).with_context(|| format!("writing {}", out.display()))?;
+        crate::util::fs::write_atomic(out, fitted.to_toml_string().as_bytes())?;
     }
     if let (Some(path), Some(b)) = (&a.samples, &boot) {
         write_samples(path, b)?;

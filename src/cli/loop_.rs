@@ -89,13 +89,17 @@ pub struct LoopArgs {
     /// them there.
     #[arg(long, default_value_t = 0)]
     pub init: usize,
+    /// Largest space (product of grid sizes) of the instance (default: its
+    /// `[solver] max_candidates`, else 10⁹).
+    #[arg(long)]
+    pub max_candidates: Option<u64>,
 }
 
 pub fn run(a: LoopArgs) -> anyhow::Result<()> {
-    let inst = Instance::load(&a.instance)?;
     let timeout = timeout_of(a.timeout_s)?;
-    let oracle = parse_oracle(&a.oracle, timeout)?;
     let opts = options(&a)?;
+    let inst = Instance::load_with(&a.instance, super::max_candidates(a.max_candidates)?)?;
+    let oracle = parse_oracle(&a.oracle, timeout)?;
     let journal = Journal::new(&a.journal)?;
     let print = |s: &str| eprintln!("{s}");
     let mut lp = OuterLoop::new(&inst, oracle.as_ref(), opts, journal);
@@ -125,9 +129,20 @@ pub fn run(a: LoopArgs) -> anyhow::Result<()> {
 
 /// The loop's settings from its flags, checked (no file is read).
 pub fn options(a: &LoopArgs) -> anyhow::Result<LoopOptions> {
-    if a.starts == 0 {
-        anyhow::bail!("--starts = 0: needs at least one start");
+    use crate::limits::{flag_count, MAX_ITERATIONS, MAX_SAMPLES};
+    for (flag, v, min, max) in [
+        ("--rounds", a.rounds, 0, MAX_ITERATIONS),
+        ("--per-round", a.per_round, 1, MAX_ITERATIONS),
+        ("--samples", a.samples, 0, MAX_SAMPLES),
+        ("--bootstrap", a.bootstrap, 0, MAX_SAMPLES),
+        ("--retries", a.retries, 0, MAX_ITERATIONS),
+        ("--starts", a.starts, 1, MAX_ITERATIONS),
+        ("--warm-starts", a.warm_starts, 0, MAX_ITERATIONS),
+        ("--init", a.init, 0, MAX_ITERATIONS),
+    ] {
+        flag_count(flag, v, min, max)?;
     }
+    crate::limits::threads(&Default::default(), "--jobs", a.jobs, false)?;
     let uncertainty = uncertainty_of(a)?;
     let opts = LoopOptions {
         rounds: a.rounds,
@@ -147,19 +162,9 @@ pub fn options(a: &LoopArgs) -> anyhow::Result<LoopOptions> {
     Ok(opts)
 }
 
-/// Longest `--timeout-s` taken: a week (a larger number is a typo, and `Duration` cannot
-/// hold every `f64`).
-pub const MAX_TIMEOUT_S: f64 = 7.0 * 24.0 * 3600.0;
-
-/// `--timeout-s` as a duration: a positive number of seconds up to [`MAX_TIMEOUT_S`].
+/// `--timeout-s` as a duration (finite, positive, at most [`crate::limits::MAX_SECONDS`]).
 pub fn timeout_of(timeout_s: Option<f64>) -> anyhow::Result<Option<Duration>> {
-    match timeout_s {
-        Some(t) if !(t.is_finite() && t > 0.0 && t <= MAX_TIMEOUT_S) => {
-            anyhow::bail!("--timeout-s = {t}: must be a positive number of seconds, at most {MAX_TIMEOUT_S} (a week)")
-        }
-        Some(t) => Ok(Some(Duration::from_secs_f64(t))),
-        None => Ok(None),
-    }
+    Ok(timeout_s.map(|t| crate::limits::flag_seconds("--timeout-s", t)).transpose()?)
 }
 
 /// `--uncertainty` and the prior flags; prior flags with the bootstrap are refused (they would
@@ -215,7 +220,7 @@ pub struct OracleArgs {
 }
 
 pub fn run_oracle(a: OracleArgs) -> anyhow::Result<()> {
-    // Flags first: a bad flag is reported without waiting for stdin.
+    // Check the flags before waiting on stdin.
     let o = parse_oracle(&a.spec, timeout_of(a.timeout_s)?)?;
     let mut s = String::new();
     std::io::stdin().read_to_string(&mut s).context("reading the design from stdin")?;

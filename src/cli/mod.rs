@@ -145,7 +145,17 @@ impl WorkloadArgs {
     }
 }
 
-/// Run with process arguments; returns the exit code.
+/// `--max-candidates`, checked (at least 1); None when not given.
+pub fn max_candidates(flag: Option<u64>) -> anyhow::Result<Option<u64>> {
+    if flag == Some(0) {
+        anyhow::bail!("--max-candidates = 0: must be at least 1 (default {})", crate::limits::DEFAULT_MAX_CANDIDATES);
+    }
+    Ok(flag)
+}
+
+/// Run with process arguments; returns the exit code: 0 on success, 1 for an error while
+/// running (a bad file, a value out of range, a refused lock), 2 for a command line that does
+/// not parse (clap's usage errors). A panic would exit 101; none is expected.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,

@@ -30,11 +30,8 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
         hw = d.hardware.clone();
     }
     let mf = read_measurements(&a.measurements)?;
-    let sink: Box<dyn std::io::Write> = match &a.out {
-        Some(p) => Box::new(std::fs::File::create(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let mut w = csv::Writer::from_writer(sink);
+    // Built in memory: stdout, or one atomic write of -o (no half-written CSV after a kill).
+    let mut w = csv::Writer::from_writer(Vec::new());
     let mut head = mf.headers.clone();
     head.push_field("predicted_ms");
     w.write_record(&head)?;
@@ -53,6 +50,10 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
         out.push_field(&format!("{ms:.6}"));
         w.write_record(&out)?;
     }
-    w.flush()?;
+    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    match &a.out {
+        Some(p) => crate::util::fs::write_atomic(p, &bytes)?,
+        None => std::io::Write::write_all(&mut std::io::stdout().lock(), &bytes)?,
+    }
     Ok(())
 }

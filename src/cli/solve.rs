@@ -32,6 +32,10 @@ pub struct SolveArgs {
     /// HiGHS random seed.
     #[arg(long)]
     pub seed: Option<u32>,
+    /// Largest product of the space's grid sizes to enumerate (default: the instance's
+    /// `[solver] max_candidates`, else 10⁹; see docs/reliability.md).
+    #[arg(long)]
+    pub max_candidates: Option<u64>,
     /// Write the MIP model (.lp or .mps) for other solvers (mip and mip-assign).
     #[arg(long)]
     pub write_model: Option<PathBuf>,
@@ -67,6 +71,7 @@ pub fn options(inst: &Instance, a: &SolveArgs) -> anyhow::Result<(String, SolveO
         threads: a.threads,
         seed: a.seed,
         top_k: a.top_k,
+        max_candidates: None,
     };
     s.apply(&flags, &Origin::default(), SettingNames::Flags)?;
     let kind = a.solver.clone().unwrap_or_else(|| s.kind.clone());
@@ -76,7 +81,7 @@ pub fn options(inst: &Instance, a: &SolveArgs) -> anyhow::Result<(String, SolveO
 }
 
 pub fn run(a: SolveArgs) -> anyhow::Result<()> {
-    let mut inst = Instance::load(&a.instance)?;
+    let mut inst = Instance::load_with(&a.instance, super::max_candidates(a.max_candidates)?)?;
     if let Some(r) = &a.budget_from {
         inst = crate::pareto::with_budgets_from(&inst, &crate::architecture::load_arch(r)?)?;
     }

@@ -10,7 +10,7 @@ use std::path::Path;
 pub fn write_latency_samples(path: &Path, samples: &[EfficiencyTerms]) -> Result<()> {
     let file = path.display().to_string();
     let err = |e: csv::Error| Error::Parse { origin: Origin::file(&file), message: e.to_string() };
-    let mut w = csv::Writer::from_path(path).map_err(err)?;
+    let mut w = csv::Writer::from_writer(Vec::new());
     let mut head = vec!["sample".to_string()];
     head.extend(TERM_NAMES.iter().map(|s| s.to_string()));
     w.write_record(&head).map_err(err)?;
@@ -19,7 +19,8 @@ pub fn write_latency_samples(path: &Path, samples: &[EfficiencyTerms]) -> Result
         rec.extend(t.values.iter().map(|v| format!("{v:.9e}")));
         w.write_record(&rec).map_err(err)?;
     }
-    w.flush().map_err(|e| Error::Io { path: file.clone(), source: e })
+    let bytes = w.into_inner().map_err(|e| Error::Parse { origin: Origin::file(&file), message: e.to_string() })?;
+    crate::util::fs::write_atomic(path, &bytes)
 }
 
 /// Read latency-calibration samples written by `colaw calibrate --samples`; every

@@ -108,10 +108,41 @@ pub struct State {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uncertainty: Option<String>,
 }
+impl State {
+    /// Check what a resume relies on: the format version, a full SHA-256 and a known method.
+    pub fn validate(&self, origin: &Origin) -> Result<()> {
+        if self.version != 1 {
+            return Err(Error::invalid(origin, "version", self.version, "this colaw reads journal version 1"));
+        }
+        let sha = &self.data_sha256;
+        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let shown: String = sha.chars().take(80).collect();
+            return Err(Error::invalid(
+                origin,
+                "data_sha256",
+                format!("\"{shown}\""),
+                "must be 64 hex digits (the SHA-256 of initial.csv); the file was edited or truncated: \
+                 restore it or start a new --journal",
+            ));
+        }
+        if let Some(u) = &self.uncertainty {
+            if !matches!(u.as_str(), "bootstrap" | "laplace" | "rto") {
+                return Err(Error::invalid(
+                    origin,
+                    "uncertainty",
+                    format!("\"{u}\""),
+                    "must be bootstrap, laplace or rto",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The journal folder: `initial.csv` (the data given at the start), `data.csv` (initial +
 /// every successful measurement), `oracle.jsonl` (every attempt), `round-NNN/{fit.toml,
-/// samples.csv, choice.json}`, `state.json`, and at the end `confidence.svg` and
-/// `coefficients.svg`.
+/// samples.csv, choice.json}`, `state.json`, `lock` (held by the running loop), and at the
+/// end `confidence.svg` and `coefficients.svg`.
 #[derive(Debug, Clone)]
 pub struct Journal {
     /// The folder.
@@ -122,16 +153,7 @@ pub(super) fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |source| Error::Io { path: path.display().to_string(), source }
 }
 
-/// Write a file atomically (temporary file, fsync, rename).
-pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(bytes).map_err(io_err(&tmp))?;
-        f.sync_all().map_err(io_err(&tmp))?;
-    }
-    std::fs::rename(&tmp, path).map_err(io_err(path))
-}
+pub(super) use crate::util::fs::write_atomic;
 
 /// A journal JSON file, or None when it does not exist yet.
 pub(super) fn read_json<T: serde::de::DeserializeOwned>(p: &Path) -> Result<Option<T>> {
@@ -178,9 +200,24 @@ impl Journal {
     pub fn round_dir(&self, r: usize) -> PathBuf {
         self.dir.join(format!("round-{r:03}"))
     }
-    /// Read `state.json` if present.
+    /// Read `state.json` if present; a hand-edited or truncated one is an error naming the
+    /// file and the field.
     pub fn state(&self) -> Result<Option<State>> {
-        read_json(&self.state_path())
+        let p = self.state_path();
+        let s: Option<State> = read_json(&p)?;
+        if let Some(s) = &s {
+            s.validate(&Origin::file(p.display().to_string()))?;
+        }
+        Ok(s)
+    }
+    /// Lock the journal for this process (`lock` in the folder) until the guard is dropped: a
+    /// second loop on the same journal is refused instead of interleaving its rounds.
+    pub fn lock(&self) -> Result<crate::util::fs::FileLock> {
+        crate::util::fs::FileLock::acquire(
+            &self.dir.join("lock"),
+            &self.dir,
+            "wait for that loop to finish, or give another --journal",
+        )
     }
     pub(super) fn write_state(&self, s: &State) -> Result<()> {
         write_atomic(&self.state_path(), to_json(s)?.as_bytes())

@@ -311,6 +311,7 @@ impl<'a> OuterLoop<'a> {
         }
         self.opts.validate()?;
         let j = &self.journal;
+        let _lock = j.lock()?;
         let dir = j.round_dir(0);
         let asked_path = dir.join("asked.json");
         // The designs are fixed once written, so a resumed run asks the same ones.

@@ -8,6 +8,7 @@ impl OuterLoop<'_> {
     pub fn run(&self, data: &Path) -> Result<LoopReport> {
         self.opts.validate()?;
         let j = &self.journal;
+        let _lock = j.lock()?;
         let mut state = self.open_state(data)?;
         let (init_keys, init_labels, _) = data_keys(&j.initial_path())?;
         let attempts = 1 + self.opts.retries;
@@ -80,11 +81,11 @@ impl OuterLoop<'_> {
                     return Err(Error::invalid(
                         &Origin::file(data.display().to_string()),
                         "data",
-                        &sha[..12],
+                        sha.get(..12).unwrap_or(&sha),
                         format!(
                             "the journal {} was started from other data (sha256 {}…); give the same file or a new journal",
                             j.dir.display(),
-                            &s.data_sha256[..12]
+                            s.data_sha256.get(..12).unwrap_or(&s.data_sha256)
                         ),
                     ));
                 }
