@@ -8,6 +8,6 @@ targets=$(ls fuzz/src/bin | sed 's/\.rs$//')
 for t in $targets; do
     bash fuzz/run.sh "$t" "$secs" > /dev/null
 done
-echo "| target | executions | time | execs/s | corpus | crashes | hangs | edges | bitmap |"
+echo "| target | executions | time | execs/s | corpus | crashes | hangs | edges found (of instrumented) | bitmap |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 bash fuzz/stats.sh $targets
