@@ -34,6 +34,10 @@ pub const MAX_SECONDS: f64 = 1e7;
 /// Most steps per axis of `region --budget-grid` (the map has N² cells, each scanning the designs).
 pub const MAX_BUDGET_GRID: usize = 1000;
 
+/// Most layers of a design whose tensors are listed one by one (an engine's weight format
+/// assigns an encoding per tensor, ~12 per layer); far above any real model.
+pub const MAX_LISTED_LAYERS: u32 = 100_000;
+
 /// Most fit starts, rounds, folds, repeats, generated instances or grid points a flag may ask for.
 pub const MAX_ITERATIONS: usize = 1_000_000;
 

@@ -108,6 +108,31 @@ pub struct State {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uncertainty: Option<String>,
 }
+impl RoundRecord {
+    /// Check what the next round relies on: the round number, one value and one interval per
+    /// coefficient name, finite values (the warm start of the next fit).
+    pub fn validate(&self, origin: &Origin, round: usize) -> Result<()> {
+        if self.round != round {
+            return Err(Error::invalid(origin, "round", self.round, format!("must be {round} (the folder's round)")));
+        }
+        let n = self.names.len();
+        for (field, len) in [("values", self.values.len()), ("ci95", self.ci95.len())] {
+            if len != n {
+                return Err(Error::invalid(
+                    origin,
+                    field,
+                    format!("{len} entries"),
+                    format!("must have one per coefficient in `names` ({n}); the file was edited: restore it or start a new --journal"),
+                ));
+            }
+        }
+        if let Some((i, v)) = self.values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::invalid(origin, format!("values[{i}]"), v, "must be finite"));
+        }
+        Ok(())
+    }
+}
+
 impl State {
     /// Check what a resume relies on: the format version, a full SHA-256 and a known method.
     pub fn validate(&self, origin: &Origin) -> Result<()> {
@@ -222,9 +247,15 @@ impl Journal {
     pub(super) fn write_state(&self, s: &State) -> Result<()> {
         write_atomic(&self.state_path(), to_json(s)?.as_bytes())
     }
-    /// Read a round's record if present.
+    /// Read a round's record if present; a hand-edited one whose lengths or round number do
+    /// not add up is an error naming the file and the field.
     pub fn round(&self, r: usize) -> Result<Option<RoundRecord>> {
-        read_json(&self.round_dir(r).join("choice.json"))
+        let p = self.round_dir(r).join("choice.json");
+        let rec: Option<RoundRecord> = read_json(&p)?;
+        if let Some(rec) = &rec {
+            rec.validate(&Origin::file(p.display().to_string()), r)?;
+        }
+        Ok(rec)
     }
     /// `oracle.jsonl` opened for appending (shared by the oracle jobs).
     pub(super) fn calls_appender(&self) -> Result<Mutex<std::fs::File>> {

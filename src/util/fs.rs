@@ -95,7 +95,14 @@ impl FileLock {
         let who = format!(
             "pid {}: {}\n",
             std::process::id(),
-            std::env::args().collect::<Vec<_>>().join(" ").chars().take(300).collect::<String>()
+            // args_os: `args()` panics on an argument that is not UTF-8.
+            std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+                .chars()
+                .take(300)
+                .collect::<String>()
         );
         f.set_len(0).map_err(io(lock_path))?;
         f.write_all(who.as_bytes()).map_err(io(lock_path))?;

@@ -254,6 +254,15 @@ impl<'a, M: FitModel> Fitter<'a, M> {
     /// Fit from the start set (θ of the law's own values as an optional extra start).
     pub fn fit(&self, law_start: Option<&[f64]>) -> Result<Fit> {
         let t0 = Instant::now();
+        if let Some(s) = law_start {
+            let d = self.model.kinds().len();
+            if s.len() != d {
+                return Err(Error::Unsupported(format!(
+                    "the fit's start has {} values but the law has {d} coefficients",
+                    s.len()
+                )));
+            }
+        }
         let rows = self.all_rows();
         let starts = self.start_points(law_start);
         let data = self.compact(&self.data.w);
