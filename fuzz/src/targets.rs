@@ -69,12 +69,25 @@ fn use_arch(a: &Architecture) {
     let _ = colaw::eval::evaluate(a, orin(), &Workload::default(), Mode::Full, Some(&laws()[0] as &dyn LossLaw), None);
 }
 
-/// Instance TOML: load, validate (law, space, scenarios, budgets, solver settings); no solve.
+/// Instance TOML: load, validate (law, space, scenarios, budgets, solver settings); an
+/// exhaustive solve only for spaces of at most 256 designs.
 pub fn instance(data: &[u8]) -> bool {
     let Ok(inst) = colaw::instance::Instance::from_toml_str(&text(data), &origin(), None) else { return false };
     let opts = colaw::solve::SolveOptions::from_instance(&inst);
     let _ = opts.validate(&inst.solver.kind);
     let _ = format!("{inst:?}");
+    // A space this small enumerates in about a millisecond, so the cost model, the law, the
+    // budgets and any robust samples run on every fuzzed design (larger spaces are only
+    // loaded: the work per input stays bounded).
+    if inst.candidates() <= 256 {
+        let o = colaw::solve::SolveOptions {
+            threads: 1,
+            top_k: opts.top_k.min(4),
+            compare_exact: false,
+            ..colaw::solve::SolveOptions::default()
+        };
+        let _ = colaw::solve::solve(&inst, "enum", &o);
+    }
     true
 }
 
@@ -165,8 +178,14 @@ pub fn journal_state(data: &[u8]) -> bool {
     let state = colaw::outer::json_from_str::<colaw::outer::State>(&t, "state.json")
         .and_then(|s| s.validate(&Origin::file("state.json")))
         .is_ok();
+    // As `Journal::round` reads it (validated against its own round number), then what a
+    // resumed loop and `colaw loop`'s report read from it.
     let round = colaw::outer::json_from_str::<colaw::outer::RoundRecord>(&t, "choice.json")
-        .map(|r| colaw::outer::summary_line(&r, r.asked.len(), 0))
+        .and_then(|r| r.validate(&Origin::file("choice.json"), r.round).map(|()| r))
+        .map(|r| {
+            let _ = colaw::outer::summary_line(&r, r.asked.len(), 0);
+            let _ = colaw::outer::intervals(&r);
+        })
         .is_ok();
     state || round
 }
