@@ -27,8 +27,8 @@ fn files(dir: &Path, suffix: &str, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every input of `target`: seeds, regressions, then the shipped sources (as make-corpus.sh
-/// takes them, at most 256 KiB each).
+/// Every input of `target`: seeds, regressions, then the shipped sources `fuzz/sources.txt`
+/// lists, up to 256 KiB each (make-corpus.sh gives afl only those up to 16 KiB).
 fn inputs(target: &str) -> Vec<PathBuf> {
     let r = root();
     let mut out = Vec::new();

@@ -17,8 +17,11 @@ use colaw::law::{ColumnMap, LawInputs, LossLaw, PowerLaw};
 use colaw::{Architecture, Hardware};
 use std::sync::OnceLock;
 
+/// A target: the input's bytes in, whether the main entry point accepted them out.
+pub type Target = fn(&[u8]) -> bool;
+
 /// Every target, by the name its binary, its corpus folder and `fuzz/run.sh` use.
-pub const TARGETS: [(&str, fn(&[u8]) -> bool); 13] = [
+pub const TARGETS: [(&str, Target); 13] = [
     ("instance", instance),
     ("law", law),
     ("hardware", hardware),
@@ -35,7 +38,7 @@ pub const TARGETS: [(&str, fn(&[u8]) -> bool); 13] = [
 ];
 
 /// The target function of `name`.
-pub fn target(name: &str) -> Option<fn(&[u8]) -> bool> {
+pub fn target(name: &str) -> Option<Target> {
     TARGETS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
 }
 
