@@ -130,6 +130,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         latency: vec![],
         chance_epsilon: None,
         latency_scenarios: None,
+        latency_devices: Vec::new(),
     };
     let r = robust_enum(&inst, &spec)?;
     println!("robust (mean over {} samples): {}", coef.len(), r.message);

@@ -28,12 +28,19 @@ import sys
 import time
 import traceback
 
-import torch
-import torch.nn.functional as F
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import designs as designs_mod  # noqa: E402
-import moe as moe_mod  # noqa: E402
+
+# `--plan` only prints the estimated work and runs without torch (on a laptop, before renting
+# a GPU); every other mode stops in main() with the import error.
+try:
+    import torch
+    import torch.nn.functional as F
+    import moe as moe_mod  # noqa: E402
+    TORCH_IMPORT_ERROR = None
+except ImportError as e:  # pragma: no cover
+    torch = F = moe_mod = None
+    TORCH_IMPORT_ERROR = e
 
 COLUMNS = [
     # colaw measurement schema (required + known columns)
@@ -72,9 +79,10 @@ def rope(x, cos, sin):
 class Model:
     """Random-weight decoder-only transformer (weights as plain tensors)."""
 
-    def __init__(self, d, device, dtype=torch.bfloat16, seed=0, max_pos=8192, moe_impl="triton"):
+    def __init__(self, d, device, dtype=None, seed=0, max_pos=8192, moe_impl="triton"):
         self.d = d
         self.device = device
+        dtype = torch.bfloat16 if dtype is None else dtype
         self.dtype = dtype
         h, H, KV, D, Fi = d["hidden"], d["heads"], d["kv_heads"], d["head_dim"], d["ffn"]
         E = d["experts"]
@@ -615,6 +623,8 @@ def main():
             print(f"{d['name']:18s} ~{s/1e3:6.1f} s timed forward work")
         print(f"total ~{tot/1e3:.0f} s of timed forward work for {len(ds)} designs (plus overheads)")
         return
+    if TORCH_IMPORT_ERROR is not None:
+        sys.exit(f"harness.py: {TORCH_IMPORT_ERROR}: measuring needs torch (only --plan runs without it)")
 
     device = torch.device("cpu" if a.cpu or not torch.cuda.is_available() else "cuda")
     if device.type == "cpu":

@@ -31,6 +31,9 @@ fi
 if ! command -v c++ >/dev/null 2>&1 && ! command -v g++ >/dev/null 2>&1; then
   need+=(g++); why+=("g++: HiGHS is C++")
 fi
+if ! command -v python3 >/dev/null 2>&1; then
+  need+=(python3); why+=("python3: test.sh runs every documented command with scripts/doc-commands.py")
+fi
 if [ -z "$(colaw_find_libclang)" ]; then
   need+=(libclang-dev)
   if ldconfig -p 2>/dev/null | grep -q 'libclang-cpp'; then

@@ -56,7 +56,7 @@ impl std::str::FromStr for Shard {
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct BatchConfig {
-    /// Instance files (folders are expanded to their `*.toml`, sorted).
+    /// Instance files (folders are expanded to every `*.toml` below them, sorted).
     pub paths: Vec<PathBuf>,
     /// Results file (JSON lines).
     pub out: PathBuf,
@@ -115,19 +115,27 @@ pub struct BatchSummary {
     pub error: usize,
     /// Torn bytes dropped from the end of the results file.
     pub dropped_torn_bytes: u64,
+    /// Instances found before sharding.
+    pub found: usize,
+    /// Paths of this batch (solved now or recorded by an earlier run) that are infeasible,
+    /// sorted.
+    pub infeasible_paths: Vec<String>,
+    /// Paths with no design before the time limit, sorted.
+    pub no_solution_paths: Vec<String>,
+    /// Paths that failed (bad instance or solver error), sorted.
+    pub error_paths: Vec<String>,
 }
 
-/// Expand folders to their `*.toml` (sorted) and keep files as given.
+/// Expand folders to every `*.toml` below them, recursively (each folder's files sorted by
+/// path; folders whose name starts with `.` are skipped), and keep files as given, in order.
+/// The order is a function of the file tree alone, so `--shard K/N` partitions the same list
+/// in every task.
 pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let mut v: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|source| Error::Io { path: p.display().to_string(), source })?
-                .flatten()
-                .map(|e| e.path())
-                .filter(|q| q.extension().is_some_and(|e| e == "toml"))
-                .collect();
+            let mut v = Vec::new();
+            collect_toml(p, &mut v)?;
             v.sort();
             out.extend(v);
         } else {
@@ -137,16 +145,43 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Read the paths already recorded in a results file, each with the SHA-256 of the instance
-/// file it solved (None in results written before hashes were recorded), and cut a torn last
-/// line. Returns (done paths, bytes dropped).
-pub fn recover(out: &Path) -> Result<(HashMap<String, Option<String>>, u64)> {
-    let (paths, dropped) = crate::util::jsonl::recover(out, |line| {
+/// Every `*.toml` file under `dir` (recursively; symbolic links to folders are not followed,
+/// so a link cycle cannot loop).
+fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io { path: dir.display().to_string(), source })?;
+    for e in entries.flatten() {
+        let path = e.path();
+        let hidden = e.file_name().to_string_lossy().starts_with('.');
+        match e.file_type() {
+            Ok(t) if t.is_dir() && !hidden => collect_toml(&path, out)?,
+            Ok(t) if t.is_dir() => {}
+            _ if path.extension().is_some_and(|x| x == "toml") && path.is_file() => out.push(path),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// What a results line records of its instance.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recorded {
+    /// SHA-256 of the instance file it solved (None in results written before hashes were
+    /// recorded).
+    pub sha256: Option<String>,
+    /// Its `status` (empty when the line has none).
+    pub status: String,
+}
+
+/// Read the paths already recorded in a results file with what each line records, and cut a
+/// torn last line. Returns (done paths, bytes dropped).
+pub fn recover(out: &Path) -> Result<(HashMap<String, Recorded>, u64)> {
+    let (lines, dropped) = crate::util::jsonl::recover(out, |line| {
         let v = serde_json::from_slice::<serde_json::Value>(line).ok()?;
         let path = v.get("path").and_then(|p| p.as_str())?.to_string();
-        Some((path, v.get("sha256").and_then(|s| s.as_str()).map(str::to_string)))
+        let status = v.get("status").and_then(|p| p.as_str()).unwrap_or_default().to_string();
+        Some((path, Recorded { sha256: v.get("sha256").and_then(|s| s.as_str()).map(str::to_string), status }))
     })?;
-    Ok((paths.into_iter().collect(), dropped))
+    Ok((lines.into_iter().collect(), dropped))
 }
 
 /// SHA-256 of a file's bytes, or "" when it cannot be read (the solve then records the error).
@@ -156,7 +191,7 @@ fn file_sha256(p: &Path) -> String {
 
 /// A resume must continue the same batch: every recorded instance is one of `all`, and each
 /// recorded hash matches the file now. Otherwise the error says what differs and what to do.
-fn check_resume(out: &Path, done: &HashMap<String, Option<String>>, all: &[PathBuf]) -> Result<()> {
+fn check_resume(out: &Path, done: &HashMap<String, Recorded>, all: &[PathBuf]) -> Result<()> {
     let names: std::collections::HashSet<String> = all.iter().map(|p| p.display().to_string()).collect();
     let sample = |v: &[String]| {
         let mut v = v.to_vec();
@@ -178,7 +213,7 @@ fn check_resume(out: &Path, done: &HashMap<String, Option<String>>, all: &[PathB
         .iter()
         .filter_map(|p| {
             let key = p.display().to_string();
-            let recorded = done.get(&key)?.as_ref()?;
+            let recorded = done.get(&key)?.sha256.as_ref()?;
             (*recorded != file_sha256(p)).then_some(key)
         })
         .collect();
@@ -197,10 +232,11 @@ fn check_resume(out: &Path, done: &HashMap<String, Option<String>>, all: &[PathB
 /// Run a batch. `on_done(path, status)` is called after each instance (for progress).
 pub fn run_batch(cfg: &BatchConfig, on_done: &(dyn Fn(&str, &str) + Sync)) -> Result<BatchSummary> {
     let mut all = expand_paths(&cfg.paths)?;
+    let found = all.len();
     if let Some(s) = cfg.shard {
         all = all.into_iter().enumerate().filter(|(i, _)| i % s.count == s.index).map(|(_, p)| p).collect();
     }
-    let mut summary = BatchSummary { instances: all.len(), ..Default::default() };
+    let mut summary = BatchSummary { instances: all.len(), found, ..Default::default() };
     let io = |source| Error::Io { path: cfg.out.display().to_string(), source };
     // Held until the batch returns: a second batch on this output is refused, not interleaved.
     let _lock = crate::util::fs::FileLock::acquire(
@@ -217,8 +253,20 @@ pub fn run_batch(cfg: &BatchConfig, on_done: &(dyn Fn(&str, &str) + Sync)) -> Re
         std::fs::File::create(&cfg.out).map_err(io)?;
         HashMap::new()
     };
-    let todo: Vec<PathBuf> = all.into_iter().filter(|p| !done.contains_key(&p.display().to_string())).collect();
-    summary.skipped = summary.instances - todo.len();
+    let (todo, skipped): (Vec<PathBuf>, Vec<PathBuf>) =
+        all.into_iter().partition(|p| !done.contains_key(&p.display().to_string()));
+    summary.skipped = skipped.len();
+    // Instances recorded by an earlier run count in the lists too, so a resumed task exits
+    // as the uninterrupted one would.
+    for p in &skipped {
+        let path = p.display().to_string();
+        match done.get(&path).map(|r| r.status.as_str()) {
+            Some("infeasible") => summary.infeasible_paths.push(path),
+            Some("no_solution") => summary.no_solution_paths.push(path),
+            Some("error") => summary.error_paths.push(path),
+            _ => {}
+        }
+    }
     let file = std::fs::OpenOptions::new().append(true).create(true).open(&cfg.out).map_err(io)?;
     let file = Mutex::new(file);
     let counts = Mutex::new(summary);
@@ -267,9 +315,18 @@ pub fn run_batch(cfg: &BatchConfig, on_done: &(dyn Fn(&str, &str) + Sync)) -> Re
             match status.as_str() {
                 "optimal" => c.optimal += 1,
                 "feasible" => c.feasible += 1,
-                "infeasible" => c.infeasible += 1,
-                "no_solution" => c.no_solution += 1,
-                _ => c.error += 1,
+                "infeasible" => {
+                    c.infeasible += 1;
+                    c.infeasible_paths.push(path.clone());
+                }
+                "no_solution" => {
+                    c.no_solution += 1;
+                    c.no_solution_paths.push(path.clone());
+                }
+                _ => {
+                    c.error += 1;
+                    c.error_paths.push(path.clone());
+                }
             }
         }
         on_done(&path, &status);
@@ -292,7 +349,12 @@ pub fn run_batch(cfg: &BatchConfig, on_done: &(dyn Fn(&str, &str) + Sync)) -> Re
     if let Some(e) = write_err.into_inner().unwrap_or(None) {
         return Err(e);
     }
-    Ok(counts.into_inner().unwrap_or_else(|e| e.into_inner()))
+    let mut summary = counts.into_inner().unwrap_or_else(|e| e.into_inner());
+    // Workers finish in any order; the lists are reported sorted.
+    summary.infeasible_paths.sort();
+    summary.no_solution_paths.sort();
+    summary.error_paths.sort();
+    Ok(summary)
 }
 
 #[cfg(test)]

@@ -35,7 +35,9 @@ pub struct Evaluation {
     pub memory_bytes: Memory,
     /// Device memory capacity, bytes.
     pub capacity_bytes: f64,
-    /// memory total ≤ capacity.
+    /// The share the model may use, bytes: capacity less the device's `reserve_gb`.
+    pub usable_bytes: f64,
+    /// memory total ≤ usable share.
     pub fits_memory: bool,
     /// Per-operator costs.
     pub breakdown: Vec<OpCost>,
@@ -46,6 +48,10 @@ pub struct Evaluation {
     /// deployment was given; `memory_bytes.weights` is the cost model's depth-linear form.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weights_file_bytes: Option<u64>,
+    /// Why the numbers are less firm than they look: an uncalibrated device, memory above its
+    /// usable share, a design outside the law's fitted range (the caller's to fill: `eval`
+    /// is below the checks that produce them).
+    pub warnings: Vec<crate::util::warning::Warning>,
 }
 
 /// Loss of an architecture under a law, with training tokens from the caller or the law's
@@ -102,9 +108,11 @@ pub fn evaluate(
         latency_ms: m.latency_ms,
         memory_bytes: m.memory_bytes,
         capacity_bytes: hw.memory_bytes(),
-        fits_memory: m.memory_bytes.total <= hw.memory_bytes(),
+        usable_bytes: hw.usable_memory_bytes(),
+        fits_memory: m.memory_bytes.total <= hw.usable_memory_bytes(),
         breakdown: model.breakdown(arch),
         deployment: None,
         weights_file_bytes,
+        warnings: Vec::new(),
     })
 }

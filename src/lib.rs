@@ -14,6 +14,7 @@ pub mod deployment;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod fragility;
 pub mod gen;
 pub mod hardware;
 pub mod instance;

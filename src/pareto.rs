@@ -8,8 +8,8 @@
 //! geometrically spaced values between the smallest reachable metric and the unconstrained
 //! optimum's.
 
-use crate::architecture::Architecture;
-use crate::cost::CostModel;
+use crate::architecture::{Architecture, ParamCounts};
+use crate::cost::{CostModel, Latency, Memory};
 use crate::error::{Error, Result};
 use crate::instance::Instance;
 use crate::law::LawInputs;
@@ -45,6 +45,12 @@ pub struct FrontPoint {
     pub solver: String,
     /// Status of the solve (optimal for an exact solver).
     pub status: Status,
+    /// Every latency of the design in the traded scenario, ms.
+    pub latency_ms: Latency,
+    /// Its memory in the traded scenario, bytes.
+    pub memory_bytes: Memory,
+    /// Its parameter counts.
+    pub params: ParamCounts,
 }
 
 /// A solution's value of a metric in one scenario.
@@ -107,7 +113,47 @@ fn point(sol: &Solution, metric: BudgetMetric, scenario: usize, eps: f64) -> Opt
         kv_dtype: sol.kv_dtype.clone()?,
         solver: sol.solver.clone(),
         status: sol.status,
+        latency_ms: sol.scenarios.get(scenario)?.latency_ms,
+        memory_bytes: sol.scenarios.get(scenario)?.memory_bytes,
+        params: sol.params?,
     })
+}
+
+/// Which of an instance's budgets a front keeps, and which it drops.
+#[derive(Debug, Clone)]
+pub struct BudgetChoice {
+    /// The instance without the dropped budgets: the front is traced on it.
+    pub instance: Instance,
+    /// The budgets left active.
+    pub active: Vec<Budget>,
+    /// The budgets dropped.
+    pub dropped: Vec<Budget>,
+}
+
+/// The instance a front of `metric` in `scenario` is traced on. By default the instance's
+/// own budget on the traded metric in that scenario is dropped: the front is what trading
+/// that metric buys, and a budget on it would silently cut the front at its limit. The
+/// device's memory capacity is no choice and stays (a design that does not fit is no point
+/// of the front). `keep_traded` keeps the traded budget; `also` drops every budget on those
+/// metrics in every scenario (`memory` drops the device's capacity too).
+pub fn choose_budgets(
+    inst: &Instance,
+    metric: BudgetMetric,
+    scenario: usize,
+    keep_traded: bool,
+    also: &[BudgetMetric],
+) -> BudgetChoice {
+    let drop = |b: &Budget| {
+        also.contains(&b.metric)
+            || (!keep_traded
+                && b.metric == metric
+                && b.scenario == scenario
+                && !b.source.starts_with(crate::instance::DEVICE_MEMORY))
+    };
+    let (dropped, active): (Vec<Budget>, Vec<Budget>) = inst.budgets.iter().cloned().partition(|b| drop(b));
+    let mut instance = inst.clone();
+    instance.budgets = active.clone();
+    BudgetChoice { instance, active, dropped }
 }
 
 /// Keep the non-dominated points, sorted by metric (ties: lower objective wins).
@@ -131,6 +177,20 @@ pub fn pareto(
     solver: &str,
     opts: &SolveOptions,
 ) -> Result<Vec<FrontPoint>> {
+    pareto_with_progress(inst, metric, scenario, points, solver, opts, &|_| {})
+}
+
+/// [`pareto`], calling `progress(solves_done)` after every ε-constraint solve (for a
+/// progress display; with `points` > 0 there are exactly `points` solves).
+pub fn pareto_with_progress(
+    inst: &Instance,
+    metric: BudgetMetric,
+    scenario: usize,
+    points: usize,
+    solver: &str,
+    opts: &SolveOptions,
+    progress: &dyn Fn(usize),
+) -> Result<Vec<FrontPoint>> {
     if scenario >= inst.scenarios.len() {
         return Err(Error::Unsupported(format!("scenario index {scenario} out of range")));
     }
@@ -144,6 +204,7 @@ pub fn pareto(
         inst
     };
     let first = solve(inst, solver, opts)?;
+    progress(1);
     let Some(top) = point(&first, metric, scenario, f64::INFINITY) else {
         return Ok(Vec::new());
     };
@@ -151,9 +212,10 @@ pub fn pareto(
     if points == 0 {
         // Trace: each solve's optimum is the next non-dominated point.
         let mut eps = top.metric;
-        for _ in 0..100_000 {
+        for k in 0..100_000 {
             eps -= (eps.abs() * 1e-9).max(1e-12);
             let sol = solve(&add_epsilon(inst, metric, scenario, eps), solver, opts)?;
+            progress(k + 2);
             match point(&sol, metric, scenario, eps) {
                 Some(p) => {
                     eps = p.metric;
@@ -171,6 +233,7 @@ pub fn pareto(
             let f = k as f64 / (points - 1).max(1) as f64;
             let eps = lo * (hi / lo).powf(f);
             let sol = solve(&add_epsilon(inst, metric, scenario, eps), solver, opts)?;
+            progress(k + 2);
             if let Some(p) = point(&sol, metric, scenario, eps) {
                 pts.push(p);
             }
@@ -215,7 +278,39 @@ mod tests {
             kv_dtype: "bf16".into(),
             solver: "enum".into(),
             status: Status::Optimal,
+            latency_ms: Latency::default(),
+            memory_bytes: Memory::default(),
+            params: Architecture::new(4, 512, 8, 1024, 32000).params(),
         }
+    }
+
+    #[test]
+    fn drops_the_traded_budget_and_keeps_the_device() {
+        let inst = Instance::from_toml_str(
+            "[space]\nlayers = [4]\nhidden = [512]\nhead_dim = [64]\nffn_ratio = [2.0]\nvocab = [32000]\n\
+             [[scenario]]\nname = 'a'\nhardware = 'jetson-orin-nano-8gb'\n[scenario.budget]\ntpot_ms = 20\ntotal_ms = 900\n\
+             [[scenario]]\nname = 'b'\nhardware = 'jetson-orin-nano-8gb'\n[scenario.budget]\ntpot_ms = 30\n",
+            &Origin::file("b.toml"),
+            None,
+        )
+        .unwrap();
+        let names =
+            |v: &[Budget]| v.iter().map(|b| format!("{}.{}", b.scenario_name, b.metric.name())).collect::<Vec<_>>();
+        let c = choose_budgets(&inst, BudgetMetric::TpotMs, 0, false, &[]);
+        assert_eq!(names(&c.dropped), ["a.tpot_ms"]);
+        assert_eq!(names(&c.active), ["a.total_ms", "a.memory_bytes", "b.tpot_ms", "b.memory_bytes"]);
+        assert_eq!(names(&c.instance.budgets), names(&c.active));
+        assert!(choose_budgets(&inst, BudgetMetric::TpotMs, 0, true, &[]).dropped.is_empty());
+        // Trading memory keeps the device's capacity unless asked to drop it.
+        assert!(choose_budgets(&inst, BudgetMetric::MemoryBytes, 0, false, &[]).dropped.is_empty());
+        let c = choose_budgets(
+            &inst,
+            BudgetMetric::MemoryBytes,
+            0,
+            false,
+            &[BudgetMetric::MemoryBytes, BudgetMetric::TotalMs],
+        );
+        assert_eq!(names(&c.dropped), ["a.total_ms", "a.memory_bytes", "b.memory_bytes"]);
     }
 
     #[test]

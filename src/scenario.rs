@@ -77,6 +77,20 @@ impl BudgetMetric {
         }
     }
 
+    /// Axis label for plots, in words with its unit: `TPOT (ms)`, `memory (GB)`, `parameters`.
+    pub fn plot_label(self) -> String {
+        let what = match self {
+            BudgetMetric::PrefillMs => "prefill latency",
+            BudgetMetric::DecodeMs => "decode step latency",
+            BudgetMetric::TpotMs => "TPOT",
+            BudgetMetric::TotalMs => "total latency",
+            BudgetMetric::MemoryBytes => "memory",
+            BudgetMetric::Params => "parameters",
+            BudgetMetric::ActiveParams => "active parameters",
+        };
+        format!("{what}{}", self.plot_unit())
+    }
+
     /// The metric's value from exact metrics and parameter counts.
     pub fn value(self, x: &Metrics, p: &ParamCounts) -> f64 {
         self.pick(&x.latency_ms, &x.memory_bytes, p)

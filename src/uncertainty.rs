@@ -3,7 +3,7 @@
 //! constraint ([`RobustSpec`]). Pure data; `solve::robust` optimises over it.
 
 use crate::error::{Error, Result};
-use crate::hardware::{read_latency_samples, EfficiencyTerms};
+use crate::hardware::{read_latency_samples, read_latency_samples_devices, EfficiencyTerms};
 use crate::law::{read_coefficient_samples, LossLaw};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -88,6 +88,9 @@ pub struct RobustSpec {
     pub chance_epsilon: Option<f64>,
     /// Scenarios the latency samples apply to (default: all).
     pub latency_scenarios: Option<Vec<usize>>,
+    /// The devices the latency samples were calibrated on (their `hardware` column; empty
+    /// when the file does not say): samples from another device draw a warning.
+    pub latency_devices: Vec<String>,
 }
 
 /// Command-line overrides of a `[robust]` section (`colaw solve --risk --samples
@@ -122,6 +125,7 @@ impl RobustSpec {
                 latency: Vec::new(),
                 chance_epsilon: None,
                 latency_scenarios: None,
+                latency_devices: Vec::new(),
             },
             (None, false) => return Ok(None),
         };
@@ -133,6 +137,7 @@ impl RobustSpec {
         }
         if let Some(p) = &o.latency_samples {
             spec.latency = read_latency_samples(p)?;
+            spec.latency_devices = read_latency_samples_devices(p)?;
         }
         if let Some(e) = o.chance {
             spec.chance_epsilon = Some(e);

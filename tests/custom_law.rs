@@ -71,6 +71,7 @@ fn samples_drive_robust_selection_region_and_bands() {
         latency: vec![],
         chance_epsilon: None,
         latency_scenarios: None,
+        latency_devices: Vec::new(),
     };
     let r = robust_enum(&inst, &spec).unwrap();
     assert_eq!(r.status, Status::Optimal, "{}", r.message);

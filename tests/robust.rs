@@ -67,6 +67,7 @@ fn mean_and_cvar_agree_with_enum() {
                 latency: vec![],
                 chance_epsilon: None,
                 latency_scenarios: None,
+                latency_devices: Vec::new(),
             };
             solved += agree(&inst, &spec, &format!("case {case} {risk:?}")) as usize;
         }
@@ -92,6 +93,7 @@ fn chance_constraint_agrees_with_enum() {
                 latency: lat[start..start + 12].to_vec(),
                 chance_epsilon: Some(eps),
                 latency_scenarios: None,
+                latency_devices: Vec::new(),
             };
             solved += agree(&inst, &spec, &format!("case {case} {risk:?} ε={eps}")) as usize;
         }
@@ -109,6 +111,7 @@ fn mean_risk_without_samples_is_the_point_optimum() {
         latency: vec![],
         chance_epsilon: None,
         latency_scenarios: None,
+        latency_devices: Vec::new(),
     };
     let r = robust_mip(&inst, &spec, &SolveOptions::default()).unwrap();
     let s = colaw::solve::solve(&inst, "enum", &SolveOptions::default()).unwrap();
@@ -137,6 +140,7 @@ fn a_sample_that_overflows_at_some_depths_excludes_them_in_both_solvers() {
                 latency: vec![],
                 chance_epsilon: None,
                 latency_scenarios: None,
+                latency_devices: Vec::new(),
             };
             if agree(&inst, &spec, "overflowing sample") {
                 cases += 1;

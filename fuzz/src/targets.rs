@@ -205,7 +205,8 @@ pub fn oracle_jsonl(data: &[u8]) -> bool {
 /// An oracle command's stdout (`{"loss": …}`), and the design JSON `colaw oracle` reads.
 pub fn oracle_reply(data: &[u8]) -> bool {
     let t = text(data);
-    let reply = colaw::oracle::parse_oracle_output(&t).is_ok();
+    let reply = colaw::oracle::parse_reply(&t).is_ok();
+    let _ = colaw::oracle::parse_oracle_output(&t);
     let design = serde_json::from_str::<colaw::oracle::Design>(t.trim()).is_ok();
     reply || design
 }

@@ -150,7 +150,7 @@ pub fn profile(rows: &[BenchRow], solvers: &[String]) -> (Vec<Series>, f64) {
             }
             let last = pts.last().map_or(0.0, |p| p.1);
             pts.push((tau_max, last));
-            Series { name: s.clone(), points: pts, band: None, step: true }
+            Series { name: s.clone(), points: pts, band: None, band_label: None, step: true }
         })
         .collect();
     (series, tau_max)

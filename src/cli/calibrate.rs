@@ -1,7 +1,7 @@
 //! `colaw calibrate --hardware HW MEASUREMENTS.csv --out CALIBRATED.toml`.
 
 use super::output::print_json;
-use crate::calibrate::{bootstrap, calibrate_with, intervals95, predict, prepare, TermSet};
+use crate::calibrate::{bootstrap_with_progress, calibrate_with_progress, intervals95, predict, prepare, TermSet};
 use crate::deployment::{device_key, engines_dir};
 use crate::engine::find_engine;
 use crate::hardware::{load_hardware, write_latency_samples};
@@ -34,8 +34,11 @@ pub struct CalibrateArgs {
     /// (`[devices.<hardware>]`), loadable with --engine FILE; needs an engine file (--engine).
     #[arg(long)]
     pub engine_out: Option<PathBuf>,
-    /// Terms to fit: full (11: compute and bandwidth efficiency per operator class, three
-    /// overheads) or compact (5: one compute and one bandwidth efficiency, three overheads).
+    /// Terms to fit: full (11: compute and bandwidth efficiency per operator class, per-step,
+    /// per-layer and per-MoE-layer overheads), extended (15: also per token and layer, per
+    /// attention pair and layer, and the extra per-step and per-layer cost of a prefill step;
+    /// for engines like llama.cpp) or compact (5: one compute and one bandwidth efficiency,
+    /// three overheads). Terms not fitted keep the --hardware file's values.
     #[arg(long, default_value = "full")]
     pub terms: String,
     /// Cross-validation groups: arch (unseen designs), source (unseen publications; needs a
@@ -129,10 +132,14 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
     devices = order.iter().map(|&i| devices[i].clone()).collect();
     let mut cal_rows = Vec::with_capacity(rows.len());
     let mut base = None;
+    let mut device_names: Vec<String> = Vec::new();
     let mut start = 0;
     while start < rows.len() {
         let end = (start..rows.len()).find(|&i| devices[i] != devices[start]).unwrap_or(rows.len());
         let hw = load_hardware(&devices[start])?;
+        if !device_names.iter().any(|n| n == hw.device_name()) {
+            device_names.push(hw.device_name().to_string());
+        }
         // The engine's attention kernel, but the device file's own terms: calibration starts
         // from (and reports "uncalibrated" against) the datasheet, not an earlier profile.
         let hw = match &engine {
@@ -155,7 +162,14 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
             other => bail!("--cv-by {other}: allowed arch, source, device"),
         };
     }
-    let cal = calibrate_with(&cal_rows, &base, a.folds, set)?;
+    // The full fit, then one per cross-validation fold.
+    let bar = super::progress::bar(0, "calibrate", "fits (full, then each CV fold)");
+    let cal = calibrate_with_progress(&cal_rows, &base, a.folds, set, &|done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    });
+    bar.finish_and_clear();
+    let cal = cal?;
     let bytes = std::fs::read(&a.measurements).with_context(|| file.clone())?;
     let hash = sha256_hex(&bytes);
     let mut hw = cal.terms.apply(&base);
@@ -226,11 +240,13 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
 
     let mut boot = serde_json::Value::Null;
     if a.bootstrap > 0 {
-        let samples = bootstrap(&cal_rows, &base, &cal.terms, a.bootstrap, a.seed, set);
+        let bar = super::progress::bar(a.bootstrap as u64, "bootstrap", "resamples");
+        let samples = bootstrap_with_progress(&cal_rows, &base, &cal.terms, a.bootstrap, a.seed, set, &|| bar.inc(1));
+        bar.finish_and_clear();
         let ci: serde_json::Map<String, serde_json::Value> =
             intervals95(&samples).into_iter().map(|(name, (lo, hi))| (name.to_string(), json!([lo, hi]))).collect();
         if let Some(p) = &a.samples {
-            write_latency_samples(p, &samples)?;
+            write_latency_samples(p, &samples, &device_names)?;
         }
         boot = json!({"resamples": a.bootstrap, "seed": a.seed, "ci95": ci,
                       "samples": a.samples.as_ref().map(|p| p.display().to_string())});

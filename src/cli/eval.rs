@@ -5,6 +5,7 @@ use super::{EngineArgs, WorkloadArgs};
 use crate::architecture::load_arch;
 use crate::cost::Mode;
 use crate::eval::{evaluate, Evaluation};
+use crate::fragility;
 use crate::hardware::load_hardware;
 use crate::law::{load_law, LossLaw};
 use clap::Args;
@@ -37,6 +38,7 @@ pub struct EvalArgs {
 
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     let ev = evaluation(&a)?;
+    crate::util::warning::print_stderr(&ev.warnings);
     match a.format {
         Format::Json => print_json(&ev),
         Format::Table => {
@@ -63,6 +65,10 @@ pub fn evaluation(a: &EvalArgs) -> anyhow::Result<Evaluation> {
     let mode = if a.paper_mode { Mode::Paper } else { Mode::Full };
     let mut ev = evaluate(&arch, &hw, &w, mode, Some(&law as &dyn LossLaw), a.tokens)?;
     ev.deployment = deployment.map(|d| d.report());
+    let label = arch.name.clone().unwrap_or_else(|| arch.label());
+    ev.warnings.extend(fragility::uncalibrated(&hw, ""));
+    ev.warnings.extend(fragility::memory_above_usable(&hw, ev.memory_bytes.total, &label, ""));
+    ev.warnings.extend(fragility::outside_fitted_range(&law, a.tokens.or(law.default_tokens()), &[&arch], &label));
     Ok(ev)
 }
 
@@ -116,12 +122,17 @@ fn table(ev: &Evaluation) -> String {
     let m = &ev.memory_bytes;
     let _ = writeln!(
         s,
-        "  memory: weights {}  kv {}  activations {}  total {} of {} ({})",
+        "  memory: weights {}  kv {}  activations {}  total {} of {}{} ({})",
         human_bytes(m.weights),
         human_bytes(m.kv_cache),
         human_bytes(m.activations),
         human_bytes(m.total),
-        human_bytes(ev.capacity_bytes),
+        human_bytes(ev.usable_bytes),
+        if ev.usable_bytes < ev.capacity_bytes {
+            format!(" usable ({} less the OS reserve)", human_bytes(ev.capacity_bytes))
+        } else {
+            String::new()
+        },
         if ev.fits_memory { "fits" } else { "DOES NOT FIT" }
     );
     let _ = writeln!(

@@ -3,15 +3,16 @@
 
 use super::output::print_json;
 use crate::law::bootstrap::{bootstrap, write_samples, Bootstrap, BootstrapOptions};
-use crate::law::fit::{to_theta, FitModel, FitOptions, Fitter, LseModel, Starts};
+use crate::law::fit::{to_theta, FitModel, FitOptions, LseModel, Starts};
+use crate::law::noise::fit_seed_weighted;
 use crate::law::posterior::{posterior, MapPoint, PosteriorMethod, PosteriorOptions};
-use crate::law::{load_law, read_observations, ColumnMap, LossLaw};
+use crate::law::{load_law, read_observations, ColumnMap, LossLaw, PowerLaw};
 use crate::util::provenance::Provenance;
+use crate::util::{print_warnings, Warning};
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// Arguments of `fit`.
@@ -20,7 +21,8 @@ pub struct FitArgs {
     /// Observations CSV: a loss column and a column per law variable (by name or alias such
     /// as N, D), or architecture columns (layers, hidden, heads, ffn, vocab, …).
     pub data: PathBuf,
-    /// Law file or name under models/laws/ whose form is fitted (its values are one start).
+    /// Law file or name under models/laws/ whose form is fitted (its values are one start;
+    /// format and `fixed`: docs/fitting.md, "Law files").
     #[arg(long)]
     pub law: String,
     /// Column mapping VAR=COLUMN,… (VAR: a law variable, `loss` or `weight`).
@@ -60,6 +62,29 @@ pub struct FitArgs {
     /// Write the coefficient samples CSV here (needs --bootstrap or --posterior; same schema).
     #[arg(long)]
     pub samples: Option<PathBuf>,
+    /// Keep coefficient NAME at VALUE instead of fitting it (repeatable): with few rows, fix
+    /// what other work already knows (e.g. --fix alpha_m=0.05). The --out file records it in
+    /// `fixed`, so later fits (and the loop) keep it too.
+    #[arg(long = "fix", value_name = "NAME=VALUE")]
+    pub fix: Vec<String>,
+}
+
+/// Apply `--fix NAME=VALUE` flags to a law.
+fn apply_fixes(law: PowerLaw, fixes: &[String]) -> anyhow::Result<PowerLaw> {
+    let mut law = law;
+    for f in fixes {
+        let (name, value) = f
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--fix {f}: expected NAME=VALUE, e.g. --fix alpha_m=0.05"))?;
+        let value: f64 = value.trim().parse().map_err(|_| {
+            anyhow::anyhow!(
+                "--fix {f}: `{}` is not a number; expected NAME=VALUE, e.g. --fix alpha_m=0.05",
+                value.trim()
+            )
+        })?;
+        law = law.with_fixed(name.trim(), value)?;
+    }
+    Ok(law)
 }
 
 #[derive(Debug, Serialize)]
@@ -105,7 +130,14 @@ struct Report {
     p_eff: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     noise_dof: Option<f64>,
-    warnings: Vec<String>,
+    /// Coefficients kept at their value (`--fix`, the law file's `fixed`).
+    fixed: BTreeMap<String, f64>,
+    /// Coefficients the data determined.
+    free_coefficients: usize,
+    /// Rows had `loss_sd`: the floor added to their seed variance (log loss²; `law::noise`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed_noise_floor_log: Option<f64>,
+    warnings: Vec<Warning>,
     out: Option<String>,
     samples: Option<String>,
 }
@@ -155,7 +187,7 @@ pub fn sampling(a: &FitArgs) -> anyhow::Result<(Option<PosteriorMethod>, Posteri
 
 pub fn run(a: FitArgs) -> anyhow::Result<()> {
     let (method, po) = sampling(&a)?;
-    let law = load_law(&a.law)?;
+    let law = apply_fixes(load_law(&a.law)?, &a.fix)?;
     let model = LseModel::new(&law).with_context(|| format!("law `{}` cannot be fitted", law.name))?;
     let map = match &a.map {
         Some(m) => ColumnMap::parse(m)?,
@@ -170,8 +202,10 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         seed: a.seed,
         ..FitOptions::default()
     };
-    let fitter = Fitter::new(&model, &obs, opts)?;
-    let fit = fitter.fit(Some(&to_theta(model.kinds(), &law.values)))?;
+    // Rows with `loss_sd` (repeated seeds) are weighted by their noise (`law::noise`).
+    let refit_starts = opts.starts.clone();
+    let (fitter, fit, seed_floor) =
+        fit_seed_weighted(&model, &obs, opts, &to_theta(model.kinds(), &law.values), refit_starts)?;
     let mut map: Option<MapPoint> = None;
     let posterior_boot: Option<Bootstrap> = match method {
         Some(_) => {
@@ -184,25 +218,11 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
     };
     let boot: Option<Bootstrap> = posterior_boot.or_else(|| {
         (a.bootstrap > 0).then(|| {
-            let bar = std::io::stderr().is_terminal().then(|| {
-                let b = indicatif::ProgressBar::new(a.bootstrap as u64);
-                if let Ok(style) =
-                    indicatif::ProgressStyle::with_template("bootstrap {bar:40} {pos}/{len} resamples ({eta} left)")
-                {
-                    b.set_style(style);
-                }
-                b
-            });
-            let tick = || {
-                if let Some(b) = &bar {
-                    b.inc(1);
-                }
-            };
+            let bar = super::progress::bar(a.bootstrap as u64, "bootstrap", "resamples");
+            let tick = || bar.inc(1);
             let bo = BootstrapOptions { resamples: a.bootstrap, seed: a.seed, ..Default::default() };
             let r = bootstrap(&fitter, &fit, &bo, Some(&tick));
-            if let Some(b) = bar {
-                b.finish_and_clear();
-            }
+            bar.finish_and_clear();
             r
         })
     });
@@ -229,6 +249,11 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         .count("starts", fit.starts)
         .count("starts_at_best", fit.starts_at_best)
         .with("seed", a.seed as i64);
+    if let Some(floor) = seed_floor {
+        table = table
+            .with("seed_weights", "1/(v_i + floor), v_i = (loss_sd/(loss·√seeds))², mean 1")
+            .with("seed_noise_floor_log", floor);
+    }
     if let Some(m) = &map {
         table = table
             .with("posterior", uncertainty)
@@ -258,6 +283,9 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
     }
     fitted.file.fit = Some(table.into_table());
     fitted.file.source = Some(format!("fitted by `colaw fit` to {}", a.data.display()));
+    // What the law has seen: solve, region, pareto and eval warn outside it.
+    fitted.file.range = crate::law::observed_range(&obs.inputs);
+    fitted.file.range_source = Some(format!("the {} rows of {}", obs.len(), a.data.display()));
     if let Some(out) = &a.out {
         crate::util::fs::write_atomic(out, fitted.to_toml_string().as_bytes())?;
     }
@@ -306,9 +334,14 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         sigma_log: map.as_ref().map(|m| m.sigma),
         p_eff: map.as_ref().map(|m| m.p_eff),
         noise_dof: map.as_ref().map(|m| m.dof),
+        fixed: law.fixed_names().into_iter().map(|n| (n.clone(), law.file.coefficients[&n])).collect(),
+        free_coefficients: law.fixed.iter().filter(|f| !**f).count(),
+        seed_noise_floor_log: seed_floor,
         warnings: fit.warnings.clone(),
         out: a.out.as_ref().map(|p| p.display().to_string()),
         samples: a.samples.as_ref().map(|p| p.display().to_string()),
     };
+    // The report is JSON only; its warnings go to stderr too, where a person sees them.
+    print_warnings(&report.warnings);
     print_json(&report)
 }

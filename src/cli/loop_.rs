@@ -93,6 +93,14 @@ pub struct LoopArgs {
     /// `[solver] max_candidates`, else 10⁹).
     #[arg(long)]
     pub max_candidates: Option<u64>,
+    /// Re-ask the journal's designs whose every attempt failed (e.g. after fixing the
+    /// oracle), each with 1 + --retries fresh attempts, then go on.
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// On a finished journal: measure N more rounds after its last one, whatever its
+    /// confidence, then fit once more (a larger --rounds does not reopen a finished journal).
+    #[arg(long, default_value_t = 0)]
+    pub extend: usize,
 }
 
 pub fn run(a: LoopArgs) -> anyhow::Result<()> {
@@ -113,6 +121,12 @@ pub fn run(a: LoopArgs) -> anyhow::Result<()> {
         eprintln!("measured {n} initial designs into {}", a.data.display());
     }
     let report = lp.run(&a.data).with_context(|| format!("loop with journal {}", a.journal.display()))?;
+    for n in &report.notes {
+        eprintln!("note: {n}");
+    }
+    for o in report.outliers.iter().filter(|o| o.status != "re-asked") {
+        eprintln!("outlier {}: {} — {}", o.row, o.status, o.note);
+    }
     print_json(&serde_json::json!({
         "choice": report.choice,
         "confidence": report.confidence,
@@ -122,6 +136,9 @@ pub fn run(a: LoopArgs) -> anyhow::Result<()> {
         "calls_this_run": report.calls_this_run,
         "measured": report.measured,
         "failed": report.failed,
+        "failures": report.failures,
+        "outliers": report.outliers,
+        "notes": report.notes,
         "intervals": report.rounds.last().map(crate::outer::intervals),
         "journal": report.journal,
     }))
@@ -157,6 +174,8 @@ pub fn options(a: &LoopArgs) -> anyhow::Result<LoopOptions> {
         starts: Starts::Lhs(a.starts),
         warm_starts: a.warm_starts,
         strategy: a.strategy,
+        retry_failed: a.retry_failed,
+        extend: a.extend,
     };
     opts.validate()?;
     Ok(opts)
@@ -225,7 +244,14 @@ pub fn run_oracle(a: OracleArgs) -> anyhow::Result<()> {
     let mut s = String::new();
     std::io::stdin().read_to_string(&mut s).context("reading the design from stdin")?;
     let d: Design = serde_json::from_str(s.trim()).context("stdin must be one design as JSON (as `loop` sends it)")?;
-    let loss = o.evaluate(&d).map_err(|e| anyhow::anyhow!("oracle failed: {e}"))?;
-    println!("{}", serde_json::json!({ "loss": loss }));
+    let r = o.measure(&d).map_err(|e| anyhow::anyhow!("oracle failed: {e}"))?;
+    let mut v = serde_json::json!({ "loss": r.loss });
+    if let Some(sd) = r.loss_sd {
+        v["loss_sd"] = sd.into();
+    }
+    if let Some(n) = r.seeds {
+        v["seeds"] = n.into();
+    }
+    println!("{v}");
     Ok(())
 }

@@ -2,11 +2,12 @@
 
 use super::output::print_json;
 use crate::architecture::load_arch;
+use crate::fragility::{for_designs, for_instance, Extents};
 use crate::instance::Instance;
 use crate::law::read_coefficient_samples;
-use crate::pareto::{add_loss_bands, pareto, with_budgets_from};
-use crate::plot::{lines, Series};
-use crate::scenario::BudgetMetric;
+use crate::pareto::{add_loss_bands, choose_budgets, pareto_with_progress, with_budgets_from};
+use crate::plot::{add_point_titles, lines, Series};
+use crate::scenario::{Budget, BudgetMetric};
 use crate::solve::{SolveOptions, SolverKind};
 use anyhow::Context;
 use clap::Args;
@@ -42,6 +43,29 @@ pub struct ParetoArgs {
     /// Plot the metric on a log axis.
     #[arg(long)]
     pub log_x: bool,
+    /// Keep the instance's own budget on the traded metric (in the traded scenario). By
+    /// default it is dropped, and the output says so: it would cut the front at its limit.
+    #[arg(long)]
+    pub keep_traded_budget: bool,
+    /// Also drop every budget on this metric, in every scenario (repeatable; `memory` drops
+    /// the device's memory capacity too).
+    #[arg(long, value_name = "METRIC")]
+    pub drop_budget: Vec<String>,
+}
+
+/// A budget for titles and notes: `tpot_ms ≤ 20 (scenario)`, memory in GB.
+fn budget_text(b: &Budget, scenarios: usize) -> String {
+    let limit = match b.metric {
+        BudgetMetric::MemoryBytes => format!("{:.3} GB", b.limit / 1e9),
+        m if m.is_latency() => format!("{} ms", b.limit),
+        _ => format!("{:.4e}", b.limit),
+    };
+    let name = b.metric.name().trim_end_matches("_ms").trim_end_matches("_bytes");
+    if scenarios > 1 {
+        format!("{name} ≤ {limit} ({})", b.scenario_name)
+    } else {
+        format!("{name} ≤ {limit}")
+    }
 }
 
 pub fn run(a: ParetoArgs) -> anyhow::Result<()> {
@@ -58,11 +82,57 @@ pub fn run(a: ParetoArgs) -> anyhow::Result<()> {
         }
         None => 0,
     };
+    let also: Vec<BudgetMetric> = a.drop_budget.iter().map(|m| BudgetMetric::parse(m)).collect::<Result<_, _>>()?;
+    let choice = choose_budgets(&inst, metric, s, a.keep_traded_budget, &also);
+    let inst = choice.instance;
+    let n_sc = inst.scenarios.len();
+    let note = if choice.dropped.is_empty() {
+        None
+    } else {
+        let list: Vec<String> = choice.dropped.iter().map(|b| budget_text(b, n_sc)).collect();
+        let why = if a.keep_traded_budget || !choice.dropped.iter().any(|b| b.metric == metric) {
+            "as asked (--drop-budget)".to_string()
+        } else {
+            format!(
+                "the front trades {} itself, and its budget would cut the front at its limit (--keep-traded-budget keeps it)",
+                metric.name()
+            )
+        };
+        Some(format!("dropped {}: {why}", list.join(", ")))
+    };
+    if let Some(n) = &note {
+        eprintln!("note: {n}");
+    }
     let opts = SolveOptions { compare_exact: false, ..SolveOptions::from_instance(&inst) };
-    let mut front = pareto(&inst, metric, s, a.points, &a.solver, &opts)?;
+    // A bar over the ε values when their number is given; a running count while tracing.
+    let bar = if a.points > 0 {
+        super::progress::bar(a.points as u64, "pareto", "solves")
+    } else {
+        super::progress::spinner(format!("pareto: tracing the {} front by exact solves", metric.name()))
+    };
+    let front = pareto_with_progress(&inst, metric, s, a.points, &a.solver, &opts, &|k| {
+        if a.points > 0 {
+            bar.set_position(k as u64);
+        } else {
+            bar.set_message(format!("pareto: tracing the {} front, {k} exact solves", metric.name()));
+        }
+    });
+    bar.finish_and_clear();
+    let mut front = front?;
     if let Some(p) = &a.samples {
         add_loss_bands(&inst, &mut front, &read_coefficient_samples(p, inst.law.as_ref())?)?;
     }
+    let mut warnings = for_instance(&inst);
+    {
+        let archs: Vec<&crate::Architecture> = front.iter().map(|p| &p.arch).collect();
+        // Memory is known in the traded scenario only; NaN elsewhere never exceeds a share.
+        let mem: Vec<Vec<f64>> = front
+            .iter()
+            .map(|p| (0..n_sc).map(|k| if k == s { p.memory_bytes.total } else { f64::NAN }).collect())
+            .collect();
+        warnings.extend(for_designs(&inst, &Extents::of(&inst.space), &archs, &mem, "front designs"));
+    }
+    crate::util::warning::print_stderr(&warnings);
     let mut files = Vec::new();
     if let Some(dir) = &a.out {
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
@@ -88,6 +158,13 @@ pub fn run(a: ParetoArgs) -> anyhow::Result<()> {
             "vocab",
             "weight_dtype",
             "kv_dtype",
+            "prefill_ms",
+            "decode_ms",
+            "tpot_ms",
+            "total_ms",
+            "memory_bytes",
+            "params",
+            "active_params",
             "solver",
         ])?;
         let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
@@ -112,6 +189,13 @@ pub fn run(a: ParetoArgs) -> anyhow::Result<()> {
                 r.vocab.to_string(),
                 p.weight_dtype.clone(),
                 p.kv_dtype.clone(),
+                p.latency_ms.prefill.to_string(),
+                p.latency_ms.decode.to_string(),
+                p.latency_ms.tpot.to_string(),
+                p.latency_ms.total.to_string(),
+                p.memory_bytes.total.to_string(),
+                p.params.total.to_string(),
+                p.params.active.to_string(),
                 p.solver.clone(),
             ])?;
         }
@@ -129,18 +213,34 @@ pub fn run(a: ParetoArgs) -> anyhow::Result<()> {
                 name: format!("exact front ({} designs)", front.len()),
                 points: front.iter().map(|p| (p.metric * scale, p.loss)).collect(),
                 band,
+                band_label: Some("5–95 % loss over the coefficient samples".into()),
                 step: false,
             };
-            let unit = metric.plot_unit();
             let svg = dir.join("front.svg");
+            let mut budgets: Vec<String> = choice.active.iter().map(|b| budget_text(b, n_sc)).collect();
+            if budgets.is_empty() {
+                budgets.push("none".into());
+            }
             lines(
                 &svg,
-                &format!("Loss vs {} — {} on {}", metric.name(), inst.name, inst.scenarios[s].hardware.name),
-                &format!("{}{unit}", metric.name()),
+                &format!(
+                    "Loss vs {} — {} on {}; budgets: {}",
+                    metric.plot_label(),
+                    inst.name,
+                    inst.scenarios[s].hardware.name,
+                    budgets.join(", ")
+                ),
+                &metric.plot_label(),
                 "predicted loss (nats)",
                 &[series],
                 a.log_x,
             )?;
+            // Hover labels: each point's design, loss and metric.
+            let titles: Vec<String> = front
+                .iter()
+                .map(|p| format!("{}: loss {:.4}, {} {:.5}", p.label, p.loss, metric.name(), p.metric))
+                .collect();
+            add_point_titles(&svg, &titles)?;
             files.push(svg);
         }
     }
@@ -149,6 +249,10 @@ pub fn run(a: ParetoArgs) -> anyhow::Result<()> {
         "metric": metric.name(),
         "scenario": inst.scenarios[s].name,
         "budget_from": a.budget_from,
+        "budgets": choice.active,
+        "dropped_budgets": choice.dropped,
+        "note": note,
+        "warnings": warnings,
         "points": front,
         "files": files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "pareto_ms": t0.elapsed().as_secs_f64() * 1e3,

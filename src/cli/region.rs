@@ -1,11 +1,12 @@
 //! `colaw region INSTANCE.toml --samples SAMPLES.csv --out DIR`.
 
 use super::output::print_json;
-use crate::hardware::read_latency_samples;
+use crate::fragility::{for_designs, for_instance, latency_samples_devices, Extents};
+use crate::hardware::{read_latency_samples, read_latency_samples_devices};
 use crate::instance::Instance;
 use crate::law::read_coefficient_samples;
-use crate::plot::{heatmaps, Panel};
-use crate::region::{budget_map, region, DesignStats, MapCell, Region, RegionOptions};
+use crate::plot::{heatmaps, ColorScale, Panel};
+use crate::region::{budget_map, region_with_progress, DesignStats, MapCell, Region, RegionOptions};
 use crate::scenario::BudgetMetric;
 use crate::util::fs::{write_atomic, write_csv_atomic};
 use anyhow::{bail, Context};
@@ -61,9 +62,9 @@ pub fn run(a: RegionArgs) -> anyhow::Result<()> {
         Some(p) => read_coefficient_samples(p, inst.law.as_ref())?,
         None => Vec::new(),
     };
-    let lat = match &a.latency_samples {
-        Some(p) => read_latency_samples(p)?,
-        None => Vec::new(),
+    let (lat, lat_devices) = match &a.latency_samples {
+        Some(p) => (read_latency_samples(p)?, read_latency_samples_devices(p)?),
+        None => (Vec::new(), Vec::new()),
     };
     if coef.is_empty() && lat.is_empty() {
         bail!("give --samples (law coefficients) and/or --latency-samples: without samples there is no uncertainty");
@@ -76,8 +77,35 @@ pub fn run(a: RegionArgs) -> anyhow::Result<()> {
     } else {
         Some(a.latency_scenario.iter().map(|n| scenario_index(&inst, n)).collect::<anyhow::Result<Vec<_>>>()?)
     };
+    let mut warnings = for_instance(&inst);
+    if !lat.is_empty() {
+        warnings.extend(latency_samples_devices(&inst, &lat_devices, latency_scenarios.as_deref()));
+    }
     let opts = RegionOptions { target_loss: a.target_loss, latency_scenarios };
-    let r = region(&inst, &coef, &lat, &opts)?;
+    let draws = coef.len().max(lat.len()).max(1);
+    let bar = super::progress::bar(draws as u64, "region", "draws");
+    let r = region_with_progress(&inst, &coef, &lat, &opts, &|| bar.inc(1));
+    bar.finish_and_clear();
+    let r = r?;
+    // The designs the summary recommends: each on the edge of the space or outside the law's
+    // fitted range is named.
+    let ext = Extents::of(&inst.space);
+    let mut picked: Vec<usize> = [r.point_optimum, r.most_often_optimal, r.safest].into_iter().flatten().collect();
+    picked.dedup();
+    picked.sort_unstable();
+    picked.dedup();
+    for &k in &picked {
+        let d = &r.designs[k];
+        let arch = inst.space.widths[d.width].arch(inst.space.depths[d.depth]);
+        let what = format!("recommended design {}", d.label);
+        let mem = crate::solve::scenario_metrics(&inst, &inst.space.widths[d.width], &arch, |_| None)?
+            .iter()
+            .map(|m| m.memory_bytes.total)
+            .collect();
+        warnings.extend(for_designs(&inst, &ext, &[&arch], &[mem], &what));
+    }
+    crate::util::warning::dedup(&mut warnings);
+    crate::util::warning::print_stderr(&warnings);
     std::fs::create_dir_all(&a.out).with_context(|| a.out.display().to_string())?;
     let mut files = Vec::new();
     let csv_path = a.out.join("region.csv");
@@ -105,6 +133,7 @@ pub fn run(a: RegionArgs) -> anyhow::Result<()> {
         "most_often_optimal": pick(r.most_often_optimal),
         "safest": pick(r.safest),
         "budget_map": budget_map,
+        "warnings": warnings,
         "files": files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "region_ms": t0.elapsed().as_secs_f64() * 1e3,
     });
@@ -134,14 +163,10 @@ fn maps(inst: &Instance, r: &Region, dir: &Path) -> anyhow::Result<Vec<PathBuf>>
         let panels: Vec<Panel> = moe
             .iter()
             .map(|&(e, k)| {
-                // A cell exists (0 by default) when the space has that (hidden, MoE) width.
+                // A cell has a value only where some design meets the budgets in at least
+                // one draw (the listed designs); the rest are drawn hatched, so "never
+                // feasible" cannot be read as a probability of 0 of a feasible design.
                 let mut values: Vec<Vec<Option<f64>>> = vec![vec![None; hidden.len()]; depths.len()];
-                for wc in inst.space.widths.iter().filter(|w| (w.experts, w.active_experts) == (e, k)) {
-                    let x = hidden.binary_search(&wc.hidden).unwrap_or(0);
-                    for row in values.iter_mut() {
-                        row[x].get_or_insert(0.0);
-                    }
-                }
                 for d in r.designs.iter().filter(|d| (d.experts, d.active_experts) == (e, k)) {
                     let (x, y) =
                         (hidden.binary_search(&d.hidden).unwrap_or(0), depths.binary_search(&d.layers).unwrap_or(0));
@@ -162,8 +187,11 @@ fn maps(inst: &Instance, r: &Region, dir: &Path) -> anyhow::Result<Vec<PathBuf>>
             &format!("{title} — {} ({} draws)", inst.name, r.draws),
             "hidden size d",
             "layers l",
-            "probability (max over heads, FFN ratio, dtypes)",
-            (0.0, 1.0),
+            &ColorScale::Continuous {
+                range: (0.0, 1.0),
+                desc: "probability (max over heads, FFN ratio, dtypes)".into(),
+            },
+            "no design meets the budgets in any draw",
             &panels,
         )?;
         out.push(path);
@@ -192,7 +220,6 @@ fn budget_map_files(
     let path = dir.join("budget_map.csv");
     write_csv_atomic(&path, |w| cells.iter().try_for_each(|c| w.serialize(c)))?;
     let mut files = vec![path];
-    let unit = if matches!(lat_metric, BudgetMetric::Params | BudgetMetric::ActiveParams) { "" } else { " (ms)" };
     let fmt_lat = |v: f64| {
         if v >= 100.0 {
             format!("{v:.0}")
@@ -208,43 +235,55 @@ fn budget_map_files(
         y_labels: mems.iter().map(|&m| format!("{:.2}", m / 1e9)).collect(),
         values: (0..n).map(|j| (0..n).map(|i| f(&cells[j * n + i])).collect()).collect(),
     };
-    let xd = format!("{} budget{unit}", lat_metric.name());
+    let xd = format!("budget on {}", lat_metric.plot_label());
     let losses: Vec<f64> = cells.iter().filter_map(|c| c.best_loss).collect();
     let lr = (
         losses.iter().copied().fold(f64::INFINITY, f64::min),
         losses.iter().copied().fold(f64::NEG_INFINITY, f64::max),
     );
-    for (key, title, f, range, vd) in [
+    let mut experts: Vec<u32> = inst.space.widths.iter().map(|w| w.experts).collect();
+    experts.sort();
+    experts.dedup();
+    type CellValue<'a> = &'a dyn Fn(&MapCell) -> Option<f64>;
+    let maps: [(&str, &str, CellValue, ColorScale); 3] = [
         (
             "loss",
             "best predicted loss",
-            (&|c: &MapCell| c.best_loss) as &dyn Fn(&MapCell) -> Option<f64>,
-            lr,
-            "loss (nats)",
+            &|c: &MapCell| c.best_loss,
+            ColorScale::Continuous { range: lr, desc: "loss (nats)".into() },
         ),
         (
             "layers",
             "depth of the chosen design",
             &|c: &MapCell| c.layers.map(f64::from),
-            (*depths.first().unwrap_or(&1) as f64, *depths.last().unwrap_or(&1) as f64),
-            "layers",
+            ColorScale::Continuous {
+                range: (*depths.first().unwrap_or(&1) as f64, *depths.last().unwrap_or(&1) as f64),
+                desc: "layers".into(),
+            },
         ),
         (
             "experts",
-            "experts of the chosen design (1 = dense)",
+            "experts of the chosen design",
             &|c: &MapCell| c.experts.map(f64::from),
-            (1.0, inst.space.widths.iter().map(|w| w.experts).max().unwrap_or(1).max(2) as f64),
-            "experts",
+            // A handful of expert counts (1, 8, 16): one colour each, not a colour bar.
+            ColorScale::Discrete {
+                desc: "experts".into(),
+                levels: experts
+                    .iter()
+                    .map(|&e| (f64::from(e), if e == 1 { "dense".to_string() } else { format!("{e} experts") }))
+                    .collect(),
+            },
         ),
-    ] {
+    ];
+    for (key, title, f, scale) in maps {
         let p = dir.join(format!("budget_map_{key}.svg"));
         heatmaps(
             &p,
-            &format!("Budget map: {title} — {}", inst.name),
+            &format!("Budget map: {title} — {} on {}", inst.name, inst.scenarios[s].hardware.name),
             &xd,
             "memory budget (GB)",
-            vd,
-            range,
+            &scale,
+            "no design meets these budgets",
             &[panel(f, title)],
         )?;
         files.push(p);

@@ -1,6 +1,7 @@
 //! `colaw solve INSTANCE.toml`.
 
 use super::output::{grouped, human_bytes, print_json, Format};
+use super::{exit_code, Outcome};
 use crate::error::Origin;
 use crate::instance::{Instance, SettingNames, SolverSpec};
 use crate::solve::{solve, RobustReport, Solution, SolveOptions, SolverKind, Status};
@@ -59,6 +60,10 @@ pub struct SolveArgs {
     /// Chance constraint: budgets must hold in at least (1 − ε) of the latency samples.
     #[arg(long)]
     pub chance: Option<f64>,
+    /// Exit 0 when no design meets every budget (default: exit code 3 after the report),
+    /// for scripts that expect infeasible instances.
+    #[arg(long)]
+    pub allow_infeasible: bool,
 }
 
 /// Options from the instance, overridden by flags; validated.
@@ -89,7 +94,15 @@ pub fn run(a: SolveArgs) -> anyhow::Result<()> {
     if let Some(spec) = robust_spec(&inst, &a)? {
         inst.robust = Some(Arc::new(spec));
     }
-    let sol = solve(&inst, &kind, &opts)?;
+    // Large spaces take seconds: say so on a terminal (quiet when piped).
+    let candidates = inst.space.widths.len() * inst.space.depths.len();
+    let spin = (candidates >= 1_000_000).then(|| super::progress::spinner(format!("solve: {candidates} candidates")));
+    let sol = solve(&inst, &kind, &opts);
+    if let Some(s) = spin {
+        s.finish_and_clear();
+    }
+    let sol = sol?;
+    crate::util::warning::print_stderr(&sol.warnings);
     match (a.format, &sol.robust) {
         (Format::Json, _) => print_json(&sol)?,
         (Format::Table, None) => print!("{}", table(&sol)),
@@ -98,7 +111,34 @@ pub fn run(a: SolveArgs) -> anyhow::Result<()> {
     if !sol.verified {
         anyhow::bail!("a returned design failed re-evaluation (a bug): {}", sol.message);
     }
-    Ok(())
+    status_outcome(sol.status, a.allow_infeasible, &sol.message)
+}
+
+/// The exit of a solve whose report was printed: Ok for a design, an [`Outcome`] with its
+/// own exit code for an infeasible instance (unless allowed) or no design in time, an error
+/// for a failed solver.
+pub fn status_outcome(status: Status, allow_infeasible: bool, message: &str) -> anyhow::Result<()> {
+    match status {
+        Status::Optimal | Status::Feasible => Ok(()),
+        Status::Infeasible if allow_infeasible => Ok(()),
+        Status::Infeasible => Err(Outcome {
+            code: exit_code::INFEASIBLE,
+            message: format!(
+                "{message} — exit code {} (no design meets every budget); --allow-infeasible exits 0",
+                exit_code::INFEASIBLE
+            ),
+        }
+        .into()),
+        Status::NoSolution => Err(Outcome {
+            code: exit_code::NO_SOLUTION,
+            message: format!(
+                "{message} — exit code {} (no design found before the time limit); raise --time-limit or try --solver enum",
+                exit_code::NO_SOLUTION
+            ),
+        }
+        .into()),
+        Status::Error => anyhow::bail!("the solver failed: {message}"),
+    }
 }
 
 /// Human-readable summary.

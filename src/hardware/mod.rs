@@ -9,8 +9,12 @@ mod efficiency;
 mod latency_samples;
 
 pub use efficiency::{EfficiencyTerms, N_TERMS as N_EFFICIENCY_TERMS, TERM_NAMES as EFFICIENCY_TERM_NAMES};
-pub(crate) use efficiency::{N_EFF, PER_LAYER, PER_MOE_LAYER, PER_STEP};
-pub use latency_samples::{latency_samples_from_bytes, read_latency_samples, write_latency_samples};
+pub(crate) use efficiency::{
+    N_EFF, PER_ATTENTION_PAIR, PER_LAYER, PER_MOE_LAYER, PER_STEP, PER_TOKEN_LAYER, PREFILL_LAYER, PREFILL_STEP,
+};
+pub use latency_samples::{
+    latency_samples_from_bytes, read_latency_samples, read_latency_samples_devices, write_latency_samples,
+};
 
 use crate::error::{read_file, Error, Origin, Result};
 use crate::precision::DType;
@@ -104,6 +108,10 @@ fn one() -> f64 {
     1.0
 }
 
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
 impl Default for Efficiency {
     fn default() -> Self {
         Efficiency { compute: 1.0, bandwidth: 1.0, gemm: None, attention: None, elementwise: None, moe: None }
@@ -165,6 +173,28 @@ pub struct Overhead {
     /// sorting and dispatch kernels), ms.
     #[serde(default)]
     pub per_moe_layer_ms: f64,
+    /// Added per new token per transformer block (per-token work no roofline term sees:
+    /// small elementwise kernels, quantising activations for integer matmuls), ms.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub per_token_layer_ms: f64,
+    /// Added per causal (query, key) pair per sequence per transformer block, whatever the
+    /// number of heads: attention kernels whose grid (heads × query blocks) does not fill the
+    /// device run for a time set by the pairs each block walks, not by their FLOPs, ms.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub per_attention_pair_ms: f64,
+    /// Added on top of `per_step_ms` to each prefill step (micro-batch): engines launch
+    /// other kernels for many tokens than for one (llama.cpp: quantising activations for
+    /// MMQ, batched flash attention), ms.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub prefill_step_ms: f64,
+    /// Added on top of `per_layer_ms` per block to each prefill step (micro-batch), ms.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub prefill_layer_ms: f64,
+    /// Prefill runs as micro-batches of at most this many tokens (llama.cpp's `n_ubatch`,
+    /// 512 by default): each micro-batch is a forward step of its own, re-reads the weights
+    /// and pays the per-step and per-layer overheads. Absent: the prompt is one step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ubatch_tokens: Option<u32>,
 }
 
 impl Overhead {
@@ -172,6 +202,53 @@ impl Overhead {
     #[inline]
     pub fn layer_ms(&self, arch: &crate::Architecture) -> f64 {
         self.per_layer_ms + if arch.is_moe() { self.per_moe_layer_ms } else { 0.0 }
+    }
+
+    /// The fields that must be finite and ≥ 0, by name.
+    pub fn named_ms(&self) -> [(&'static str, f64); 7] {
+        [
+            ("per_step_ms", self.per_step_ms),
+            ("per_layer_ms", self.per_layer_ms),
+            ("per_moe_layer_ms", self.per_moe_layer_ms),
+            ("per_token_layer_ms", self.per_token_layer_ms),
+            ("per_attention_pair_ms", self.per_attention_pair_ms),
+            ("prefill_step_ms", self.prefill_step_ms),
+            ("prefill_layer_ms", self.prefill_layer_ms),
+        ]
+    }
+
+    /// Check every field; `prefix` is the table path (`overhead`, `devices.X.overhead`).
+    pub fn validate(&self, origin: &Origin, prefix: &str) -> Result<()> {
+        for (name, v) in self.named_ms() {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::invalid(
+                    origin,
+                    format!("{prefix}.{name}"),
+                    v,
+                    "an overhead must be a finite number ≥ 0 (ms)",
+                ));
+            }
+        }
+        if self.ubatch_tokens == Some(0) {
+            return Err(Error::invalid(
+                origin,
+                format!("{prefix}.ubatch_tokens"),
+                0,
+                "a micro-batch size ≥ 1 (tokens), or leave it out for one step per prompt",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The prefill of `tokens` new tokens as steps: (new tokens, cached positions) of each
+    /// micro-batch, in order.
+    pub fn prefill_chunks(&self, tokens: u32) -> impl Iterator<Item = (u32, u32)> {
+        let u = self.ubatch_tokens.unwrap_or(tokens.max(1)).max(1);
+        let n = if tokens == 0 { 1 } else { tokens.div_ceil(u) };
+        (0..n).map(move |i| {
+            let start = i * u;
+            (u.min(tokens - start.min(tokens)), start)
+        })
     }
 }
 
@@ -193,8 +270,13 @@ pub enum AttentionKernel {
 pub struct Hardware {
     /// Display name.
     pub name: String,
-    /// Memory capacity available to the model, 10⁹ bytes.
+    /// Memory capacity of the device, 10⁹ bytes.
     pub memory_gb: f64,
+    /// Memory the model cannot use, 10⁹ bytes (default 0): on unified-memory devices (Jetson,
+    /// Apple, phones) the OS, the runtime and hardware carve-outs take a share of `memory_gb`.
+    /// The device-memory budget and `fits_memory` use `memory_gb − reserve_gb`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reserve_gb: f64,
     /// Peak memory bandwidth, 10⁹ bytes/s.
     pub bandwidth_gbps: f64,
     /// Dense compute peaks per data type.
@@ -225,6 +307,23 @@ impl Hardware {
     /// Memory capacity in bytes.
     pub fn memory_bytes(&self) -> f64 {
         self.memory_gb * 1e9
+    }
+
+    /// Memory the model may use, bytes: capacity less the reserve (`memory_gb − reserve_gb`).
+    pub fn usable_memory_bytes(&self) -> f64 {
+        (self.memory_gb - self.reserve_gb) * 1e9
+    }
+
+    /// The device's name without the ` (calibrated…)` suffix `colaw calibrate` appends: the
+    /// physical device a latency calibration belongs to.
+    pub fn device_name(&self) -> &str {
+        self.name.split(" (calibrated").next().unwrap_or(&self.name).trim()
+    }
+
+    /// Whether `colaw calibrate` (or an engine's profile for this device) fitted its
+    /// efficiency and overheads; otherwise latencies are the datasheet roofline, a lower bound.
+    pub fn is_calibrated(&self) -> bool {
+        self.calibration.is_some()
     }
 
     /// Peak compute in operations per second for a compute type, or an error that says what
@@ -262,6 +361,14 @@ impl Hardware {
         }
         positive("memory_gb", self.memory_gb)?;
         positive("bandwidth_gbps", self.bandwidth_gbps)?;
+        if !(self.reserve_gb.is_finite() && self.reserve_gb >= 0.0 && self.reserve_gb < self.memory_gb) {
+            return Err(Error::invalid(
+                origin,
+                "reserve_gb",
+                self.reserve_gb,
+                format!("must be ≥ 0 and below memory_gb = {} (10⁹ bytes the OS and runtime keep)", self.memory_gb),
+            ));
+        }
         for (t, v) in self.peak_tflops.entries() {
             positive(&format!("peak_tflops.{t}"), v)?;
         }
@@ -280,17 +387,7 @@ impl Hardware {
             frac(&format!("efficiency.{}.compute", c.name()), ce.compute)?;
             frac(&format!("efficiency.{}.bandwidth", c.name()), ce.bandwidth)?;
         }
-        let nonneg = |field: &str, v: f64| -> Result<()> {
-            if v.is_finite() && v >= 0.0 {
-                Ok(())
-            } else {
-                Err(Error::invalid(origin, field, v, "an overhead must be a finite number ≥ 0 (ms)"))
-            }
-        };
-        nonneg("overhead.per_step_ms", self.overhead.per_step_ms)?;
-        nonneg("overhead.per_layer_ms", self.overhead.per_layer_ms)?;
-        nonneg("overhead.per_moe_layer_ms", self.overhead.per_moe_layer_ms)?;
-        Ok(())
+        self.overhead.validate(origin, "overhead")
     }
 
     /// Parse TOML text and validate.
@@ -351,6 +448,22 @@ mod tests {
         let text = MIN.replace("bandwidth_gbps = 50", "bandwidth_gbps = -5");
         let e = Hardware::from_toml_str(&text, &Origin::file("x.toml")).unwrap_err().to_string();
         assert!(e.contains("bandwidth_gbps") && e.contains("-5"), "{e}");
+    }
+
+    #[test]
+    fn reserve_is_checked_and_subtracted() {
+        let hw = Hardware::from_toml_str(
+            &MIN.replace("memory_gb = 4", "memory_gb = 4\nreserve_gb = 1.5"),
+            &Origin::default(),
+        )
+        .unwrap();
+        assert_eq!(hw.usable_memory_bytes(), 2.5e9);
+        assert_eq!(Hardware::from_toml_str(MIN, &Origin::default()).unwrap().usable_memory_bytes(), 4e9);
+        for bad in ["-1", "4", "nan"] {
+            let text = MIN.replace("memory_gb = 4", &format!("memory_gb = 4\nreserve_gb = {bad}"));
+            let e = Hardware::from_toml_str(&text, &Origin::file("x.toml")).unwrap_err().to_string();
+            assert!(e.contains("x.toml") && e.contains("reserve_gb") && e.contains("memory_gb = 4"), "{e}");
+        }
     }
 
     #[test]

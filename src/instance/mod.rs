@@ -6,7 +6,7 @@
 
 use crate::cost::{Mode, Workload};
 use crate::error::{read_file, Error, Origin, Result};
-use crate::hardware::{load_hardware, read_latency_samples, Hardware};
+use crate::hardware::{load_hardware, read_latency_samples, read_latency_samples_devices, Hardware};
 use crate::law::load_law;
 use crate::law::{read_coefficient_samples, LossLaw, Var};
 use crate::objective::{builtin_term, ObjectiveTerm, ObjectiveTermSpec};
@@ -26,6 +26,10 @@ pub use file::{
 };
 use robust::*;
 pub use settings::{SettingNames, SolverSettings};
+
+/// The source of the budget every scenario gets from its device's usable memory (unless
+/// `device_memory = false`); reserve details may follow it.
+pub const DEVICE_MEMORY: &str = "device memory";
 
 /// A validated instance, ready for the solvers.
 #[derive(Clone)]
@@ -273,13 +277,19 @@ impl Instance {
             add(BudgetMetric::MemoryBytes, "memory_gb", b.memory_gb, 1e9)?;
             add(BudgetMetric::Params, "params", b.params, 1.0)?;
             add(BudgetMetric::ActiveParams, "active_params", b.active_params, 1.0)?;
-            if b.device_memory && b.memory_gb.is_none_or(|m| m * 1e9 > hardware.memory_bytes()) {
+            // The device's usable share (capacity less the OS/runtime reserve of unified memory).
+            let usable = hardware.usable_memory_bytes();
+            if b.device_memory && b.memory_gb.is_none_or(|m| m * 1e9 > usable) {
                 budgets.push(Budget {
                     scenario: i,
                     scenario_name: name.clone(),
                     metric: BudgetMetric::MemoryBytes,
-                    limit: hardware.memory_bytes(),
-                    source: "device memory".into(),
+                    limit: usable,
+                    source: if hardware.reserve_gb > 0.0 {
+                        format!("{DEVICE_MEMORY} ({} GB less {} GB reserve)", hardware.memory_gb, hardware.reserve_gb)
+                    } else {
+                        DEVICE_MEMORY.into()
+                    },
                 });
             }
             scenarios.push(Scenario {

@@ -97,12 +97,15 @@ pub(super) fn resolve_robust(
         }
         None => Vec::new(),
     };
-    let latency = match &r.latency_samples {
+    let (latency, latency_devices) = match &r.latency_samples {
         Some(s) => {
             let p = existing("robust.latency_samples", s, "`colaw calibrate --bootstrap B --samples FILE`")?;
-            read_latency_samples(&p).map_err(named("robust.latency_samples", s))?
+            (
+                read_latency_samples(&p).map_err(named("robust.latency_samples", s))?,
+                read_latency_samples_devices(&p).map_err(named("robust.latency_samples", s))?,
+            )
         }
-        None => Vec::new(),
+        None => (Vec::new(), Vec::new()),
     };
-    Ok(RobustSpec { risk, coefficients, latency, chance_epsilon: r.chance, latency_scenarios })
+    Ok(RobustSpec { risk, coefficients, latency, chance_epsilon: r.chance, latency_scenarios, latency_devices })
 }

@@ -10,6 +10,7 @@ mod builtin;
 pub mod data;
 mod fastmath;
 pub mod fit;
+pub mod noise;
 pub mod posterior;
 mod power;
 pub mod samples;
@@ -19,7 +20,7 @@ pub use bootstrap::{bootstrap, Bootstrap, BootstrapOptions};
 pub use builtin::{ChinchillaLaw, PaperLaw};
 pub use data::{observations_from_bytes, read_observations, ColumnMap, Observations};
 pub use fit::{fit_power_law, Fit, FitModel, FitOptions, Fitter, LseModel, Starts};
-pub use power::{law_dir, law_names, load_law, Exponent, Factor, LawFile, PowerLaw, Term};
+pub use power::{law_dir, law_names, load_law, observed_range, Exponent, Factor, LawFile, PowerLaw, Term};
 pub use samples::{coefficient_samples_from_bytes, read_coefficient_samples, read_samples, samples_from_bytes};
 pub use vars::{LawInputs, Var, ALL_VARS};
 
@@ -70,6 +71,11 @@ pub trait LossLaw: Send + Sync {
     /// The law as a [`PowerLaw`], when it is one: the outer loop refits that form.
     fn as_power_law(&self) -> Option<&PowerLaw> {
         None
+    }
+    /// The range `(variable, min, max)` of the data the coefficients were fitted on, where
+    /// recorded (empty: unknown).
+    fn fitted_range(&self) -> Vec<(Var, f64, f64)> {
+        Vec::new()
     }
     /// The coefficient names, in [`LossLaw::coefficients`] order.
     fn coefficient_names(&self) -> Vec<String> {

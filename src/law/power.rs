@@ -14,6 +14,10 @@
 //! coef = "kappa_l"
 //! pow = { layers = "-alpha_l" }  # exponent: a number, or a coefficient name with optional '-'
 //! ```
+//!
+//! A number as an exponent is fixed; `fixed = ["alpha_m", …]` (top level) keeps named
+//! coefficients at their `[coefficients]` values in every fit (`colaw fit --fix NAME=VALUE`
+//! writes both), so few rows can fit a law with many coefficients.
 
 use super::{LawInputs, LossLaw, Var};
 use crate::error::{read_file, Error, Origin, Result};
@@ -77,6 +81,18 @@ pub struct LawFile {
     /// few or noisy rows let an exponent run off (e.g. `alpha_l = [0, 3]`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub bounds: BTreeMap<String, [f64; 2]>,
+    /// Coefficients every fit keeps at their `[coefficients]` value (not fitted): a few rows
+    /// cannot determine every coefficient of a large law.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixed: Vec<String>,
+    /// Where `range` comes from (a paper's stated training range; `colaw fit` writes the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_source: Option<String>,
+    /// The range of the data the coefficients were fitted on, `[min, max]` by variable name
+    /// (`colaw fit` records every variable its rows have, parameter counts and tokens
+    /// included). Solve, region, pareto and eval warn when a design lies outside it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub range: BTreeMap<String, [f64; 2]>,
     /// Written by `colaw fit`: method, data hash, n, quality, intervals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fit: Option<toml::Table>,
@@ -142,6 +158,10 @@ pub struct PowerLaw {
     pub tokens: Option<f64>,
     /// Fitting bounds per coefficient (index order), natural units.
     pub bounds: Vec<Option<(f64, f64)>>,
+    /// Per coefficient (index order): kept at its value by every fit.
+    pub fixed: Vec<bool>,
+    /// The fitted data's range per variable (from the file's `range`).
+    pub range: Vec<(Var, f64, f64)>,
     /// The file it came from (kept to write fitted copies).
     pub file: LawFile,
 }
@@ -240,7 +260,97 @@ impl PowerLaw {
             }
             bounds[i] = Some((lo, hi));
         }
-        Ok(PowerLaw { name: file.name.clone(), names, values, constant, terms, tokens: file.tokens, bounds, file })
+        let mut fixed = vec![false; names.len()];
+        for (k, name) in file.fixed.iter().enumerate() {
+            let field = format!("fixed[{k}]");
+            let i = names.iter().position(|n| n == name).ok_or_else(|| {
+                Error::invalid(
+                    origin,
+                    &field,
+                    format!("\"{name}\""),
+                    format!("must name a coefficient ({})", names.join(", ")),
+                )
+            })?;
+            if fixed[i] {
+                return Err(Error::invalid(origin, &field, format!("\"{name}\""), "listed twice; list each once"));
+            }
+            if bounds[i].is_some() {
+                return Err(Error::invalid(
+                    origin,
+                    &field,
+                    format!("\"{name}\""),
+                    format!("is also bounded (bounds.{name}); a fixed coefficient is not fitted, so give it one or the other"),
+                ));
+            }
+            fixed[i] = true;
+        }
+        let mut range = Vec::with_capacity(file.range.len());
+        for (var, &[lo, hi]) in &file.range {
+            let field = format!("range.{var}");
+            let v = Var::parse(var).ok_or_else(|| {
+                Error::invalid(
+                    origin,
+                    &field,
+                    "[…]",
+                    format!(
+                        "unknown variable; allowed: {}",
+                        super::ALL_VARS.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?;
+            if !(lo.is_finite() && hi.is_finite() && 0.0 < lo && lo <= hi) {
+                return Err(Error::invalid(
+                    origin,
+                    &field,
+                    format!("[{lo}, {hi}]"),
+                    "must be [min, max] with finite 0 < min ≤ max (the fitted data's range)",
+                ));
+            }
+            range.push((v, lo, hi));
+        }
+        Ok(PowerLaw {
+            name: file.name.clone(),
+            names,
+            values,
+            constant,
+            terms,
+            tokens: file.tokens,
+            bounds,
+            fixed,
+            range,
+            file,
+        })
+    }
+
+    /// The same law with coefficient `name` set to `value` and fixed (not fitted), as
+    /// `colaw fit --fix NAME=VALUE` asks; the file records it in `fixed`. A bound on the
+    /// coefficient is dropped (a fixed value needs none).
+    pub fn with_fixed(&self, name: &str, value: f64) -> Result<PowerLaw> {
+        let o = Origin::default();
+        let field = format!("--fix {name}");
+        if !self.names.iter().any(|n| n == name) {
+            return Err(Error::invalid(
+                &o,
+                field,
+                value,
+                format!("names no coefficient of law `{}` ({})", self.name, self.names.join(", ")),
+            ));
+        }
+        if !value.is_finite() {
+            return Err(Error::invalid(&o, field, value, "must be a finite number"));
+        }
+        let mut file = self.file.clone();
+        file.coefficients.insert(name.to_string(), value);
+        file.bounds.remove(name);
+        if !file.fixed.iter().any(|n| n == name) {
+            file.fixed.push(name.to_string());
+        }
+        PowerLaw::from_file(file, &o)
+    }
+
+    /// Names of the fixed coefficients, index order.
+    pub fn fixed_names(&self) -> Vec<String> {
+        self.names.iter().zip(&self.fixed).filter(|(_, f)| **f).map(|(n, _)| n.clone()).collect()
     }
 
     /// Parse TOML text.
@@ -363,6 +473,27 @@ impl LossLaw for PowerLaw {
     fn as_power_law(&self) -> Option<&PowerLaw> {
         Some(self)
     }
+    fn fitted_range(&self) -> Vec<(Var, f64, f64)> {
+        self.range.clone()
+    }
+}
+
+/// The range of every variable that is known (finite) in every row, `[min, max]` by
+/// variable name: what a fitted law file records as its `range`.
+pub fn observed_range(rows: &[LawInputs]) -> BTreeMap<String, [f64; 2]> {
+    let mut out = BTreeMap::new();
+    if rows.is_empty() {
+        return out;
+    }
+    for v in super::ALL_VARS {
+        let xs = rows.iter().map(|x| x.get(v));
+        if xs.clone().all(|x| x.is_finite() && x > 0.0) {
+            let lo = xs.clone().fold(f64::INFINITY, f64::min);
+            let hi = xs.fold(f64::NEG_INFINITY, f64::max);
+            out.insert(v.name().to_string(), [lo, hi]);
+        }
+    }
+    out
 }
 
 /// Folder holding law files.
@@ -397,6 +528,40 @@ mod tests {
         let t = "name='x'\n[coefficients]\na=1.0\n[form]\n[[form.terms]]\ncoef='a'\npow={depthh=1}\n";
         let e = PowerLaw::from_toml_str(t, &Origin::file("l.toml")).unwrap_err().to_string();
         assert!(e.contains("depthh") && e.contains("layers"), "{e}");
+    }
+
+    #[test]
+    fn range_is_checked_and_kept() {
+        let base = "name='x'\n[coefficients]\na=1.0\nb=0.3\n[form]\n[[form.terms]]\ncoef='a'\npow={params='-b'}\n";
+        let law = PowerLaw::from_toml_str(
+            &format!("{base}[range]\nparams = [1e6, 1e9]\nlayers = [2, 2]\n"),
+            &Origin::default(),
+        )
+        .unwrap();
+        assert_eq!(law.fitted_range(), [(Var::Layers, 2.0, 2.0), (Var::Params, 1e6, 1e9)]);
+        let back = PowerLaw::from_toml_str(&law.to_toml_string(), &Origin::default()).unwrap();
+        assert_eq!(back.range, law.range);
+        for (bad, what) in [("params = [1e9, 1e6]", "[1000000000, 1000000]"), ("depthh = [1, 2]", "depthh")] {
+            let e = PowerLaw::from_toml_str(&format!("{base}[range]\n{bad}\n"), &Origin::file("l.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("l.toml") && e.contains("range.") && e.contains(what), "{e}");
+        }
+    }
+
+    #[test]
+    fn observed_range_keeps_known_variables() {
+        let mut a = LawInputs::unknown();
+        a.set(Var::Params, 5e6);
+        a.set(Var::Tokens, 1e9);
+        let mut b = a;
+        b.set(Var::Params, 2e6);
+        b.set(Var::Tokens, 3e9);
+        b.set(Var::Layers, 4.0); // unknown in `a`: not a range
+        let r = observed_range(&[a, b]);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r["params"], [2e6, 5e6]);
+        assert_eq!(r["tokens"], [1e9, 3e9]);
     }
 
     #[test]

@@ -124,6 +124,18 @@ fn feasible_depths(inst: &Instance) -> Result<Vec<Option<usize>>> {
 /// Evaluate the region of an instance under coefficient samples (rows in the law's
 /// coefficient order) and latency samples.
 pub fn region(inst: &Instance, coef: &[Vec<f64>], lat: &[EfficiencyTerms], opts: &RegionOptions) -> Result<Region> {
+    region_with_progress(inst, coef, lat, opts, &|| {})
+}
+
+/// [`region`], calling `progress()` once per draw as its optimum is found (max(coefficient
+/// samples, latency samples) calls, from several threads), for a progress display.
+pub fn region_with_progress(
+    inst: &Instance,
+    coef: &[Vec<f64>],
+    lat: &[EfficiencyTerms],
+    opts: &RegionOptions,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Region> {
     let law: &dyn LossLaw = inst.law.as_ref();
     let widths = &inst.space.widths;
     let depths = &inst.space.depths;
@@ -216,6 +228,7 @@ pub fn region(inst: &Instance, coef: &[Vec<f64>], lat: &[EfficiencyTerms], opts:
                     }
                 }
             }
+            progress();
             best.map(|(_, k)| k)
         })
         .collect();

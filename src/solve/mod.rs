@@ -243,6 +243,8 @@ pub fn solve(inst: &Instance, kind: &str, opts: &SolveOptions) -> Result<Solutio
         }
     }
     sol.solve_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let memory: Vec<f64> = sol.scenarios.iter().map(|s| s.memory_bytes.total).collect();
+    sol.warnings = crate::fragility::for_solve(inst, sol.arch.as_ref().map(|a| (a, memory)));
     Ok(sol)
 }
 

@@ -155,6 +155,10 @@ pub struct Solution {
     /// fields appear at top level in JSON.
     #[serde(flatten)]
     pub robust: Option<RobustReport>,
+    /// Why the answer is less firm than it looks (`crate::fragility`): uncalibrated
+    /// devices, a design on the edge of its space, outside the law's fitted range, above the
+    /// device's usable memory, latency samples from another device.
+    pub warnings: Vec<crate::util::warning::Warning>,
     /// The best design's (width, depth) indices.
     #[serde(skip)]
     pub pick: Option<(usize, usize)>,
@@ -284,6 +288,7 @@ impl Solution {
             infeasibility: None,
             message: String::new(),
             robust: None,
+            warnings: Vec::new(),
             pick: None,
         }
     }

@@ -14,8 +14,7 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 /// stays on one file system), flushed to disk, then renamed over `path`. Readers see the old
 /// file or the new one, never a torn one; a kill leaves at most a `.NAME.PID.tmp` behind.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = partial_path(path);
     let written = (|| {
         let mut f = File::create(&tmp).map_err(io(&tmp))?;
         f.write_all(bytes).map_err(io(&tmp))?;
@@ -26,6 +25,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     written
+}
+
+/// The temporary file [`write_atomic`] would use for `path`, for writers that need a path
+/// of their own (the SVG backend); [`commit_partial`] renames it over `path`.
+pub fn partial_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+/// Rename a complete [`partial_path`] file over `path`.
+pub fn commit_partial(tmp: &Path, path: &Path) -> Result<()> {
+    std::fs::rename(tmp, path).map_err(io(path))
 }
 
 /// A CSV built in memory and written with [`write_atomic`]; `fill` writes the records.
