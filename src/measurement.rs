@@ -92,13 +92,13 @@ const REQUIRED: [&str; 11] =
 
 /// Read and validate a measurement CSV.
 pub fn read_measurements(path: &Path) -> Result<MeasurementFile> {
-    let file = path.display().to_string();
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| Error::Parse { origin: Origin::file(&file), message: e.to_string() })?;
-    let headers =
-        rdr.headers().map_err(|e| Error::Parse { origin: Origin::file(&file), message: e.to_string() })?.clone();
+    measurements_from_bytes(&crate::util::csv::read_bytes(path)?, &path.display().to_string())
+}
+
+/// [`read_measurements`] on the file's bytes; `file` names it in errors.
+pub fn measurements_from_bytes(bytes: &[u8], file: &str) -> Result<MeasurementFile> {
+    let file = file.to_string();
+    let (mut rdr, headers) = crate::util::csv::from_bytes(bytes, &file)?;
     let col: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
     for r in REQUIRED {
         if !col.contains_key(r) {

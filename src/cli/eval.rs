@@ -37,6 +37,19 @@ pub struct EvalArgs {
 }
 
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
+    let ev = evaluation(&a)?;
+    crate::util::warning::print_stderr(&ev.warnings);
+    match a.format {
+        Format::Json => print_json(&ev),
+        Format::Table => {
+            print!("{}", table(&ev));
+            Ok(())
+        }
+    }
+}
+
+/// What `eval` prints, before it is printed.
+pub fn evaluation(a: &EvalArgs) -> anyhow::Result<Evaluation> {
     let arch = load_arch(&a.arch)?;
     let mut hw = load_hardware(&a.hardware)?;
     let mut w = a.workload.workload()?;
@@ -56,14 +69,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     ev.warnings.extend(fragility::uncalibrated(&hw, ""));
     ev.warnings.extend(fragility::memory_above_usable(&hw, ev.memory_bytes.total, &label, ""));
     ev.warnings.extend(fragility::outside_fitted_range(&law, a.tokens.or(law.default_tokens()), &[&arch], &label));
-    crate::util::warning::print_stderr(&ev.warnings);
-    match a.format {
-        Format::Json => print_json(&ev),
-        Format::Table => {
-            print!("{}", table(&ev));
-            Ok(())
-        }
-    }
+    Ok(ev)
 }
 
 fn table(ev: &Evaluation) -> String {

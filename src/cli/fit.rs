@@ -142,7 +142,9 @@ struct Report {
     samples: Option<String>,
 }
 
-pub fn run(a: FitArgs) -> anyhow::Result<()> {
+/// The sampling flags, checked before any file is read: the posterior method (None: the
+/// bootstrap or none) and its options.
+pub fn sampling(a: &FitArgs) -> anyhow::Result<(Option<PosteriorMethod>, PosteriorOptions)> {
     use crate::limits::{flag_count, MAX_ITERATIONS, MAX_SAMPLES};
     flag_count("--bootstrap", a.bootstrap, 0, MAX_SAMPLES)?;
     flag_count("--cv-folds", a.cv_folds, 0, MAX_ITERATIONS)?;
@@ -180,6 +182,11 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         }
         po.rel_sd = v;
     }
+    Ok((method, po))
+}
+
+pub fn run(a: FitArgs) -> anyhow::Result<()> {
+    let (method, po) = sampling(&a)?;
     let law = apply_fixes(load_law(&a.law)?, &a.fix)?;
     let model = LseModel::new(&law).with_context(|| format!("law `{}` cannot be fitted", law.name))?;
     let map = match &a.map {

@@ -11,6 +11,7 @@ use anyhow::Context;
 use clap::Args;
 use std::io::Read;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Arguments of `loop`.
 #[derive(Debug, Args)]
@@ -103,43 +104,10 @@ pub struct LoopArgs {
 }
 
 pub fn run(a: LoopArgs) -> anyhow::Result<()> {
-    use crate::limits::{flag_count, MAX_ITERATIONS, MAX_SAMPLES};
-    let timeout = a.timeout_s.map(|t| crate::limits::flag_seconds("--timeout-s", t)).transpose()?;
-    for (flag, v, min, max) in [
-        ("--rounds", a.rounds, 0, MAX_ITERATIONS),
-        ("--per-round", a.per_round, 1, MAX_ITERATIONS),
-        ("--samples", a.samples, 0, MAX_SAMPLES),
-        ("--bootstrap", a.bootstrap, 0, MAX_SAMPLES),
-        ("--retries", a.retries, 0, MAX_ITERATIONS),
-        ("--starts", a.starts, 1, MAX_ITERATIONS),
-        ("--warm-starts", a.warm_starts, 0, MAX_ITERATIONS),
-        ("--init", a.init, 0, MAX_ITERATIONS),
-    ] {
-        flag_count(flag, v, min, max)?;
-    }
-    crate::limits::threads(&Default::default(), "--jobs", a.jobs, false)?;
+    let timeout = timeout_of(a.timeout_s)?;
+    let opts = options(&a)?;
     let inst = Instance::load_with(&a.instance, super::max_candidates(a.max_candidates)?)?;
     let oracle = parse_oracle(&a.oracle, timeout)?;
-    if a.starts == 0 {
-        anyhow::bail!("--starts = 0: needs at least one start");
-    }
-    let uncertainty = uncertainty_of(&a)?;
-    let opts = LoopOptions {
-        rounds: a.rounds,
-        per_round: a.per_round,
-        stop_confidence: a.stop_confidence,
-        uncertainty,
-        bootstrap: a.bootstrap,
-        samples: a.samples,
-        seed: a.seed,
-        jobs: a.jobs,
-        retries: a.retries,
-        starts: Starts::Lhs(a.starts),
-        warm_starts: a.warm_starts,
-        strategy: a.strategy,
-        retry_failed: a.retry_failed,
-        extend: a.extend,
-    };
     let journal = Journal::new(&a.journal)?;
     let print = |s: &str| eprintln!("{s}");
     let mut lp = OuterLoop::new(&inst, oracle.as_ref(), opts, journal);
@@ -176,9 +144,51 @@ pub fn run(a: LoopArgs) -> anyhow::Result<()> {
     }))
 }
 
+/// The loop's settings from its flags, checked (no file is read).
+pub fn options(a: &LoopArgs) -> anyhow::Result<LoopOptions> {
+    use crate::limits::{flag_count, MAX_ITERATIONS, MAX_SAMPLES};
+    for (flag, v, min, max) in [
+        ("--rounds", a.rounds, 0, MAX_ITERATIONS),
+        ("--per-round", a.per_round, 1, MAX_ITERATIONS),
+        ("--samples", a.samples, 0, MAX_SAMPLES),
+        ("--bootstrap", a.bootstrap, 0, MAX_SAMPLES),
+        ("--retries", a.retries, 0, MAX_ITERATIONS),
+        ("--starts", a.starts, 1, MAX_ITERATIONS),
+        ("--warm-starts", a.warm_starts, 0, MAX_ITERATIONS),
+        ("--init", a.init, 0, MAX_ITERATIONS),
+    ] {
+        flag_count(flag, v, min, max)?;
+    }
+    crate::limits::threads(&Default::default(), "--jobs", a.jobs, false)?;
+    let uncertainty = uncertainty_of(a)?;
+    let opts = LoopOptions {
+        rounds: a.rounds,
+        per_round: a.per_round,
+        stop_confidence: a.stop_confidence,
+        uncertainty,
+        bootstrap: a.bootstrap,
+        samples: a.samples,
+        seed: a.seed,
+        jobs: a.jobs,
+        retries: a.retries,
+        starts: Starts::Lhs(a.starts),
+        warm_starts: a.warm_starts,
+        strategy: a.strategy,
+        retry_failed: a.retry_failed,
+        extend: a.extend,
+    };
+    opts.validate()?;
+    Ok(opts)
+}
+
+/// `--timeout-s` as a duration (finite, positive, at most [`crate::limits::MAX_SECONDS`]).
+pub fn timeout_of(timeout_s: Option<f64>) -> anyhow::Result<Option<Duration>> {
+    Ok(timeout_s.map(|t| crate::limits::flag_seconds("--timeout-s", t)).transpose()?)
+}
+
 /// `--uncertainty` and the prior flags; prior flags with the bootstrap are refused (they would
 /// silently do nothing).
-fn uncertainty_of(a: &LoopArgs) -> anyhow::Result<Uncertainty> {
+pub fn uncertainty_of(a: &LoopArgs) -> anyhow::Result<Uncertainty> {
     let prior_flags = [
         ("--prior-rel-sd", a.prior_rel_sd),
         ("--noise-prior-sd", a.noise_prior_sd),
@@ -230,11 +240,10 @@ pub struct OracleArgs {
 
 pub fn run_oracle(a: OracleArgs) -> anyhow::Result<()> {
     // Check the flags before waiting on stdin.
-    let timeout = a.timeout_s.map(|t| crate::limits::flag_seconds("--timeout-s", t)).transpose()?;
+    let o = parse_oracle(&a.spec, timeout_of(a.timeout_s)?)?;
     let mut s = String::new();
     std::io::stdin().read_to_string(&mut s).context("reading the design from stdin")?;
     let d: Design = serde_json::from_str(s.trim()).context("stdin must be one design as JSON (as `loop` sends it)")?;
-    let o = parse_oracle(&a.spec, timeout)?;
     let r = o.measure(&d).map_err(|e| anyhow::anyhow!("oracle failed: {e}"))?;
     let mut v = serde_json::json!({ "loss": r.loss });
     if let Some(sd) = r.loss_sd {

@@ -4,6 +4,7 @@
 mod batch;
 mod bench;
 mod calibrate;
+mod check;
 mod eval;
 mod fit;
 mod gen;
@@ -19,6 +20,7 @@ mod solve;
 use crate::cost::Workload;
 use crate::error::Origin;
 use crate::precision::{DType, Precision};
+pub use check::check_args;
 use clap::{Args, Parser, Subcommand};
 
 /// colaw — choose LLM architectures for a device under latency and memory budgets.

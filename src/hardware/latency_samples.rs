@@ -37,8 +37,13 @@ pub fn write_latency_samples(path: &Path, samples: &[EfficiencyTerms], devices: 
 /// Read latency-calibration samples written by `colaw calibrate --samples`; every
 /// efficiency must lie in (0, 1] and every overhead be ≥ 0.
 pub fn read_latency_samples(path: &Path) -> Result<Vec<EfficiencyTerms>> {
-    let file = path.display().to_string();
-    let (mut rdr, head) = crate::util::csv::open(path)?;
+    latency_samples_from_bytes(&crate::util::csv::read_bytes(path)?, &path.display().to_string())
+}
+
+/// [`read_latency_samples`] on the file's bytes; `file` names it in errors.
+pub fn latency_samples_from_bytes(bytes: &[u8], file: &str) -> Result<Vec<EfficiencyTerms>> {
+    let file = file.to_string();
+    let (mut rdr, head) = crate::util::csv::from_bytes(bytes, &file)?;
     // The last four overheads came later: files written before them hold the first
     // N_TERMS_V1 columns, and the missing terms are 0 (what those calibrations assumed).
     let mut cols = crate::util::csv::columns(
@@ -82,7 +87,8 @@ pub fn read_latency_samples(path: &Path) -> Result<Vec<EfficiencyTerms>> {
 /// must name the same devices.
 pub fn read_latency_samples_devices(path: &Path) -> Result<Vec<String>> {
     let file = path.display().to_string();
-    let (mut rdr, head) = crate::util::csv::open(path)?;
+    let bytes = crate::util::csv::read_bytes(path)?;
+    let (mut rdr, head) = crate::util::csv::from_bytes(&bytes, &file)?;
     let Some(col) = head.iter().position(|h| h == "hardware") else {
         return Ok(Vec::new());
     };

@@ -12,7 +12,9 @@ pub use efficiency::{EfficiencyTerms, N_TERMS as N_EFFICIENCY_TERMS, TERM_NAMES 
 pub(crate) use efficiency::{
     N_EFF, PER_ATTENTION_PAIR, PER_LAYER, PER_MOE_LAYER, PER_STEP, PER_TOKEN_LAYER, PREFILL_LAYER, PREFILL_STEP,
 };
-pub use latency_samples::{read_latency_samples, read_latency_samples_devices, write_latency_samples};
+pub use latency_samples::{
+    latency_samples_from_bytes, read_latency_samples, read_latency_samples_devices, write_latency_samples,
+};
 
 use crate::error::{read_file, Error, Origin, Result};
 use crate::precision::DType;

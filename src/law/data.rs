@@ -199,12 +199,22 @@ pub fn read_observations(
     map: &ColumnMap,
     default_tokens: Option<f64>,
 ) -> Result<Observations> {
-    let file = path.display().to_string();
+    let bytes = crate::util::csv::read_bytes(path)?;
+    observations_from_bytes(&bytes, &path.display().to_string(), vars, map, default_tokens)
+}
+
+/// [`read_observations`] on the file's bytes; `file` names it in errors.
+pub fn observations_from_bytes(
+    bytes: &[u8],
+    file: &str,
+    vars: &[Var],
+    map: &ColumnMap,
+    default_tokens: Option<f64>,
+) -> Result<Observations> {
+    let file = file.to_string();
     let fo = Origin::file(&file);
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: file.clone(), source })?;
-    let sha256 = crate::util::provenance::sha256_hex(&bytes);
-    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes.as_slice());
-    let headers = rdr.headers().map_err(|e| Error::Parse { origin: fo.clone(), message: e.to_string() })?.clone();
+    let sha256 = crate::util::provenance::sha256_hex(bytes);
+    let (mut rdr, headers) = crate::util::csv::from_bytes(bytes, &file)?;
     let col_of = |name: &str| headers.iter().position(|h| h == name);
     let listing = || headers.iter().collect::<Vec<_>>().join(", ");
 

@@ -18,10 +18,10 @@ mod vars;
 
 pub use bootstrap::{bootstrap, Bootstrap, BootstrapOptions};
 pub use builtin::{ChinchillaLaw, PaperLaw};
-pub use data::{read_observations, ColumnMap, Observations};
+pub use data::{observations_from_bytes, read_observations, ColumnMap, Observations};
 pub use fit::{fit_power_law, Fit, FitModel, FitOptions, Fitter, LseModel, Starts};
 pub use power::{law_dir, law_names, load_law, observed_range, Exponent, Factor, LawFile, PowerLaw, Term};
-pub use samples::{read_coefficient_samples, read_samples};
+pub use samples::{coefficient_samples_from_bytes, read_coefficient_samples, read_samples, samples_from_bytes};
 pub use vars::{LawInputs, Var, ALL_VARS};
 
 use crate::error::{Error, Result};

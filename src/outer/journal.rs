@@ -271,12 +271,16 @@ pub(super) use crate::util::fs::write_atomic;
 /// A journal JSON file, or None when it does not exist yet.
 pub(super) fn read_json<T: serde::de::DeserializeOwned>(p: &Path) -> Result<Option<T>> {
     match std::fs::read_to_string(p) {
-        Ok(s) => serde_json::from_str(&s)
-            .map(Some)
-            .map_err(|e| Error::Parse { origin: Origin::file(p.display().to_string()), message: e.to_string() }),
+        Ok(s) => json_from_str(&s, &p.display().to_string()).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io_err(p)(e)),
     }
+}
+
+/// A journal JSON file's text (`state.json`, `round-NNN/choice.json`) parsed as `T`; `file`
+/// names it in errors. [`Journal::state`] and [`Journal::round`] read through this.
+pub fn json_from_str<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::Parse { origin: Origin::file(file), message: e.to_string() })
 }
 
 pub(super) fn to_json<T: Serialize>(v: &T) -> Result<String> {

@@ -52,7 +52,8 @@ use data::*;
 pub use data::{data_csv, data_csv_replies, feasible_designs, initial_data, lhs_pick, DATA_COLUMNS};
 use journal::*;
 pub use journal::{
-    call_line, parse_call_line, CallRecord, Extension, Journal, Outlier, OutlierStatus, RoundRecord, State,
+    call_line, json_from_str, parse_call_line, CallRecord, Extension, Journal, Outlier, OutlierStatus, RoundRecord,
+    State,
 };
 pub use options::{LoopOptions, Strategy, Uncertainty};
 pub use pick::pick;

@@ -3,19 +3,24 @@
 use crate::error::{Error, Origin, Result};
 use std::path::Path;
 
-/// Open a CSV file (fields trimmed) and return its reader and header row.
-pub fn open(path: &Path) -> Result<(csv::Reader<std::fs::File>, csv::StringRecord)> {
-    let file = path.display().to_string();
-    let parse_err = |e: csv::Error| Error::Parse { origin: Origin::file(&file), message: e.to_string() };
-    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_path(path).map_err(parse_err)?;
-    let head = rdr.headers().map_err(parse_err)?.clone();
+/// Read a whole file, the error naming the path (CSV readers then parse the bytes with
+/// [`from_bytes`], so the same code serves files and in-memory text).
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| Error::Io { path: path.display().to_string(), source })
+}
+
+/// A CSV reader over in-memory bytes (fields trimmed) and its header row; `file` names the
+/// source in errors.
+pub fn from_bytes<'a>(bytes: &'a [u8], file: &str) -> Result<(csv::Reader<&'a [u8]>, csv::StringRecord)> {
+    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
+    let head = rdr.headers().map_err(|e| Error::Parse { origin: Origin::file(file), message: e.to_string() })?.clone();
     Ok((rdr, head))
 }
 
 /// Every record's columns `cols` (index, name) as finite numbers, one vector per row; an
 /// error names the line (header = line 1) and the column.
-pub fn numeric_rows(
-    rdr: &mut csv::Reader<std::fs::File>,
+pub fn numeric_rows<R: std::io::Read>(
+    rdr: &mut csv::Reader<R>,
     file: &str,
     cols: &[(usize, String)],
 ) -> Result<Vec<Vec<f64>>> {

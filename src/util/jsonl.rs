@@ -8,7 +8,7 @@ use std::path::Path;
 /// Read every complete (`\n`-terminated) line of `path` that `accept` takes, cut the file at
 /// the first line it refuses (only the last line can be torn) and return the accepted values
 /// and the bytes dropped. Blank lines are kept and skipped; a missing file is empty.
-pub fn recover<T>(path: &Path, mut accept: impl FnMut(&[u8]) -> Option<T>) -> Result<(Vec<T>, u64)> {
+pub fn recover<T>(path: &Path, accept: impl FnMut(&[u8]) -> Option<T>) -> Result<(Vec<T>, u64)> {
     let io = |source| Error::Io { path: path.display().to_string(), source };
     let mut f = match std::fs::OpenOptions::new().read(true).write(true).open(path) {
         Ok(f) => f,
@@ -17,6 +17,18 @@ pub fn recover<T>(path: &Path, mut accept: impl FnMut(&[u8]) -> Option<T>) -> Re
     };
     let mut bytes = Vec::new();
     f.read_to_end(&mut bytes).map_err(io)?;
+    let (out, keep) = complete_lines(&bytes, accept);
+    let dropped = (bytes.len() - keep) as u64;
+    if dropped > 0 {
+        f.set_len(keep as u64).map_err(io)?;
+        f.seek(SeekFrom::End(0)).map_err(io)?;
+    }
+    Ok((out, dropped))
+}
+
+/// The values of the complete lines of `bytes` that `accept` takes, up to the first line it
+/// refuses, and the length of the prefix to keep (what [`recover`] cuts the file to).
+pub fn complete_lines<T>(bytes: &[u8], mut accept: impl FnMut(&[u8]) -> Option<T>) -> (Vec<T>, usize) {
     let (mut keep, mut start, mut out) = (0usize, 0usize, Vec::new());
     while let Some(nl) = bytes[start..].iter().position(|&b| b == b'\n') {
         let line = &bytes[start..start + nl];
@@ -30,12 +42,7 @@ pub fn recover<T>(path: &Path, mut accept: impl FnMut(&[u8]) -> Option<T>) -> Re
         }
         start += nl + 1;
     }
-    let dropped = (bytes.len() - keep) as u64;
-    if dropped > 0 {
-        f.set_len(keep as u64).map_err(io)?;
-        f.seek(SeekFrom::End(0)).map_err(io)?;
-    }
-    Ok((out, dropped))
+    (out, keep)
 }
 
 #[cfg(test)]

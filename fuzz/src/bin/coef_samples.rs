@@ -1,0 +1,6 @@
+//! afl target `coef_samples` (see `fuzz/src/targets.rs`).
+fn main() {
+    afl::fuzz!(|data: &[u8]| {
+        let _ = colaw_fuzz::targets::coef_samples(data);
+    });
+}
