@@ -55,6 +55,11 @@ pub struct SolveArgs {
     /// Chance constraint: budgets must hold in at least (1 − ε) of the latency samples.
     #[arg(long)]
     pub chance: Option<f64>,
+    /// Write the chosen design as a Hugging Face transformers config: DIR/config.json (with
+    /// --top-k K, the k-th design in DIR/rank-k/config.json). Llama or Qwen2 for dense
+    /// designs, Mixtral for MoE, by structure (`colaw params DIR/config.json` gives its count).
+    #[arg(long, value_name = "DIR")]
+    pub emit_config: Option<PathBuf>,
 }
 
 /// Options from the instance, overridden by flags; validated.
@@ -92,6 +97,27 @@ pub fn run(a: SolveArgs) -> anyhow::Result<()> {
     }
     if !sol.verified {
         anyhow::bail!("a returned design failed re-evaluation (a bug): {}", sol.message);
+    }
+    if let Some(dir) = &a.emit_config {
+        emit_configs(&inst, &sol, dir)?;
+    }
+    Ok(())
+}
+
+/// `--emit-config DIR`: the best design's config in DIR/config.json, the k-th in
+/// DIR/rank-k/config.json; an infeasible solve writes nothing and says so.
+fn emit_configs(inst: &Instance, sol: &Solution, dir: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let configs = sol.hf_configs(inst)?;
+    if configs.is_empty() {
+        anyhow::bail!("--emit-config {}: the solve returned no design ({})", dir.display(), sol.message);
+    }
+    for (k, config) in configs.iter().enumerate() {
+        let folder = if k == 0 { dir.to_path_buf() } else { dir.join(format!("rank-{}", k + 1)) };
+        std::fs::create_dir_all(&folder).with_context(|| folder.display().to_string())?;
+        let path = folder.join("config.json");
+        std::fs::write(&path, serde_json::to_string_pretty(config)? + "\n")
+            .with_context(|| path.display().to_string())?;
     }
     Ok(())
 }

@@ -1,0 +1,1 @@
+from ._colaw import __version__
