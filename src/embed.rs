@@ -176,6 +176,7 @@ impl Evaluator {
         const CHUNK: usize = 8192;
         let law = self.law.as_ref();
         let tokens = self.tokens.or(law.and_then(|l| l.default_tokens()));
+        let separable = law.is_some_and(|l| l.is_separable());
         let errors: Vec<Error> = out
             .loss
             .par_chunks_mut(CHUNK)
@@ -191,24 +192,40 @@ impl Evaluator {
             .zip(out.active_params.par_chunks_mut(CHUNK))
             .enumerate()
             .filter_map(|(c, ((((((((((loss, pre), dec), tpot), tot), wb), kvb), ab), mb), p), ap))| {
-                let mut prev: Option<(Architecture, WidthCosts)> = None;
+                // The previous row's width configuration, its costs and (separable law) its
+                // width part of the loss.
+                let mut prev: Option<(Architecture, WidthCosts, f64)> = None;
+                // Depth parts of a separable law by depth (a space has few depths).
+                let mut depth_parts: std::collections::HashMap<u32, f64> = std::collections::HashMap::new();
                 for k in 0..loss.len() {
                     let row = c * CHUNK + k;
                     let arch = match t.arch(row) {
                         Ok(a) => a,
                         Err(e) => return Some(e),
                     };
-                    let same = prev.as_ref().is_some_and(|(a, _)| Architecture { layers: a.layers, ..arch.clone() } == *a);
+                    let same =
+                        prev.as_ref().is_some_and(|(a, _, _)| Architecture { layers: a.layers, ..arch.clone() } == *a);
                     if !same {
                         if self.workload.deploy.is_some() {
                             if let Err(e) = self.model.storage(&arch) {
                                 return Some(Error::Unsupported(format!("row {row}: {e}")));
                             }
                         }
-                        prev = Some((arch.clone(), self.model.width_costs(&arch)));
+                        let g = match law {
+                            Some(l) if separable => l.width_part(&LawInputs::from_arch(&arch, tokens)),
+                            _ => f64::NAN,
+                        };
+                        prev = Some((arch.clone(), self.model.width_costs(&arch), g));
                     }
-                    let m = prev.as_ref().map(|(_, wc)| wc.at_depth(arch.layers)).unwrap_or_default();
-                    loss[k] = law.map_or(f64::NAN, |l| l.loss(&LawInputs::from_arch(&arch, tokens)));
+                    let (m, g) = prev.as_ref().map(|(_, wc, g)| (wc.at_depth(arch.layers), *g)).unwrap_or_default();
+                    loss[k] = match law {
+                        // The split the solvers use: depth part + width part.
+                        Some(l) if separable => {
+                            *depth_parts.entry(arch.layers).or_insert_with(|| l.depth_part(arch.layers as f64)) + g
+                        }
+                        Some(l) => l.loss(&LawInputs::from_arch(&arch, tokens)),
+                        None => f64::NAN,
+                    };
                     pre[k] = m.latency_ms.prefill;
                     dec[k] = m.latency_ms.decode;
                     tpot[k] = m.latency_ms.tpot;
@@ -309,7 +326,9 @@ impl DesignColumns<'_> {
             match c.map(|c| c[i]) {
                 None | Some(0) => Ok(false),
                 Some(1) => Ok(true),
-                Some(v) => Err(Error::invalid(&origin, format!("row {i}: {name}"), v, "must be true or false (0 or 1)")),
+                Some(v) => {
+                    Err(Error::invalid(&origin, format!("row {i}: {name}"), v, "must be true or false (0 or 1)"))
+                }
             }
         };
         let pos = |v: i64, name: &str| -> Result<u32> {
@@ -546,8 +565,9 @@ pub fn fit(data: &Path, law: &str, r: &FitRequest) -> Result<FitOutcome> {
     };
     let fitter = Fitter::new(&model, &obs, opts)?;
     let fit = fitter.fit(Some(&to_theta(model.kinds(), &law.values)))?;
-    let boot = (r.bootstrap > 0)
-        .then(|| bootstrap(&fitter, &fit, &BootstrapOptions { resamples: r.bootstrap, seed: r.seed, ..Default::default() }, None));
+    let boot = (r.bootstrap > 0).then(|| {
+        bootstrap(&fitter, &fit, &BootstrapOptions { resamples: r.bootstrap, seed: r.seed, ..Default::default() }, None)
+    });
     let by_name = |v: &[f64]| fit.names.iter().cloned().zip(v.iter().copied()).collect::<BTreeMap<_, _>>();
     let mut fitted = law.with_values(&fit.values);
     fitted.file.source = Some(format!("fitted by colaw (Python) to {}", data.display()));

@@ -41,7 +41,10 @@ fn dense_and_moe_winners_of_every_paper_instance_round_trip() {
             std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
             let back = load_arch(path.to_str().unwrap()).unwrap();
             assert_eq!(back.params(), best.params, "{}: {}", f.display(), best.label);
-            assert_eq!(colaw::Architecture { name: None, ..back }, colaw::Architecture { name: None, ..best.arch.clone() });
+            assert_eq!(
+                colaw::Architecture { name: None, ..back },
+                colaw::Architecture { name: None, ..best.arch.clone() }
+            );
             // Positions cover the longest scenario sequence.
             let longest = i.scenarios.iter().map(|s| s.workload.prompt_tokens + s.workload.gen_tokens).max().unwrap();
             assert!(config["max_position_embeddings"].as_u64().unwrap() >= longest as u64);

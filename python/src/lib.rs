@@ -27,7 +27,12 @@ use serde::Deserialize;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-create_exception!(_colaw, ColawError, PyException, "An error reported by colaw (its message names the file, field and value).");
+create_exception!(
+    _colaw,
+    ColawError,
+    PyException,
+    "An error reported by colaw (its message names the file, field and value)."
+);
 
 fn err(e: impl std::fmt::Display) -> PyErr {
     ColawError::new_err(e.to_string())
@@ -110,7 +115,19 @@ fn evaluate_table(
     out_i: &Bound<'_, PyAny>,
 ) -> PyResult<f64> {
     let s: EvalSetup = serde_json::from_str(setup).map_err(err)?;
-    let names = ["layers", "hidden", "heads", "kv_heads", "head_dim", "ffn", "experts", "active_experts", "vocab", "tied", "qkv_bias"];
+    let names = [
+        "layers",
+        "hidden",
+        "heads",
+        "kv_heads",
+        "head_dim",
+        "ffn",
+        "experts",
+        "active_experts",
+        "vocab",
+        "tied",
+        "qkv_bias",
+    ];
     let mut bufs: Vec<Option<PyBuffer<i64>>> = Vec::new();
     for n in names {
         bufs.push(match columns.get_item(n)? {
@@ -348,7 +365,9 @@ fn region_json(
             None => Vec::new(),
         };
         if coef.is_empty() && lat.is_empty() {
-            return Err(err("give samples (law coefficients) and/or latency_samples: without samples there is no uncertainty"));
+            return Err(err(
+                "give samples (law coefficients) and/or latency_samples: without samples there is no uncertainty",
+            ));
         }
         let opts = RegionOptions { target_loss, latency_scenarios: None };
         json(&region(&inst, &coef, &lat, &opts).map_err(err)?)
@@ -439,7 +458,14 @@ struct LoopRequest {
 
 /// `colaw loop` with a Python oracle: JSON of the report.
 #[pyfunction]
-fn loop_json(py: Python<'_>, kind: &str, source: &str, oracle: Py<PyAny>, name: String, request: &str) -> PyResult<String> {
+fn loop_json(
+    py: Python<'_>,
+    kind: &str,
+    source: &str,
+    oracle: Py<PyAny>,
+    name: String,
+    request: &str,
+) -> PyResult<String> {
     let r: LoopRequest = serde_json::from_str(request).map_err(err)?;
     let oracle = PyOracle { func: oracle, name };
     py.detach(|| {

@@ -124,7 +124,11 @@ impl HfOptions {
             "fp32" => Some("float32"),
             _ => None,
         };
-        HfOptions { max_position_embeddings: positions, torch_dtype: torch_dtype.map(str::to_string), ..Self::default() }
+        HfOptions {
+            max_position_embeddings: positions,
+            torch_dtype: torch_dtype.map(str::to_string),
+            ..Self::default()
+        }
     }
 }
 
