@@ -52,7 +52,7 @@ from colaw_arch import ArchError, label, load_arch, param_counts, sample_space  
 SCHEMA = ["hidden", "layers", "heads", "kv_heads", "head_dim", "ffn", "vocab", "tied", "phase", "batch", "tokens",
           "name", "experts", "active_experts", "qkv_bias", "weight_dtype", "kv_dtype", "compute_dtype", "latency_ms",
           "engine"]
-EXTRA = ["format", "bits_per_weight", "weight_bytes", "params", "latency_min_ms", "latency_max_ms", "latency_mean_ms",
+EXTRA = ["format", "weight_format", "kv_cache_type", "bits_per_weight", "weight_bytes", "params", "latency_min_ms", "latency_max_ms", "latency_mean_ms",
          "rel_spread", "repeats", "samples_ms", "n_prompt", "depth", "n_gen", "n_batch", "n_ubatch", "threads",
          "flash_attn", "n_gpu_layers", "backend", "device", "llama_cpp_version", "label"]
 COLUMNS = SCHEMA + EXTRA
@@ -79,7 +79,7 @@ def row_for(a, fmt, phase, tokens, latency_ms, extra, ctx):
                phase=phase, batch=1, tokens=tokens, name=a.get("name") or label(a), experts=a["experts"],
                active_experts=a["active_experts"], qkv_bias=str(a["qkv_bias"]).lower(),
                weight_dtype=make_gguf.FORMATS[fmt], kv_dtype="fp16", compute_dtype="fp16",
-               latency_ms=round(latency_ms, 6), engine=ctx.engine, format=fmt, threads=ctx.threads,
+               latency_ms=round(latency_ms, 6), engine=ctx.engine, format=fmt, weight_format=fmt, kv_cache_type="f16", threads=ctx.threads,
                flash_attn=ctx.flash_attn, n_gpu_layers=ctx.n_gpu_layers, backend=ctx.backend, device=ctx.device,
                llama_cpp_version=ctx.version, label=label(a), n_batch=ctx.n_batch, n_ubatch=ctx.n_ubatch)
     row.update(extra)
