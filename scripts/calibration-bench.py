@@ -197,7 +197,7 @@ def truth(rd, inst_text, prior_text, r):
     names = [n for n, _ in law_coefficients(true_text)]
     with open(os.path.join(rd, "true-sample.csv"), "w") as f:
         f.write("resample," + ",".join(names) + "\n0," + ",".join(repr(values[n]) for n in names) + "\n")
-    sol = json.loads(run([COLAW, "solve", os.path.join(rd, "instance-true.toml")]).stdout)
+    sol = json.loads(run([COLAW, "solve", os.path.join(rd, "instance-true.toml"), "--allow-infeasible"]).stdout)
     run([COLAW, "region", os.path.join(rd, "instance-true.toml"), "--samples", os.path.join(rd, "true-sample.csv"),
          "--out", os.path.join(rd, "region-true"), "--budget-grid", "0"])
     designs = {key_of(d): (float(d["point_objective"]), float(d["point_loss"]))

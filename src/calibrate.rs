@@ -11,7 +11,8 @@
 use crate::cost::{step_ops, Mode, OpList, Step};
 use crate::error::{Error, Result};
 use crate::hardware::{
-    EfficiencyTerms, Hardware, OpClass, N_EFF, N_EFFICIENCY_TERMS as N_TERMS, PER_LAYER, PER_MOE_LAYER, PER_STEP,
+    EfficiencyTerms, Hardware, OpClass, N_EFF, N_EFFICIENCY_TERMS as N_TERMS, PER_ATTENTION_PAIR, PER_LAYER,
+    PER_MOE_LAYER, PER_STEP, PER_TOKEN_LAYER, PREFILL_LAYER, PREFILL_STEP,
 };
 use crate::measurement::{Measurement, Phase};
 use crate::util::rng::mix_seed;
@@ -42,6 +43,14 @@ pub struct CalRow {
     pub measured_ms: f64,
     layers: f64,
     moe: bool,
+    /// Forward steps (micro-batches of a prefill).
+    steps: f64,
+    /// Whether the steps are prefill steps.
+    prefill: bool,
+    /// New tokens × batch summed over the steps, per layer.
+    tokens: f64,
+    /// Causal (query, key) pairs × batch summed over the steps, per layer.
+    pairs: f64,
     /// (class index, compute ms at η=1, memory ms at η=1, multiplicity).
     ops: Vec<(usize, f64, f64, f64)>,
 }
@@ -65,21 +74,27 @@ pub fn prepare(rows: &[Measurement], hw: &Hardware, file: &str) -> Result<Vec<Ca
             )
         })?;
         let peak_per_ms = peak_per_ms / 1e3;
-        let (step, c) = match m.phase {
-            Phase::Prefill => (Step { batch: m.batch as f64, new_tokens: m.tokens as f64 }, 0.0),
-            Phase::Decode => (Step { batch: m.batch as f64, new_tokens: 1.0 }, m.tokens as f64),
+        // (new tokens, cached positions) of each forward step the row times.
+        let chunks: Vec<(u32, u32)> = match m.phase {
+            Phase::Prefill => hw.overhead.prefill_chunks(m.tokens).collect(),
+            Phase::Decode => vec![(1, m.tokens)],
         };
         let storage = m.storage()?;
-        step_ops(&m.arch, &m.precision, &storage, step, Mode::Full, hw.attention_kernel, &mut ops);
         let l = m.arch.layers as f64;
-        let v = ops
-            .as_slice()
-            .iter()
-            .map(|op| {
+        let b = m.batch as f64;
+        let mut v = Vec::new();
+        let (mut tokens, mut pairs) = (0.0, 0.0);
+        for &(t, c) in &chunks {
+            let (t, c) = (t as f64, c as f64);
+            let step = Step { batch: b, new_tokens: t };
+            step_ops(&m.arch, &m.precision, &storage, step, Mode::Full, hw.attention_kernel, &mut ops);
+            v.extend(ops.as_slice().iter().map(|op| {
                 let ci = OpClass::ALL.iter().position(|&x| x == op.class).unwrap_or(0);
                 (ci, op.flops.at(c) / peak_per_ms, op.bytes.at(c) / bw_per_ms, if op.per_layer { l } else { 1.0 })
-            })
-            .collect();
+            }));
+            tokens += b * t;
+            pairs += b * (t * c + t * (t + 1.0) / 2.0);
+        }
         out.push(CalRow {
             line: m.line,
             phase: m.phase,
@@ -89,6 +104,10 @@ pub fn prepare(rows: &[Measurement], hw: &Hardware, file: &str) -> Result<Vec<Ca
             measured_ms,
             layers: l,
             moe: m.arch.is_moe(),
+            steps: chunks.len() as f64,
+            prefill: m.phase == Phase::Prefill,
+            tokens,
+            pairs,
             ops: v,
         });
     }
@@ -98,7 +117,13 @@ pub fn prepare(rows: &[Measurement], hw: &Hardware, file: &str) -> Result<Vec<Ca
 /// Predicted latency of a row under given terms, ms.
 pub fn predict(row: &CalRow, t: &EfficiencyTerms) -> f64 {
     let v = &t.values;
-    let mut ms = v[PER_STEP] + row.layers * (v[PER_LAYER] + if row.moe { v[PER_MOE_LAYER] } else { 0.0 });
+    let moe = if row.moe { 1.0 } else { 0.0 };
+    let pre = if row.prefill { 1.0 } else { 0.0 };
+    let mut ms = row.steps
+        * (v[PER_STEP]
+            + pre * v[PREFILL_STEP]
+            + row.layers * (v[PER_LAYER] + moe * v[PER_MOE_LAYER] + pre * v[PREFILL_LAYER]))
+        + row.layers * (row.tokens * v[PER_TOKEN_LAYER] + row.pairs * v[PER_ATTENTION_PAIR]);
     for &(ci, tc, tm, mult) in &row.ops {
         ms += mult * (tc / v[2 * ci]).max(tm / v[2 * ci + 1]);
     }
@@ -110,11 +135,17 @@ fn predict_grad(row: &CalRow, t: &EfficiencyTerms, g: &mut [f64; N_TERMS]) -> f6
     let v = &t.values;
     *g = [0.0; N_TERMS];
     let moe = if row.moe { 1.0 } else { 0.0 };
-    let mut ms = v[PER_STEP] + row.layers * (v[PER_LAYER] + moe * v[PER_MOE_LAYER]);
-    // d(e^θ)/dθ = e^θ.
-    g[PER_STEP] = v[PER_STEP];
-    g[PER_LAYER] = row.layers * v[PER_LAYER];
-    g[PER_MOE_LAYER] = moe * row.layers * v[PER_MOE_LAYER];
+    let (n, l) = (row.steps, row.layers);
+    // d(e^θ)/dθ = e^θ: each overhead's gradient is its own contribution.
+    g[PER_STEP] = n * v[PER_STEP];
+    g[PER_LAYER] = n * l * v[PER_LAYER];
+    g[PER_MOE_LAYER] = n * moe * l * v[PER_MOE_LAYER];
+    g[PER_TOKEN_LAYER] = l * row.tokens * v[PER_TOKEN_LAYER];
+    g[PER_ATTENTION_PAIR] = l * row.pairs * v[PER_ATTENTION_PAIR];
+    let pre = if row.prefill { 1.0 } else { 0.0 };
+    g[PREFILL_STEP] = pre * n * v[PREFILL_STEP];
+    g[PREFILL_LAYER] = pre * n * l * v[PREFILL_LAYER];
+    let mut ms = g[N_EFF..].iter().sum::<f64>();
     for &(ci, tc, tm, mult) in &row.ops {
         let (ic, ib) = (2 * ci, 2 * ci + 1);
         let (xc, xb) = (tc / v[ic], tm / v[ib]);
@@ -132,52 +163,85 @@ fn predict_grad(row: &CalRow, t: &EfficiencyTerms, g: &mut [f64; N_TERMS]) -> f6
 
 const RIDGE: f64 = 1e-10;
 
-/// Which terms are fitted freely. `Full` fits all eleven; `Compact` ties the four classes'
-/// compute efficiencies into one and their bandwidth efficiencies into one (five free terms:
-/// η_compute, η_bandwidth, per-step, per-layer and per-MoE-layer overheads), for data too
-/// sparse to tell operator classes apart — published single-number benchmarks, a few rows
-/// per device.
+/// Which terms are fitted freely; the others keep the base hardware's values.
+/// `Full` fits the eleven terms of the operator-class model (per class η_compute and
+/// η_bandwidth, per-step, per-layer and per-MoE-layer overheads); `Extended` adds the
+/// per-token, per-attention-pair and prefill-step overheads (fifteen: engines whose prefill
+/// and decode steps differ in more than their roofline, e.g. llama.cpp); `Compact` ties the
+/// four classes' compute efficiencies into one and their bandwidth efficiencies into one
+/// (five free terms), for data too sparse to tell operator classes apart — published
+/// single-number benchmarks, a few rows per device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TermSet {
-    /// Every term free.
+    /// The eleven operator-class terms free.
     #[default]
     Full,
+    /// Every term free.
+    Extended,
     /// Efficiencies tied across operator classes.
     Compact,
 }
 
+/// Terms of the eleven-term model (the ones after it came later).
+const N_BASE_TERMS: usize = 11;
+
 impl TermSet {
-    /// For each of the eleven terms, the free parameter it takes its value from.
-    fn tie(self) -> [usize; N_TERMS] {
+    /// For each term, the free parameter it takes its value from; `None`: fixed.
+    fn tie(self) -> [Option<usize>; N_TERMS] {
         match self {
-            TermSet::Full => std::array::from_fn(|k| k),
+            TermSet::Full => std::array::from_fn(|k| (k < N_BASE_TERMS).then_some(k)),
+            TermSet::Extended => std::array::from_fn(Some),
             // Even slots are compute, odd ones bandwidth (hardware::EFFICIENCY_TERM_NAMES).
-            TermSet::Compact => std::array::from_fn(|k| if k < N_EFF { k % 2 } else { k - N_EFF + 2 }),
+            TermSet::Compact => {
+                std::array::from_fn(
+                    |k| {
+                        if k < N_EFF {
+                            Some(k % 2)
+                        } else {
+                            (k < N_BASE_TERMS).then_some(k - N_EFF + 2)
+                        }
+                    },
+                )
+            }
         }
     }
 
     /// Number of free parameters.
     pub fn n_free(self) -> usize {
-        self.tie().iter().max().map_or(0, |m| m + 1)
+        self.tie().iter().flatten().max().map_or(0, |m| m + 1)
     }
 
-    /// Parse `full` or `compact`.
+    /// Parse `full`, `extended` or `compact`.
     pub fn parse(s: &str) -> Result<TermSet> {
         match s {
             "full" => Ok(TermSet::Full),
+            "extended" => Ok(TermSet::Extended),
             "compact" => Ok(TermSet::Compact),
-            other => Err(Error::invalid(&Default::default(), "--terms", other, "full or compact")),
+            other => Err(Error::invalid(&Default::default(), "--terms", other, "full, extended or compact")),
         }
     }
 
-    fn expand(self, reduced: &[f64]) -> Vec<f64> {
-        self.tie().iter().map(|&j| reduced[j]).collect()
+    /// Full θ from the free parameters, fixed terms from `base` (a full θ).
+    fn expand(self, reduced: &[f64], base: &[f64]) -> Vec<f64> {
+        self.tie().iter().zip(base).map(|(j, b)| j.map_or(*b, |j| reduced[j])).collect()
+    }
+
+    /// The terms at free parameters `reduced`; fixed terms are `fixed`'s values exactly (θ
+    /// cannot hold an overhead of 0).
+    fn terms(self, reduced: &[f64], base: &[f64], fixed: &EfficiencyTerms) -> EfficiencyTerms {
+        let mut t = EfficiencyTerms::from_theta(&self.expand(reduced, base));
+        for (k, j) in self.tie().iter().enumerate() {
+            if j.is_none() {
+                t.values[k] = fixed.values[k];
+            }
+        }
+        t
     }
 
     fn reduce(self, full: &[f64]) -> Vec<f64> {
         let tie = self.tie();
-        (0..self.n_free()).map(|j| full[tie.iter().position(|&t| t == j).unwrap_or(0)]).collect()
+        (0..self.n_free()).map(|j| full[tie.iter().position(|&t| t == Some(j)).unwrap_or(0)]).collect()
     }
 }
 
@@ -188,13 +252,16 @@ struct CalibrationObjective<'a> {
     idx: &'a [usize],
     /// Prior of the free parameters.
     prior: Vec<f64>,
+    /// The prior as a full θ.
+    base: Vec<f64>,
+    /// The prior's terms: the fixed ones keep these values exactly.
+    fixed: EfficiencyTerms,
     set: TermSet,
 }
 
 impl CalibrationObjective<'_> {
     fn eval(&self, reduced: &[f64], grad: Option<&mut [f64]>) -> f64 {
-        let theta = self.set.expand(reduced);
-        let t = EfficiencyTerms::from_theta(&theta);
+        let t = self.set.terms(reduced, &self.base, &self.fixed);
         let n = self.idx.len() as f64;
         let mut f = 0.0;
         let mut gsum = [0.0; N_TERMS];
@@ -214,8 +281,10 @@ impl CalibrationObjective<'_> {
             for (j, o) in out.iter_mut().enumerate() {
                 *o = 2.0 * RIDGE * (reduced[j] - self.prior[j]);
             }
-            for (k, &j) in self.set.tie().iter().enumerate() {
-                out[j] += gsum[k] / n;
+            for (k, j) in self.set.tie().iter().enumerate() {
+                if let Some(j) = j {
+                    out[*j] += gsum[k] / n;
+                }
             }
         }
         f
@@ -271,7 +340,8 @@ pub fn fit(
     warm: Option<&EfficiencyTerms>,
     set: TermSet,
 ) -> (EfficiencyTerms, f64) {
-    let p0 = set.reduce(&prior.to_theta());
+    let base = prior.to_theta();
+    let p0 = set.reduce(&base);
     let mut starts: Vec<Vec<f64>> = Vec::new();
     if let Some(w) = warm {
         starts.push(set.reduce(&w.to_theta()));
@@ -285,17 +355,25 @@ pub fn fit(
             t.values[PER_STEP] = oh * 5.0;
             t.values[PER_LAYER] = oh;
             t.values[PER_MOE_LAYER] = oh;
+            // Per token and per pair: the per-layer overhead spread over ~100 tokens and
+            // ~10⁴ pairs (a start at 0 could never move: the overheads are fitted as logs).
+            // Terms the set keeps fixed ignore these values.
+            t.values[PER_TOKEN_LAYER] = oh * 1e-2;
+            t.values[PER_ATTENTION_PAIR] = oh * 1e-4;
+            t.values[PREFILL_STEP] = oh * 5.0;
+            t.values[PREFILL_LAYER] = oh;
             starts.push(set.reduce(&t.to_theta()));
         }
     }
     let mut best = (p0.clone(), f64::INFINITY);
     for s in starts {
-        let (th, f) = lbfgs(CalibrationObjective { rows, idx, prior: p0.clone(), set }, s);
+        let (th, f) =
+            lbfgs(CalibrationObjective { rows, idx, prior: p0.clone(), base: base.clone(), fixed: *prior, set }, s);
         if f < best.1 {
             best = (th, f);
         }
     }
-    (EfficiencyTerms::from_theta(&set.expand(&best.0)), best.1)
+    (set.terms(&best.0, &base, prior), best.1)
 }
 
 /// Mean absolute percentage error, %.
@@ -399,7 +477,7 @@ pub fn calibrate_with(rows: &[CalRow], base: &Hardware, folds: usize, set: TermS
             "{} measurement rows cannot identify {} terms: give at least {min_rows} rows spanning prefill and decode{}",
             rows.len(),
             set.n_free(),
-            if set == TermSet::Full { " (or fit fewer terms: --terms compact)" } else { "" }
+            if set == TermSet::Compact { "" } else { " (or fit fewer terms: --terms compact)" }
         )));
     }
     let prior = EfficiencyTerms::from_hardware(base);
@@ -503,7 +581,9 @@ mod tests {
 
     #[test]
     fn theta_roundtrip() {
-        let t = EfficiencyTerms { values: [0.7, 0.9, 0.5, 0.6, 1.0, 0.8, 0.4, 0.5, 0.01, 0.002, 0.03] };
+        let t = EfficiencyTerms {
+            values: [0.7, 0.9, 0.5, 0.6, 1.0, 0.8, 0.4, 0.5, 0.01, 0.002, 0.03, 2e-4, 3e-8, 0.4, 0.02],
+        };
         let back = EfficiencyTerms::from_theta(&t.to_theta());
         for (a, b) in t.values.iter().zip(back.values) {
             assert!((a - b).abs() < 1e-6, "{a} {b}");

@@ -81,6 +81,14 @@ pub enum Error {
     /// The model cannot evaluate this input (e.g. a compute type the device has no figure for).
     #[error("{0}")]
     Unsupported(String),
+    /// An output another process is writing (its lock is held).
+    #[error("{path}: {message}")]
+    InUse {
+        /// The output (results file, journal folder).
+        path: String,
+        /// Who holds it and what to do.
+        message: String,
+    },
     /// I/O failure with the path.
     #[error("{path}: {source}")]
     Io {

@@ -19,6 +19,7 @@ pub mod gen;
 pub mod hardware;
 pub mod instance;
 pub mod law;
+pub mod limits;
 pub mod measurement;
 pub mod objective;
 pub mod oracle;

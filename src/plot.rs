@@ -68,87 +68,91 @@ pub fn heatmaps(
     let cols = panels.len().clamp(1, 3);
     let rows = panels.len().div_ceil(cols).max(1);
     let (w, h) = (420 * cols as u32 + 110, 360 * rows as u32 + 50);
-    let root = SVGBackend::new(path, (w, h)).into_drawing_area();
-    root.fill(&WHITE).map_err(err)?;
-    let root = root.titled(title, ("sans-serif", 20)).map_err(err)?;
-    let (main, bar) = root.split_horizontally(w - 110);
-    let areas = main.split_evenly((rows, cols));
-    let norm = |v: f64| (v - range.0) / (range.1 - range.0).max(1e-300);
-    for (p, area) in panels.iter().zip(areas.iter()) {
-        let (nx, ny) = (p.x_labels.len().max(1), p.y_labels.len().max(1));
-        let mut chart = ChartBuilder::on(area)
-            .caption(&p.title, ("sans-serif", 15))
-            .margin(8)
-            .x_label_area_size(38)
-            .y_label_area_size(48)
-            .build_cartesian_2d(0f64..nx as f64, 0f64..ny as f64)
+    // Drawn into memory, then written atomically: a kill never leaves half an SVG.
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let root = root.titled(title, ("sans-serif", 20)).map_err(err)?;
+        let (main, bar) = root.split_horizontally(w - 110);
+        let areas = main.split_evenly((rows, cols));
+        let norm = |v: f64| (v - range.0) / (range.1 - range.0).max(1e-300);
+        for (p, area) in panels.iter().zip(areas.iter()) {
+            let (nx, ny) = (p.x_labels.len().max(1), p.y_labels.len().max(1));
+            let mut chart = ChartBuilder::on(area)
+                .caption(&p.title, ("sans-serif", 15))
+                .margin(8)
+                .x_label_area_size(38)
+                .y_label_area_size(48)
+                .build_cartesian_2d(0f64..nx as f64, 0f64..ny as f64)
+                .map_err(err)?;
+            let xl = |v: &f64| {
+                let i = v.floor() as usize;
+                if (v - v.floor() - 0.5).abs() < 1e-9 {
+                    p.x_labels.get(i).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            };
+            let yl = |v: &f64| {
+                let i = v.floor() as usize;
+                if (v - v.floor() - 0.5).abs() < 1e-9 {
+                    p.y_labels.get(i).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            };
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_labels(2 * nx + 1)
+                .y_labels(2 * ny + 1)
+                .x_label_formatter(&xl)
+                .y_label_formatter(&yl)
+                .x_desc(x_desc)
+                .y_desc(y_desc)
+                .label_style(("sans-serif", 11))
+                .draw()
+                .map_err(err)?;
+            let mut cells = Vec::new();
+            for (j, row) in p.values.iter().enumerate() {
+                for (i, v) in row.iter().enumerate() {
+                    let (x, y) = (i as f64, j as f64);
+                    let style = match v {
+                        Some(v) => color(norm(*v)).filled(),
+                        None => RGBColor(235, 235, 235).filled(),
+                    };
+                    cells.push(Rectangle::new([(x, y), (x + 1.0, y + 1.0)], style));
+                }
+            }
+            chart.draw_series(cells).map_err(err)?;
+        }
+        // Colour bar.
+        let mut cb = ChartBuilder::on(&bar)
+            .margin_top(40)
+            .margin_bottom(60)
+            .margin_right(8)
+            .y_label_area_size(52)
+            .build_cartesian_2d(0f64..1.0, range.0..range.1)
             .map_err(err)?;
-        let xl = |v: &f64| {
-            let i = v.floor() as usize;
-            if (v - v.floor() - 0.5).abs() < 1e-9 {
-                p.x_labels.get(i).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
-        let yl = |v: &f64| {
-            let i = v.floor() as usize;
-            if (v - v.floor() - 0.5).abs() < 1e-9 {
-                p.y_labels.get(i).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
-        chart
-            .configure_mesh()
+        cb.configure_mesh()
             .disable_mesh()
-            .x_labels(2 * nx + 1)
-            .y_labels(2 * ny + 1)
-            .x_label_formatter(&xl)
-            .y_label_formatter(&yl)
-            .x_desc(x_desc)
-            .y_desc(y_desc)
+            .disable_x_axis()
+            .y_desc(value_desc)
+            .y_labels(6)
             .label_style(("sans-serif", 11))
             .draw()
             .map_err(err)?;
-        let mut cells = Vec::new();
-        for (j, row) in p.values.iter().enumerate() {
-            for (i, v) in row.iter().enumerate() {
-                let (x, y) = (i as f64, j as f64);
-                let style = match v {
-                    Some(v) => color(norm(*v)).filled(),
-                    None => RGBColor(235, 235, 235).filled(),
-                };
-                cells.push(Rectangle::new([(x, y), (x + 1.0, y + 1.0)], style));
-            }
-        }
-        chart.draw_series(cells).map_err(err)?;
+        let steps = 64;
+        cb.draw_series((0..steps).map(|k| {
+            let a = range.0 + (range.1 - range.0) * k as f64 / steps as f64;
+            let b = range.0 + (range.1 - range.0) * (k + 1) as f64 / steps as f64;
+            Rectangle::new([(0.0, a), (1.0, b)], color(k as f64 / (steps - 1) as f64).filled())
+        }))
+        .map_err(err)?;
+        root.present().map_err(err)?;
     }
-    // Colour bar.
-    let mut cb = ChartBuilder::on(&bar)
-        .margin_top(40)
-        .margin_bottom(60)
-        .margin_right(8)
-        .y_label_area_size(52)
-        .build_cartesian_2d(0f64..1.0, range.0..range.1)
-        .map_err(err)?;
-    cb.configure_mesh()
-        .disable_mesh()
-        .disable_x_axis()
-        .y_desc(value_desc)
-        .y_labels(6)
-        .label_style(("sans-serif", 11))
-        .draw()
-        .map_err(err)?;
-    let steps = 64;
-    cb.draw_series((0..steps).map(|k| {
-        let a = range.0 + (range.1 - range.0) * k as f64 / steps as f64;
-        let b = range.0 + (range.1 - range.0) * (k + 1) as f64 / steps as f64;
-        Rectangle::new([(0.0, a), (1.0, b)], color(k as f64 / (steps - 1) as f64).filled())
-    }))
-    .map_err(err)?;
-    root.present().map_err(err)?;
-    Ok(())
+    crate::util::fs::write_atomic(path, svg.as_bytes())
 }
 
 /// Line chart: series with optional bands, axis descriptions with units, legend.
@@ -181,75 +185,79 @@ pub fn lines(
     if log_x {
         x0 = x0.max(1e-12);
     }
-    let root = SVGBackend::new(path, (820, 540)).into_drawing_area();
-    root.fill(&WHITE).map_err(err)?;
-    let palette = [
-        RGBColor(31, 119, 180),
-        RGBColor(214, 39, 40),
-        RGBColor(44, 160, 44),
-        RGBColor(148, 103, 189),
-        RGBColor(255, 127, 14),
-        RGBColor(140, 86, 75),
-        RGBColor(227, 119, 194),
-        RGBColor(127, 127, 127),
-    ];
-    macro_rules! draw {
-        ($chart:expr) => {{
-            let mut chart = $chart;
-            chart
-                .configure_mesh()
-                .x_desc(x_desc)
-                .y_desc(y_desc)
-                .label_style(("sans-serif", 12))
-                .light_line_style(RGBColor(240, 240, 240))
-                .draw()
-                .map_err(err)?;
-            for (k, s) in series.iter().enumerate() {
-                let c = palette[k % palette.len()];
-                if let Some(b) = &s.band {
-                    let mut poly: Vec<(f64, f64)> = b.iter().map(|&(x, _, hi)| (x, hi)).collect();
-                    poly.extend(b.iter().rev().map(|&(x, lo, _)| (x, lo)));
-                    chart.draw_series(std::iter::once(Polygon::new(poly, c.mix(0.18).filled()))).map_err(err)?;
-                }
-                let mut pts = s.points.clone();
-                if s.step {
-                    let mut st = Vec::with_capacity(2 * pts.len());
-                    for w in pts.windows(2) {
-                        st.push(w[0]);
-                        st.push((w[1].0, w[0].1));
+    // Drawn into memory, then written atomically: a kill never leaves half an SVG.
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (820, 540)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let palette = [
+            RGBColor(31, 119, 180),
+            RGBColor(214, 39, 40),
+            RGBColor(44, 160, 44),
+            RGBColor(148, 103, 189),
+            RGBColor(255, 127, 14),
+            RGBColor(140, 86, 75),
+            RGBColor(227, 119, 194),
+            RGBColor(127, 127, 127),
+        ];
+        macro_rules! draw {
+            ($chart:expr) => {{
+                let mut chart = $chart;
+                chart
+                    .configure_mesh()
+                    .x_desc(x_desc)
+                    .y_desc(y_desc)
+                    .label_style(("sans-serif", 12))
+                    .light_line_style(RGBColor(240, 240, 240))
+                    .draw()
+                    .map_err(err)?;
+                for (k, s) in series.iter().enumerate() {
+                    let c = palette[k % palette.len()];
+                    if let Some(b) = &s.band {
+                        let mut poly: Vec<(f64, f64)> = b.iter().map(|&(x, _, hi)| (x, hi)).collect();
+                        poly.extend(b.iter().rev().map(|&(x, lo, _)| (x, lo)));
+                        chart.draw_series(std::iter::once(Polygon::new(poly, c.mix(0.18).filled()))).map_err(err)?;
                     }
-                    if let Some(&last) = pts.last() {
-                        st.push(last);
+                    let mut pts = s.points.clone();
+                    if s.step {
+                        let mut st = Vec::with_capacity(2 * pts.len());
+                        for w in pts.windows(2) {
+                            st.push(w[0]);
+                            st.push((w[1].0, w[0].1));
+                        }
+                        if let Some(&last) = pts.last() {
+                            st.push(last);
+                        }
+                        pts = st;
                     }
-                    pts = st;
+                    chart
+                        .draw_series(LineSeries::new(pts, c.stroke_width(2)))
+                        .map_err(err)?
+                        .label(s.name.clone())
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+                    if !s.step {
+                        chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, c.filled()))).map_err(err)?;
+                    }
                 }
                 chart
-                    .draw_series(LineSeries::new(pts, c.stroke_width(2)))
-                    .map_err(err)?
-                    .label(s.name.clone())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
-                if !s.step {
-                    chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, c.filled()))).map_err(err)?;
-                }
-            }
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 12))
-                .draw()
-                .map_err(err)?;
-        }};
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .label_font(("sans-serif", 12))
+                    .draw()
+                    .map_err(err)?;
+            }};
+        }
+        let mut b = ChartBuilder::on(&root);
+        b.caption(title, ("sans-serif", 18)).margin(12).x_label_area_size(44).y_label_area_size(64);
+        if log_x {
+            draw!(b.build_cartesian_2d((x0..x1).log_scale(), y0..y1).map_err(err)?);
+        } else {
+            draw!(b.build_cartesian_2d(x0..x1, y0..y1).map_err(err)?);
+        }
+        root.present().map_err(err)?;
     }
-    let mut b = ChartBuilder::on(&root);
-    b.caption(title, ("sans-serif", 18)).margin(12).x_label_area_size(44).y_label_area_size(64);
-    if log_x {
-        draw!(b.build_cartesian_2d((x0..x1).log_scale(), y0..y1).map_err(err)?);
-    } else {
-        draw!(b.build_cartesian_2d(x0..x1, y0..y1).map_err(err)?);
-    }
-    root.present().map_err(err)?;
-    Ok(())
+    crate::util::fs::write_atomic(path, svg.as_bytes())
 }
 
 #[cfg(test)]

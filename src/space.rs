@@ -8,6 +8,7 @@
 
 use crate::architecture::Architecture;
 use crate::error::{Error, Origin, Result};
+use crate::limits;
 use crate::precision::DType;
 use serde::{Deserialize, Serialize};
 
@@ -34,10 +35,13 @@ fn one_i64() -> i64 {
 }
 
 impl Grid {
-    /// Values, checked positive, sorted and deduplicated.
-    pub fn values(&self, origin: &Origin, field: &str) -> Result<Vec<u32>> {
-        let raw: Vec<i64> = match self {
-            Grid::List(v) => v.clone(),
+    /// How many values the grid names (before deduplication), without materialising it:
+    /// checked arithmetic, so `{ from = 9223372036854775800, to = 9223372036854775807 }` is
+    /// 8 values and `{ from = -9223372036854775808, to = 9223372036854775807 }` is refused
+    /// rather than overflowing. Errors name `field`.
+    pub fn len_checked(&self, origin: &Origin, field: &str) -> Result<u64> {
+        let n = match self {
+            Grid::List(v) => v.len() as u64,
             Grid::Range { from, to, step } => {
                 if *step <= 0 {
                     return Err(Error::invalid(origin, format!("{field}.step"), step, "must be a positive integer"));
@@ -45,26 +49,60 @@ impl Grid {
                 if to < from {
                     return Err(Error::invalid(origin, format!("{field}.to"), to, format!("must be ≥ from = {from}")));
                 }
-                if (to - from) / step > 10_000_000 {
-                    return Err(Error::invalid(
-                        origin,
-                        field,
-                        format!("{from}..{to} step {step}"),
-                        "at most 10⁷ values",
-                    ));
+                // Values must be positive u32s anyway: name the first bad end before counting.
+                for (end, v) in [("from", from), ("to", to)] {
+                    if *v <= 0 || *v > u32::MAX as i64 {
+                        return Err(Error::invalid(
+                            origin,
+                            format!("{field}.{end}"),
+                            v,
+                            format!("values must be positive integers ≤ {}", u32::MAX),
+                        ));
+                    }
                 }
-                (0..).map(|i| from + i * step).take_while(|v| v <= to).collect()
+                limits::range_len(*from, *to, *step).unwrap_or(u64::MAX)
             }
         };
-        if raw.is_empty() {
+        if n == 0 {
             return Err(Error::invalid(origin, field, "[]", "needs at least one value"));
         }
-        let mut out = Vec::with_capacity(raw.len());
-        for v in raw {
-            if v <= 0 || v > u32::MAX as i64 {
-                return Err(Error::invalid(origin, field, v, "values must be positive integers"));
+        if n > limits::MAX_GRID_VALUES {
+            return Err(Error::invalid(
+                origin,
+                field,
+                self.describe(),
+                format!("{n} values; a grid may hold at most {} (use a coarser step)", limits::MAX_GRID_VALUES),
+            ));
+        }
+        Ok(n)
+    }
+
+    /// The grid as the user wrote it, for messages.
+    fn describe(&self) -> String {
+        match self {
+            Grid::List(v) => format!("a list of {} values", v.len()),
+            Grid::Range { from, to, step } => format!("{{ from = {from}, to = {to}, step = {step} }}"),
+        }
+    }
+
+    /// Values, checked positive, sorted and deduplicated. The size is checked first
+    /// ([`Grid::len_checked`]), so nothing is allocated for a grid that is refused.
+    pub fn values(&self, origin: &Origin, field: &str) -> Result<Vec<u32>> {
+        let n = self.len_checked(origin, field)?;
+        let mut out = Vec::with_capacity(n as usize);
+        match self {
+            Grid::List(v) => {
+                for &x in v {
+                    if x <= 0 || x > u32::MAX as i64 {
+                        return Err(Error::invalid(origin, field, x, "values must be positive integers"));
+                    }
+                    out.push(x as u32);
+                }
             }
-            out.push(v as u32);
+            Grid::Range { from, step, .. } => {
+                // n values from `from` by `step`, all within [from, to] ⊂ [1, u32::MAX]: no overflow in i128.
+                out.extend((0..n as i128).map(|i| (*from as i128 + i * *step as i128) as u32));
+            }
         }
         out.sort_unstable();
         out.dedup();
@@ -232,7 +270,63 @@ impl SpaceSpec {
     /// Enumerate the grid under the rules. Combinations that break a rule (KV heads not
     /// dividing heads, heads not dividing hidden, …) are skipped and counted; a space where
     /// nothing survives is an error.
+    ///
+    /// The product of the grid sizes is checked against [`limits::DEFAULT_MAX_CANDIDATES`]
+    /// first; [`SpaceSpec::enumerate_limited`] takes another limit.
     pub fn enumerate(&self, origin: &Origin) -> Result<Space> {
+        self.enumerate_limited(origin, limits::DEFAULT_MAX_CANDIDATES)
+    }
+
+    /// The product of the grid sizes (an upper bound on the candidates, before the rules drop
+    /// any), with each factor named, computed without materialising any grid.
+    pub fn grid_product(&self, origin: &Origin) -> Result<(u64, String)> {
+        let f = |n: &str| format!("space.{n}");
+        let opt = |g: &Option<Grid>, n: &str| -> Result<Option<u64>> {
+            g.as_ref().map(|g| g.len_checked(origin, &f(n))).transpose()
+        };
+        let ffn = match (&self.ffn_ratio, &self.ffn) {
+            (Some(r), _) => Some(r.len() as u64),
+            (None, Some(g)) => Some(g.len_checked(origin, &f("ffn"))?),
+            (None, None) => None,
+        };
+        let list = |n: Option<usize>| n.map(|n| n as u64);
+        let factors: Vec<(&str, Option<u64>)> = vec![
+            ("layers", Some(self.layers.len_checked(origin, &f("layers"))?)),
+            ("hidden", Some(self.hidden.len_checked(origin, &f("hidden"))?)),
+            ("heads", opt(&self.heads, "heads")?),
+            ("head_dim", opt(&self.head_dim, "head_dim")?),
+            ("kv_heads", list(self.kv_heads.as_ref().map(Vec::len))),
+            ("ffn", ffn),
+            ("moe", list(self.moe.as_ref().map(Vec::len))),
+            ("weight_dtype", list(self.weight_dtype.as_ref().map(Vec::len))),
+            ("kv_dtype", list(self.kv_dtype.as_ref().map(Vec::len))),
+            ("vocab", Some(self.vocab.len_checked(origin, &f("vocab"))?)),
+            ("tied", list(self.tied.as_ref().map(Vec::len))),
+        ];
+        let given: Vec<(&str, u64)> = factors.into_iter().filter_map(|(n, v)| v.map(|v| (n, v.max(1)))).collect();
+        let total = limits::product(&given.iter().map(|(_, v)| *v).collect::<Vec<_>>());
+        let how = given.iter().map(|(n, v)| format!("{n} {v}")).collect::<Vec<_>>().join(" × ");
+        Ok((total, how))
+    }
+
+    /// [`SpaceSpec::enumerate`] with a limit on the product of the grid sizes: a larger space
+    /// is refused before anything is allocated, the error giving the count, its factors and how
+    /// to raise the limit.
+    pub fn enumerate_limited(&self, origin: &Origin, max_candidates: u64) -> Result<Space> {
+        let (total, how) = self.grid_product(origin)?;
+        if total > max_candidates {
+            let shown = if total == u64::MAX { "more than 1.8e19".to_string() } else { format!("{total}") };
+            return Err(Error::invalid(
+                origin,
+                "space",
+                format!("{shown} candidates ({how})"),
+                format!(
+                    "more than the limit of {max_candidates}; shrink a grid, or raise the limit with \
+                     `[solver] max_candidates = N` in the instance or `--max-candidates N` \
+                     (memory grows with the width configurations, ~40 bytes each, plus the solver's own)"
+                ),
+            ));
+        }
         let f = |n: &str| format!("space.{n}");
         let depths = self.layers.values(origin, &f("layers"))?;
         let hidden = self.hidden.values(origin, &f("hidden"))?;

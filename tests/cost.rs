@@ -222,3 +222,56 @@ proptest! {
         prop_assert_eq!(direct.memory_bytes.total, swept.memory_bytes.total);
     }
 }
+
+/// Micro-batched prefill (an engine's `n_ubatch`): per-step overheads are paid per
+/// micro-batch, the per-pair term counts every causal (query, key) pair once, and the
+/// workload metrics agree with the per-step latency the calibration fits.
+#[test]
+fn micro_batched_prefill_overheads_by_hand() {
+    let a = Architecture::new(10, 512, 8, 1024, 1000);
+    let mut plain = toy_hw();
+    plain.overhead.ubatch_tokens = Some(512);
+    let mut oh = plain.clone();
+    oh.overhead.per_step_ms = 1.0;
+    oh.overhead.per_layer_ms = 0.1;
+    oh.overhead.per_token_layer_ms = 1e-3;
+    oh.overhead.per_attention_pair_ms = 1e-6;
+    oh.overhead.prefill_step_ms = 0.5;
+    oh.overhead.prefill_layer_ms = 0.05;
+    let w = Workload { prompt_tokens: 2048, gen_tokens: 1, ..Workload::default() };
+    let (m0, m1) = (CostModel::new(&plain, &w).unwrap(), CostModel::new(&oh, &w).unwrap());
+    // 4 micro-batches of 512; 2048·2049/2 = 2 098 176 causal pairs however they are split:
+    // 4·(1 + 0.5) + 10·(4·(0.1 + 0.05) + 2048·1e-3 + 2 098 176·1e-6) = 53.46176 ms.
+    let pre = m1.step_ms(&a, false, 2048) - m0.step_ms(&a, false, 2048);
+    assert!((pre - 53.46176).abs() < 1e-9, "{pre}");
+    // A decode step after 1000 cached positions: 1 + 10·(0.1 + 1e-3 + 1001·1e-6) = 2.02001 ms.
+    let dec = m1.step_ms(&a, true, 1000) - m0.step_ms(&a, true, 1000);
+    assert!((dec - 2.02001).abs() < 1e-9, "{dec}");
+    // The solvers' closed form equals the per-step latency.
+    let met = m1.metrics(&a);
+    assert!(close(met.latency_ms.prefill, m1.step_ms(&a, false, 2048)));
+    assert!(close(met.latency_ms.decode, m1.step_ms(&a, true, 2048)));
+    // Without micro-batches the same prompt is one step: fewer overheads, same pairs.
+    let mut one = oh.clone();
+    one.overhead.ubatch_tokens = None;
+    let mut one0 = plain.clone();
+    one0.overhead.ubatch_tokens = None;
+    let pre1 = CostModel::new(&one, &w).unwrap().step_ms(&a, false, 2048)
+        - CostModel::new(&one0, &w).unwrap().step_ms(&a, false, 2048);
+    assert!((pre1 - (1.5 + 10.0 * (0.15 + 2.048 + 2.098176))).abs() < 1e-9, "{pre1}");
+}
+
+/// Several decode steps: the per-pair overhead grows with the cache, summed exactly.
+#[test]
+fn decode_sum_of_per_pair_overhead_by_hand() {
+    let a = Architecture::new(4, 512, 8, 1024, 1000);
+    let mut hw = toy_hw();
+    let w = Workload { prompt_tokens: 100, gen_tokens: 11, ..Workload::default() };
+    let t0 = CostModel::new(&hw, &w).unwrap().metrics(&a).latency_ms.total;
+    hw.overhead.per_attention_pair_ms = 1e-3;
+    let m = CostModel::new(&hw, &w).unwrap();
+    // Prefill: 4·100·101/2·1e-3 = 20.2; decode steps see c = 100 … 110, 1 + c pairs each:
+    // 4·Σ(101 … 111)·1e-3 = 4·1166·1e-3 = 4.664.
+    let d = m.metrics(&a).latency_ms.total - t0;
+    assert!((d - (20.2 + 4.664)).abs() < 1e-9, "{d}");
+}

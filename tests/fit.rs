@@ -425,7 +425,10 @@ fn cli_fit_bad_input_is_named() {
     fails(&["fit", "--law", "chinchilla", p, "--map", "params=size"], &["size", "no such column", "N, D, loss"]);
     fails(&["fit", "--law", "chinchilla", p, "--map", "width2=N"], &["width2", "unknown variable"]);
     let few = temp(".csv", &format!("{head}1e8,2e9,3.1\n2e8,3e9,3.0\n4e8,4e10,2.6\n"));
-    fails(&["fit", "--law", "chinchilla", few.path().to_str().unwrap()], &["too few rows", "5 coefficients"]);
+    fails(
+        &["fit", "--law", "chinchilla", few.path().to_str().unwrap()],
+        &["too few rows", "5 free coefficients", "--fix"],
+    );
     let constant = temp(
         ".csv",
         &format!(

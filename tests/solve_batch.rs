@@ -24,9 +24,13 @@ fn setup(dir: &Path) -> Vec<String> {
     paths
 }
 
+/// Run `colaw batch ARGS`; these batches hold a malformed instance, so they exit 1 after
+/// recording every line (exit codes: tests/exits.rs).
 fn batch(args: &[&str]) -> std::process::Output {
     let out = common::colaw_cmd().arg("batch").args(args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("1 of 5 instances failed") && err.contains("i2.toml") && !err.contains("panicked"), "{err}");
     out
 }
 
@@ -97,7 +101,9 @@ fn shards_partition_the_instances() {
         let out = d.path().join(format!("s{k}.jsonl"));
         let o = out.display().to_string();
         let shard = format!("{k}/2");
-        batch(&[&dir, "--out", &o, "--shard", &shard]);
+        // Shard 0 of 2 holds i0, i2 (malformed), i4; shard 1 holds i1 and i3 (infeasible).
+        let run = common::colaw_cmd().args(["batch", &dir, "--out", &o, "--shard", &shard]).output().unwrap();
+        assert_eq!(run.status.code(), Some(if k == 0 { 1 } else { 3 }), "{}", String::from_utf8_lossy(&run.stderr));
         for (p, v) in lines(&out) {
             assert!(all.insert(p, v).is_none());
         }

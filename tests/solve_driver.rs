@@ -149,6 +149,7 @@ fn settings_have_one_check_for_file_and_flags() {
         threads,
         seed: None,
         top_k: None,
+        max_candidates: None,
     };
     let o = Origin::file("x.toml");
     let mut s = SolverSettings::default();

@@ -36,6 +36,8 @@ def main():
     p.add_argument("--prefix", default="llamacpp")
     p.add_argument("--table", help="Markdown file to write the table to")
     p.add_argument("--title", default="llama.cpp latency calibration")
+    p.add_argument("--terms", default="extended", choices=["full", "extended", "compact"],
+                   help="colaw calibrate --terms (extended: llama.cpp prefill differs from decode beyond the roofline)")
     p.add_argument("--latency-column", default="latency_ms",
                    help="column fitted as latency_ms (e.g. latency_min_ms for data whose noise is one-sided: "
                         "other jobs on a shared CPU only ever add time)")
@@ -72,7 +74,7 @@ def main():
             w.writerows(rows)
         prof = out_dir / f"{stem}.toml"
         r = subprocess.run([a.colaw, "calibrate", "--hardware", a.hardware, str(rows_csv), "--engine", engine,
-                            "--out", str(prof)], capture_output=True, text=True)
+                            "--out", str(prof), "--terms", a.terms], capture_output=True, text=True)
         if r.returncode != 0:
             sys.exit(f"error: colaw calibrate failed for {engine} {form}:\n{r.stderr}")
         res = json.loads(r.stdout)

@@ -303,6 +303,7 @@ fn solve_json(
             threads: r.threads,
             seed: r.seed,
             top_k: r.top_k,
+            max_candidates: None,
         };
         s.apply(&flags, &Origin::default(), SettingNames::Flags).map_err(err)?;
         let kind = r.solver.clone().unwrap_or_else(|| s.kind.clone());

@@ -85,13 +85,7 @@ impl BenchRow {
 }
 /// Write rows as CSV.
 pub fn write_csv(path: &Path, rows: &[BenchRow]) -> Result<()> {
-    let io = |e: csv::Error| Error::Unsupported(format!("{}: {e}", path.display()));
-    let mut w = csv::Writer::from_path(path).map_err(io)?;
-    for r in rows {
-        w.serialize(r).map_err(io)?;
-    }
-    w.flush().map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
-    Ok(())
+    crate::util::fs::write_csv_atomic(path, |w| rows.iter().try_for_each(|r| w.serialize(r)))
 }
 
 /// Read rows written by [`write_csv`].

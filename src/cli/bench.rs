@@ -54,11 +54,11 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
             SolverKind::names().join(", ")
         );
     }
-    anyhow::ensure!(a.repeat >= 1, "--repeat {}: must be at least 1", a.repeat);
-    anyhow::ensure!(a.jobs >= 1, "--jobs {}: must be at least 1", a.jobs);
+    crate::limits::flag_count("--repeat", a.repeat, 1, crate::limits::MAX_ITERATIONS)?;
+    crate::limits::threads(&Default::default(), "--jobs", a.jobs, false)?;
     anyhow::ensure!(a.shift_ms.is_finite() && a.shift_ms >= 0.0, "--shift-ms {}: must be ≥ 0", a.shift_ms);
     if let Some(t) = a.time_limit {
-        anyhow::ensure!(t.is_finite() && t > 0.0, "--time-limit {t}: must be a positive number of seconds");
+        crate::limits::flag_seconds("--time-limit", t)?;
     }
     let (rows, solvers): (Vec<BenchRow>, Vec<String>) = match &a.from {
         Some(files) => {

@@ -34,8 +34,11 @@ pub struct CalibrateArgs {
     /// (`[devices.<hardware>]`), loadable with --engine FILE; needs an engine file (--engine).
     #[arg(long)]
     pub engine_out: Option<PathBuf>,
-    /// Terms to fit: full (11: compute and bandwidth efficiency per operator class, three
-    /// overheads) or compact (5: one compute and one bandwidth efficiency, three overheads).
+    /// Terms to fit: full (11: compute and bandwidth efficiency per operator class, per-step,
+    /// per-layer and per-MoE-layer overheads), extended (15: also per token and layer, per
+    /// attention pair and layer, and the extra per-step and per-layer cost of a prefill step;
+    /// for engines like llama.cpp) or compact (5: one compute and one bandwidth efficiency,
+    /// three overheads). Terms not fitted keep the --hardware file's values.
     #[arg(long, default_value = "full")]
     pub terms: String,
     /// Cross-validation groups: arch (unseen designs), source (unseen publications; needs a
@@ -104,6 +107,8 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
             a.hardware.as_deref().unwrap_or("(any)")
         );
     }
+    crate::limits::flag_count("--bootstrap", a.bootstrap, 0, crate::limits::MAX_SAMPLES)?;
+    crate::limits::flag_count("--folds", a.folds, 0, crate::limits::MAX_ITERATIONS)?;
     if a.samples.is_some() && a.bootstrap == 0 {
         bail!("--samples needs --bootstrap B with B > 0");
     }
@@ -173,7 +178,7 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
             .into_table();
     if let Some(out) = &a.out {
         hw.calibration = Some(table.clone());
-        std::fs::write(out, hw.to_toml_string()).with_context(|| out.display().to_string())?;
+        crate::util::fs::write_atomic(out, hw.to_toml_string().as_bytes())?;
     }
     if let (Some(out), Some(eng)) = (&a.engine_out, &engine) {
         let mut eng = eng.clone();
@@ -186,10 +191,10 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
             prof.source = Some(format!("colaw calibrate on {file} (sha256 {hash})"));
             prof.calibration = Some(table.clone());
         }
-        std::fs::write(out, eng.to_toml_string()).with_context(|| out.display().to_string())?;
+        crate::util::fs::write_atomic(out, eng.to_toml_string().as_bytes())?;
     }
     if let Some(p) = &a.predictions {
-        let mut w = csv::Writer::from_path(p).with_context(|| p.display().to_string())?;
+        let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record([
             "line",
             "device",
@@ -219,7 +224,7 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
                 format!("{cv:.6}"),
             ])?;
         }
-        w.flush()?;
+        crate::util::fs::write_atomic(p, &w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
     }
 
     let mut boot = serde_json::Value::Null;

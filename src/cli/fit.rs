@@ -3,10 +3,12 @@
 
 use super::output::print_json;
 use crate::law::bootstrap::{bootstrap, write_samples, Bootstrap, BootstrapOptions};
-use crate::law::fit::{to_theta, FitModel, FitOptions, Fitter, LseModel, Starts};
+use crate::law::fit::{to_theta, FitModel, FitOptions, LseModel, Starts};
+use crate::law::noise::fit_seed_weighted;
 use crate::law::posterior::{posterior, MapPoint, PosteriorMethod, PosteriorOptions};
-use crate::law::{load_law, read_observations, ColumnMap, LossLaw};
+use crate::law::{load_law, read_observations, ColumnMap, LossLaw, PowerLaw};
 use crate::util::provenance::Provenance;
+use crate::util::{print_warnings, Warning};
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
@@ -20,7 +22,8 @@ pub struct FitArgs {
     /// Observations CSV: a loss column and a column per law variable (by name or alias such
     /// as N, D), or architecture columns (layers, hidden, heads, ffn, vocab, …).
     pub data: PathBuf,
-    /// Law file or name under models/laws/ whose form is fitted (its values are one start).
+    /// Law file or name under models/laws/ whose form is fitted (its values are one start;
+    /// format and `fixed`: docs/fitting.md, "Law files").
     #[arg(long)]
     pub law: String,
     /// Column mapping VAR=COLUMN,… (VAR: a law variable, `loss` or `weight`).
@@ -60,6 +63,29 @@ pub struct FitArgs {
     /// Write the coefficient samples CSV here (needs --bootstrap or --posterior; same schema).
     #[arg(long)]
     pub samples: Option<PathBuf>,
+    /// Keep coefficient NAME at VALUE instead of fitting it (repeatable): with few rows, fix
+    /// what other work already knows (e.g. --fix alpha_m=0.05). The --out file records it in
+    /// `fixed`, so later fits (and the loop) keep it too.
+    #[arg(long = "fix", value_name = "NAME=VALUE")]
+    pub fix: Vec<String>,
+}
+
+/// Apply `--fix NAME=VALUE` flags to a law.
+fn apply_fixes(law: PowerLaw, fixes: &[String]) -> anyhow::Result<PowerLaw> {
+    let mut law = law;
+    for f in fixes {
+        let (name, value) = f
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--fix {f}: expected NAME=VALUE, e.g. --fix alpha_m=0.05"))?;
+        let value: f64 = value.trim().parse().map_err(|_| {
+            anyhow::anyhow!(
+                "--fix {f}: `{}` is not a number; expected NAME=VALUE, e.g. --fix alpha_m=0.05",
+                value.trim()
+            )
+        })?;
+        law = law.with_fixed(name.trim(), value)?;
+    }
+    Ok(law)
 }
 
 #[derive(Debug, Serialize)]
@@ -105,12 +131,23 @@ struct Report {
     p_eff: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     noise_dof: Option<f64>,
-    warnings: Vec<String>,
+    /// Coefficients kept at their value (`--fix`, the law file's `fixed`).
+    fixed: BTreeMap<String, f64>,
+    /// Coefficients the data determined.
+    free_coefficients: usize,
+    /// Rows had `loss_sd`: the floor added to their seed variance (log loss²; `law::noise`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed_noise_floor_log: Option<f64>,
+    warnings: Vec<Warning>,
     out: Option<String>,
     samples: Option<String>,
 }
 
 pub fn run(a: FitArgs) -> anyhow::Result<()> {
+    use crate::limits::{flag_count, MAX_ITERATIONS, MAX_SAMPLES};
+    flag_count("--bootstrap", a.bootstrap, 0, MAX_SAMPLES)?;
+    flag_count("--cv-folds", a.cv_folds, 0, MAX_ITERATIONS)?;
+    flag_count("--drop-highest", a.drop_highest, 0, MAX_ITERATIONS)?;
     let method: Option<PosteriorMethod> = match &a.posterior {
         None => None,
         Some(m) => Some(m.parse().map_err(|e: String| anyhow::anyhow!("--posterior {e}"))?),
@@ -135,9 +172,7 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         po.method = m;
     }
     if let Some(n) = a.posterior_samples {
-        if n < 2 {
-            anyhow::bail!("--posterior-samples = {n}: needs at least 2 samples");
-        }
+        flag_count("--posterior-samples", n, 2, MAX_SAMPLES)?;
         po.samples = n;
     }
     if let Some(v) = a.prior_rel_sd {
@@ -146,7 +181,7 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         }
         po.rel_sd = v;
     }
-    let law = load_law(&a.law)?;
+    let law = apply_fixes(load_law(&a.law)?, &a.fix)?;
     let model = LseModel::new(&law).with_context(|| format!("law `{}` cannot be fitted", law.name))?;
     let map = match &a.map {
         Some(m) => ColumnMap::parse(m)?,
@@ -161,8 +196,10 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         seed: a.seed,
         ..FitOptions::default()
     };
-    let fitter = Fitter::new(&model, &obs, opts)?;
-    let fit = fitter.fit(Some(&to_theta(model.kinds(), &law.values)))?;
+    // Rows with `loss_sd` (repeated seeds) are weighted by their noise (`law::noise`).
+    let refit_starts = opts.starts.clone();
+    let (fitter, fit, seed_floor) =
+        fit_seed_weighted(&model, &obs, opts, &to_theta(model.kinds(), &law.values), refit_starts)?;
     let mut map: Option<MapPoint> = None;
     let posterior_boot: Option<Bootstrap> = match method {
         Some(_) => {
@@ -220,6 +257,11 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         .count("starts", fit.starts)
         .count("starts_at_best", fit.starts_at_best)
         .with("seed", a.seed as i64);
+    if let Some(floor) = seed_floor {
+        table = table
+            .with("seed_weights", "1/(v_i + floor), v_i = (loss_sd/(loss·√seeds))², mean 1")
+            .with("seed_noise_floor_log", floor);
+    }
     if let Some(m) = &map {
         table = table
             .with("posterior", uncertainty)
@@ -250,7 +292,7 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
     fitted.file.fit = Some(table.into_table());
     fitted.file.source = Some(format!("fitted by `colaw fit` to {}", a.data.display()));
     if let Some(out) = &a.out {
-        std::fs::write(out, fitted.to_toml_string()).with_context(|| format!("writing {}", out.display()))?;
+        crate::util::fs::write_atomic(out, fitted.to_toml_string().as_bytes())?;
     }
     if let (Some(path), Some(b)) = (&a.samples, &boot) {
         write_samples(path, b)?;
@@ -297,9 +339,14 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         sigma_log: map.as_ref().map(|m| m.sigma),
         p_eff: map.as_ref().map(|m| m.p_eff),
         noise_dof: map.as_ref().map(|m| m.dof),
+        fixed: law.fixed_names().into_iter().map(|n| (n.clone(), law.file.coefficients[&n])).collect(),
+        free_coefficients: law.fixed.iter().filter(|f| !**f).count(),
+        seed_noise_floor_log: seed_floor,
         warnings: fit.warnings.clone(),
         out: a.out.as_ref().map(|p| p.display().to_string()),
         samples: a.samples.as_ref().map(|p| p.display().to_string()),
     };
+    // The report is JSON only; its warnings go to stderr too, where a person sees them.
+    print_warnings(&report.warnings);
     print_json(&report)
 }

@@ -26,7 +26,7 @@ pub struct GenArgs {
 
 pub fn run(a: GenArgs) -> anyhow::Result<()> {
     let family: Family = a.family.parse().map_err(|e: String| anyhow::anyhow!("--family {e}"))?;
-    anyhow::ensure!(a.count >= 1, "--count {}: must be at least 1", a.count);
+    crate::limits::flag_count("--count", a.count, 1, crate::limits::MAX_ITERATIONS)?;
     anyhow::ensure!(
         a.max_candidates.is_finite() && a.max_candidates >= 1e4,
         "--max-candidates {}: must be at least 1e4",

@@ -11,7 +11,6 @@ use anyhow::Context;
 use clap::Args;
 use std::io::Read;
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// Arguments of `loop`.
 #[derive(Debug, Args)]
@@ -89,15 +88,37 @@ pub struct LoopArgs {
     /// them there.
     #[arg(long, default_value_t = 0)]
     pub init: usize,
+    /// Largest space (product of grid sizes) of the instance (default: its
+    /// `[solver] max_candidates`, else 10⁹).
+    #[arg(long)]
+    pub max_candidates: Option<u64>,
+    /// Re-ask the journal's designs whose every attempt failed (e.g. after fixing the
+    /// oracle), each with 1 + --retries fresh attempts, then go on.
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// On a finished journal: measure N more rounds after its last one, whatever its
+    /// confidence, then fit once more (a larger --rounds does not reopen a finished journal).
+    #[arg(long, default_value_t = 0)]
+    pub extend: usize,
 }
 
 pub fn run(a: LoopArgs) -> anyhow::Result<()> {
-    let inst = Instance::load(&a.instance)?;
-    let timeout = match a.timeout_s {
-        Some(t) if !(t.is_finite() && t > 0.0) => anyhow::bail!("--timeout-s = {t}: must be a positive number"),
-        Some(t) => Some(Duration::from_secs_f64(t)),
-        None => None,
-    };
+    use crate::limits::{flag_count, MAX_ITERATIONS, MAX_SAMPLES};
+    let timeout = a.timeout_s.map(|t| crate::limits::flag_seconds("--timeout-s", t)).transpose()?;
+    for (flag, v, min, max) in [
+        ("--rounds", a.rounds, 0, MAX_ITERATIONS),
+        ("--per-round", a.per_round, 1, MAX_ITERATIONS),
+        ("--samples", a.samples, 0, MAX_SAMPLES),
+        ("--bootstrap", a.bootstrap, 0, MAX_SAMPLES),
+        ("--retries", a.retries, 0, MAX_ITERATIONS),
+        ("--starts", a.starts, 1, MAX_ITERATIONS),
+        ("--warm-starts", a.warm_starts, 0, MAX_ITERATIONS),
+        ("--init", a.init, 0, MAX_ITERATIONS),
+    ] {
+        flag_count(flag, v, min, max)?;
+    }
+    crate::limits::threads(&Default::default(), "--jobs", a.jobs, false)?;
+    let inst = Instance::load_with(&a.instance, super::max_candidates(a.max_candidates)?)?;
     let oracle = parse_oracle(&a.oracle, timeout)?;
     if a.starts == 0 {
         anyhow::bail!("--starts = 0: needs at least one start");
@@ -116,6 +137,8 @@ pub fn run(a: LoopArgs) -> anyhow::Result<()> {
         starts: Starts::Lhs(a.starts),
         warm_starts: a.warm_starts,
         strategy: a.strategy,
+        retry_failed: a.retry_failed,
+        extend: a.extend,
     };
     let journal = Journal::new(&a.journal)?;
     let print = |s: &str| eprintln!("{s}");
@@ -130,6 +153,12 @@ pub fn run(a: LoopArgs) -> anyhow::Result<()> {
         eprintln!("measured {n} initial designs into {}", a.data.display());
     }
     let report = lp.run(&a.data).with_context(|| format!("loop with journal {}", a.journal.display()))?;
+    for n in &report.notes {
+        eprintln!("note: {n}");
+    }
+    for o in report.outliers.iter().filter(|o| o.status != "re-asked") {
+        eprintln!("outlier {}: {} — {}", o.row, o.status, o.note);
+    }
     print_json(&serde_json::json!({
         "choice": report.choice,
         "confidence": report.confidence,
@@ -139,6 +168,9 @@ pub fn run(a: LoopArgs) -> anyhow::Result<()> {
         "calls_this_run": report.calls_this_run,
         "measured": report.measured,
         "failed": report.failed,
+        "failures": report.failures,
+        "outliers": report.outliers,
+        "notes": report.notes,
         "intervals": report.rounds.last().map(crate::outer::intervals),
         "journal": report.journal,
     }))
@@ -197,11 +229,20 @@ pub struct OracleArgs {
 }
 
 pub fn run_oracle(a: OracleArgs) -> anyhow::Result<()> {
+    // Check the flags before waiting on stdin.
+    let timeout = a.timeout_s.map(|t| crate::limits::flag_seconds("--timeout-s", t)).transpose()?;
     let mut s = String::new();
     std::io::stdin().read_to_string(&mut s).context("reading the design from stdin")?;
     let d: Design = serde_json::from_str(s.trim()).context("stdin must be one design as JSON (as `loop` sends it)")?;
-    let o = parse_oracle(&a.spec, a.timeout_s.map(Duration::from_secs_f64))?;
-    let loss = o.evaluate(&d).map_err(|e| anyhow::anyhow!("oracle failed: {e}"))?;
-    println!("{}", serde_json::json!({ "loss": loss }));
+    let o = parse_oracle(&a.spec, timeout)?;
+    let r = o.measure(&d).map_err(|e| anyhow::anyhow!("oracle failed: {e}"))?;
+    let mut v = serde_json::json!({ "loss": r.loss });
+    if let Some(sd) = r.loss_sd {
+        v["loss_sd"] = sd.into();
+    }
+    if let Some(n) = r.seeds {
+        v["seeds"] = n.into();
+    }
+    println!("{v}");
     Ok(())
 }

@@ -22,7 +22,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// colaw — choose LLM architectures for a device under latency and memory budgets.
 #[derive(Debug, Parser)]
-#[command(name = "colaw", version, about, long_about = None)]
+#[command(name = "colaw", version, about, long_about = None, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -143,21 +143,77 @@ impl WorkloadArgs {
     }
 }
 
-/// Run with process arguments; returns the exit code.
+/// `--max-candidates`, checked (at least 1); None when not given.
+pub fn max_candidates(flag: Option<u64>) -> anyhow::Result<Option<u64>> {
+    if flag == Some(0) {
+        anyhow::bail!("--max-candidates = 0: must be at least 1 (default {})", crate::limits::DEFAULT_MAX_CANDIDATES);
+    }
+    Ok(flag)
+}
+
+/// Exit codes of every command (README "Exit codes", `colaw --help`).
+pub mod exit_code {
+    /// The command did what was asked.
+    pub const OK: i32 = 0;
+    /// An error: bad input, a failed solver, an instance of a batch that could not be solved.
+    pub const ERROR: i32 = 1;
+    /// The command line itself is wrong (unknown flag, missing argument).
+    pub const USAGE: i32 = 2;
+    /// No design meets every budget (`solve`, `batch`); the report is printed in full.
+    /// `--allow-infeasible` turns it into 0.
+    pub const INFEASIBLE: i32 = 3;
+    /// The solver stopped at its time limit before finding any design (`solve`, `batch`).
+    pub const NO_SOLUTION: i32 = 4;
+}
+
+/// The exit codes as `colaw --help` lists them.
+const EXIT_CODES_HELP: &str = "Exit codes: 0 done; 1 error (bad input, failed solve, a batch instance that errored); \
+2 bad command line; 3 infeasible: no design meets every budget (solve, batch; --allow-infeasible gives 0); \
+4 no design found before the time limit (solve, batch).";
+
+/// A run that completed but did not produce what was asked (an infeasible instance, no
+/// design in time): its report was printed; `message` goes to stderr and `code` is the exit
+/// status. Not an error of the program, hence not `error:`.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Exit status ([`exit_code`]).
+    pub code: i32,
+    /// One line for stderr: what happened and what to do.
+    pub message: String,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.message)
+    }
+}
+
+impl std::error::Error for Outcome {}
+
+/// Run with process arguments; returns the exit code ([`exit_code`]): 0 on success, 1 for an
+/// error while running (a bad file, a value out of range, a refused lock), 2 for a command
+/// line that does not parse, 3 infeasible, 4 no design in time. A panic would exit 101; none
+/// is expected.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { 2 } else { 0 };
+            return if e.use_stderr() { exit_code::USAGE } else { exit_code::OK };
         }
     };
     match run(cli) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            1
-        }
+        Ok(()) => exit_code::OK,
+        Err(e) => match e.downcast_ref::<Outcome>() {
+            Some(o) => {
+                eprintln!("{}", o.message);
+                o.code
+            }
+            None => {
+                eprintln!("error: {e:#}");
+                exit_code::ERROR
+            }
+        },
     }
 }
 

@@ -46,6 +46,7 @@ pub struct ParetoArgs {
 
 pub fn run(a: ParetoArgs) -> anyhow::Result<()> {
     let t0 = std::time::Instant::now();
+    crate::limits::flag_count("--points", a.points, 0, crate::limits::MAX_ITERATIONS)?;
     let mut inst = Instance::load(&a.instance)?;
     if let Some(r) = &a.budget_from {
         inst = with_budgets_from(&inst, &load_arch(r)?)?;
@@ -66,7 +67,8 @@ pub fn run(a: ParetoArgs) -> anyhow::Result<()> {
     if let Some(dir) = &a.out {
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
         let csv_path = dir.join("front.csv");
-        let mut w = csv::Writer::from_path(&csv_path)?;
+        // Built in memory and written atomically (a kill leaves no half-written front).
+        let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record([
             "metric",
             "epsilon",
@@ -113,7 +115,7 @@ pub fn run(a: ParetoArgs) -> anyhow::Result<()> {
                 p.solver.clone(),
             ])?;
         }
-        w.flush()?;
+        crate::util::fs::write_atomic(&csv_path, &w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
         files.push(csv_path);
         if !front.is_empty() {
             let scale = if metric == BudgetMetric::MemoryBytes { 1e-9 } else { 1.0 };

@@ -7,6 +7,7 @@ use crate::law::read_coefficient_samples;
 use crate::plot::{heatmaps, Panel};
 use crate::region::{budget_map, region, DesignStats, MapCell, Region, RegionOptions};
 use crate::scenario::BudgetMetric;
+use crate::util::fs::{write_atomic, write_csv_atomic};
 use anyhow::{bail, Context};
 use clap::Args;
 use serde_json::json;
@@ -54,6 +55,7 @@ fn scenario_index(inst: &Instance, name: &str) -> anyhow::Result<usize> {
 
 pub fn run(a: RegionArgs) -> anyhow::Result<()> {
     let t0 = std::time::Instant::now();
+    crate::limits::flag_count("--budget-grid", a.budget_grid, 0, crate::limits::MAX_BUDGET_GRID)?;
     let inst = Instance::load(&a.instance)?;
     let coef = match &a.samples {
         Some(p) => read_coefficient_samples(p, inst.law.as_ref())?,
@@ -79,11 +81,7 @@ pub fn run(a: RegionArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&a.out).with_context(|| a.out.display().to_string())?;
     let mut files = Vec::new();
     let csv_path = a.out.join("region.csv");
-    let mut w = csv::Writer::from_path(&csv_path).with_context(|| csv_path.display().to_string())?;
-    for d in &r.designs {
-        w.serialize(d)?;
-    }
-    w.flush()?;
+    write_csv_atomic(&csv_path, |w| r.designs.iter().try_for_each(|d| w.serialize(d)))?;
     files.push(csv_path);
     files.extend(maps(&inst, &r, &a.out)?);
     let mut budget_map = serde_json::Value::Null;
@@ -111,7 +109,7 @@ pub fn run(a: RegionArgs) -> anyhow::Result<()> {
         "region_ms": t0.elapsed().as_secs_f64() * 1e3,
     });
     let sp = a.out.join("summary.json");
-    std::fs::write(&sp, serde_json::to_string_pretty(&summary)?)?;
+    write_atomic(&sp, serde_json::to_string_pretty(&summary)?.as_bytes())?;
     print_json(&summary)
 }
 
@@ -192,11 +190,7 @@ fn budget_map_files(
     let n = lats.len();
     let depths = &inst.space.depths;
     let path = dir.join("budget_map.csv");
-    let mut w = csv::Writer::from_path(&path)?;
-    for c in cells {
-        w.serialize(c)?;
-    }
-    w.flush()?;
+    write_csv_atomic(&path, |w| cells.iter().try_for_each(|c| w.serialize(c)))?;
     let mut files = vec![path];
     let unit = if matches!(lat_metric, BudgetMetric::Params | BudgetMetric::ActiveParams) { "" } else { " (ms)" };
     let fmt_lat = |v: f64| {

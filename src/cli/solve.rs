@@ -1,6 +1,7 @@
 //! `colaw solve INSTANCE.toml`.
 
 use super::output::{grouped, human_bytes, print_json, Format};
+use super::{exit_code, Outcome};
 use crate::error::Origin;
 use crate::instance::{Instance, SettingNames, SolverSpec};
 use crate::solve::{solve, RobustReport, Solution, SolveOptions, SolverKind, Status};
@@ -32,6 +33,10 @@ pub struct SolveArgs {
     /// HiGHS random seed.
     #[arg(long)]
     pub seed: Option<u32>,
+    /// Largest product of the space's grid sizes to enumerate (default: the instance's
+    /// `[solver] max_candidates`, else 10⁹; see docs/reliability.md).
+    #[arg(long)]
+    pub max_candidates: Option<u64>,
     /// Write the MIP model (.lp or .mps) for other solvers (mip and mip-assign).
     #[arg(long)]
     pub write_model: Option<PathBuf>,
@@ -60,6 +65,10 @@ pub struct SolveArgs {
     /// designs, Mixtral for MoE, by structure (`colaw params DIR/config.json` gives its count).
     #[arg(long, value_name = "DIR")]
     pub emit_config: Option<PathBuf>,
+    /// Exit 0 when no design meets every budget (default: exit code 3 after the report),
+    /// for scripts that expect infeasible instances.
+    #[arg(long)]
+    pub allow_infeasible: bool,
 }
 
 /// Options from the instance, overridden by flags; validated.
@@ -72,6 +81,7 @@ pub fn options(inst: &Instance, a: &SolveArgs) -> anyhow::Result<(String, SolveO
         threads: a.threads,
         seed: a.seed,
         top_k: a.top_k,
+        max_candidates: None,
     };
     s.apply(&flags, &Origin::default(), SettingNames::Flags)?;
     let kind = a.solver.clone().unwrap_or_else(|| s.kind.clone());
@@ -81,7 +91,7 @@ pub fn options(inst: &Instance, a: &SolveArgs) -> anyhow::Result<(String, SolveO
 }
 
 pub fn run(a: SolveArgs) -> anyhow::Result<()> {
-    let mut inst = Instance::load(&a.instance)?;
+    let mut inst = Instance::load_with(&a.instance, super::max_candidates(a.max_candidates)?)?;
     if let Some(r) = &a.budget_from {
         inst = crate::pareto::with_budgets_from(&inst, &crate::architecture::load_arch(r)?)?;
     }
@@ -101,16 +111,43 @@ pub fn run(a: SolveArgs) -> anyhow::Result<()> {
     if let Some(dir) = &a.emit_config {
         emit_configs(&inst, &sol, dir)?;
     }
-    Ok(())
+    status_outcome(sol.status, a.allow_infeasible, &sol.message)
+}
+
+/// The exit of a solve whose report was printed: Ok for a design, an [`Outcome`] with its
+/// own exit code for an infeasible instance (unless allowed) or no design in time, an error
+/// for a failed solver.
+pub fn status_outcome(status: Status, allow_infeasible: bool, message: &str) -> anyhow::Result<()> {
+    match status {
+        Status::Optimal | Status::Feasible => Ok(()),
+        Status::Infeasible if allow_infeasible => Ok(()),
+        Status::Infeasible => Err(Outcome {
+            code: exit_code::INFEASIBLE,
+            message: format!(
+                "{message} — exit code {} (no design meets every budget); --allow-infeasible exits 0",
+                exit_code::INFEASIBLE
+            ),
+        }
+        .into()),
+        Status::NoSolution => Err(Outcome {
+            code: exit_code::NO_SOLUTION,
+            message: format!(
+                "{message} — exit code {} (no design found before the time limit); raise --time-limit or try --solver enum",
+                exit_code::NO_SOLUTION
+            ),
+        }
+        .into()),
+        Status::Error => anyhow::bail!("the solver failed: {message}"),
+    }
 }
 
 /// `--emit-config DIR`: the best design's config in DIR/config.json, the k-th in
-/// DIR/rank-k/config.json; an infeasible solve writes nothing and says so.
+/// DIR/rank-k/config.json. Without a design nothing is written (the exit status says why).
 fn emit_configs(inst: &Instance, sol: &Solution, dir: &std::path::Path) -> anyhow::Result<()> {
     use anyhow::Context;
     let configs = sol.hf_configs(inst)?;
     if configs.is_empty() {
-        anyhow::bail!("--emit-config {}: the solve returned no design ({})", dir.display(), sol.message);
+        eprintln!("--emit-config {}: no design to write ({})", dir.display(), sol.message);
     }
     for (k, config) in configs.iter().enumerate() {
         let folder = if k == 0 { dir.to_path_buf() } else { dir.join(format!("rank-{}", k + 1)) };

@@ -308,10 +308,41 @@ impl CostModel {
         sum_max_affine(x, y, lo, hi)
     }
 
-    fn prefill_ops(&self, arch: &Architecture, s: &Storage, out: &mut OpList) {
+    /// Visit every operator of the prefill with its time and bound: one step over the whole
+    /// prompt, or one per micro-batch when the device has `ubatch_tokens` (each with the
+    /// cached positions of the micro-batches before it).
+    fn for_each_prefill_op(&self, arch: &Architecture, s: &Storage, mut f: impl FnMut(&Op, f64, Bound)) {
         let w = &self.workload;
-        let step = Step { batch: w.batch as f64, new_tokens: w.prompt_tokens as f64 };
-        step_ops(arch, &w.precision, s, step, self.mode, self.attention, out);
+        let mut ops = OpList::default();
+        for (t, c) in self.overhead.prefill_chunks(w.prompt_tokens) {
+            let step = Step { batch: w.batch as f64, new_tokens: t as f64 };
+            step_ops(arch, &w.precision, s, step, self.mode, self.attention, &mut ops);
+            for op in ops.as_slice() {
+                let (ms, bound) = self.op_time_ms(op, c as f64);
+                f(op, ms, bound);
+            }
+        }
+    }
+
+    /// Overheads of one step of `t` new tokens after `c` cached positions: (per step, per
+    /// layer), ms. `prefill` adds the extra overheads of a prefill step.
+    fn step_overhead_ms(&self, arch: &Architecture, t: f64, c: f64, prefill: bool) -> (f64, f64) {
+        let oh = &self.overhead;
+        let b = self.workload.batch as f64;
+        let pairs = t * c + t * (t + 1.0) / 2.0;
+        let (ps, pl) = if prefill { (oh.prefill_step_ms, oh.prefill_layer_ms) } else { (0.0, 0.0) };
+        (
+            oh.per_step_ms + ps,
+            oh.layer_ms(arch) + pl + b * (t * oh.per_token_layer_ms + pairs * oh.per_attention_pair_ms),
+        )
+    }
+
+    /// Overheads of the whole prefill: (fixed, per layer), ms.
+    fn prefill_overhead_ms(&self, arch: &Architecture) -> (f64, f64) {
+        self.overhead.prefill_chunks(self.workload.prompt_tokens).fold((0.0, 0.0), |(f, l), (t, c)| {
+            let (sf, sl) = self.step_overhead_ms(arch, t as f64, c as f64, true);
+            (f + sf, l + sl)
+        })
     }
 
     fn decode_ops(&self, arch: &Architecture, s: &Storage, out: &mut OpList) {
@@ -361,10 +392,7 @@ impl CostModel {
             }
         };
         let storage = self.storage_or_unstorable(arch);
-        self.prefill_ops(arch, &storage, &mut ops);
-        for op in ops.as_slice() {
-            bucket(&mut prefill, op.per_layer, self.op_time_ms(op, 0.0).0);
-        }
+        self.for_each_prefill_op(arch, &storage, |op, ms, _| bucket(&mut prefill, op.per_layer, ms));
         self.decode_ops(arch, &storage, &mut ops);
         let c_last = self.last_context();
         for op in ops.as_slice() {
@@ -373,16 +401,19 @@ impl CostModel {
             }
             bucket(&mut decode_sum, op.per_layer, self.op_decode_sum_ms(op));
         }
-        let oh = self.overhead;
-        let layer_oh = oh.layer_ms(arch);
-        prefill.fixed += oh.per_step_ms;
-        prefill.per_layer += layer_oh;
+        let (pf, pl) = self.prefill_overhead_ms(arch);
+        prefill.fixed += pf;
+        prefill.per_layer += pl;
         if w.gen_tokens > 0 {
-            decode.fixed += oh.per_step_ms;
-            decode.per_layer += layer_oh;
+            let (df, dl) = self.step_overhead_ms(arch, 1.0, c_last, false);
+            decode.fixed += df;
+            decode.per_layer += dl;
+            // Σ over the steps: the per-pair term grows with the cache, c = prompt … last.
             let s = w.gen_tokens as f64;
-            decode_sum.fixed += s * oh.per_step_ms;
-            decode_sum.per_layer += s * layer_oh;
+            let c_mean = (w.prompt_tokens as f64 + c_last) / 2.0;
+            let (sf, sl) = self.step_overhead_ms(arch, 1.0, c_mean, false);
+            decode_sum.fixed += s * sf;
+            decode_sum.per_layer += s * sl;
         }
         let (weights, kv, act) = self.memory_parts(arch, &storage);
         WidthCosts {
@@ -449,41 +480,65 @@ impl CostModel {
     pub fn breakdown(&self, arch: &Architecture) -> Vec<OpCost> {
         let w = &self.workload;
         let l = arch.layers as f64;
-        let mut pre = OpList::default();
         let mut dec = OpList::default();
         let storage = self.storage_or_unstorable(arch);
-        self.prefill_ops(arch, &storage, &mut pre);
         self.decode_ops(arch, &storage, &mut dec);
+        // Prefill per operator, summed over its micro-batches; the bound is the one that
+        // takes the most time.
+        let mut pre: Vec<(f64, f64, f64, f64, f64)> = vec![(0.0, 0.0, 0.0, 0.0, 0.0); dec.as_slice().len()];
+        let mut i = 0;
+        self.for_each_prefill_op(arch, &storage, |op, ms, bound| {
+            let k = i % pre.len().max(1);
+            i += 1;
+            let e = &mut pre[k];
+            e.0 += ms;
+            match bound {
+                Bound::Compute => e.1 += ms,
+                Bound::Memory => e.2 += ms,
+                Bound::None => {}
+            }
+            e.3 += op.flops.a;
+            e.4 += op.bytes.a;
+        });
         let c_last = self.last_context();
         let mut rows = Vec::with_capacity(MAX_OPS + 1);
-        for (p, d) in pre.as_slice().iter().zip(dec.as_slice()) {
-            let mult = if p.per_layer { l } else { 1.0 };
-            let (tp, bp) = self.op_time_ms(p, 0.0);
+        for (p, d) in pre.iter().zip(dec.as_slice()) {
+            let mult = if d.per_layer { l } else { 1.0 };
+            let bp = if p.1 == 0.0 && p.2 == 0.0 {
+                Bound::None
+            } else if p.1 >= p.2 {
+                Bound::Compute
+            } else {
+                Bound::Memory
+            };
             let (td, bd) = if w.gen_tokens > 0 { self.op_time_ms(d, c_last) } else { (0.0, Bound::None) };
             rows.push(OpCost {
-                op: p.kind.name(),
-                class: p.class.name(),
-                prefill_ms: mult * tp,
+                op: d.kind.name(),
+                class: d.class.name(),
+                prefill_ms: mult * p.0,
                 prefill_bound: bp,
                 decode_ms: mult * td,
                 decode_bound: bd,
-                total_ms: mult * (tp + self.op_decode_sum_ms(d)),
-                prefill_flops: mult * p.flops.a,
-                prefill_bytes: mult * p.bytes.a,
+                total_ms: mult * (p.0 + self.op_decode_sum_ms(d)),
+                prefill_flops: mult * p.3,
+                prefill_bytes: mult * p.4,
             });
         }
-        let oh = self.overhead;
-        let step = oh.per_step_ms + l * oh.layer_ms(arch);
-        if step > 0.0 {
-            let steps = 1.0 + w.gen_tokens as f64;
+        let (pf, pl) = self.prefill_overhead_ms(arch);
+        let prefill_oh = pf + l * pl;
+        let (df, dl) = self.step_overhead_ms(arch, 1.0, c_last, false);
+        let decode_oh = if w.gen_tokens > 0 { df + l * dl } else { 0.0 };
+        if prefill_oh > 0.0 || decode_oh > 0.0 {
+            let c_mean = (w.prompt_tokens as f64 + c_last) / 2.0;
+            let (sf, sl) = self.step_overhead_ms(arch, 1.0, c_mean, false);
             rows.push(OpCost {
                 op: "overhead",
                 class: "overhead",
-                prefill_ms: step,
+                prefill_ms: prefill_oh,
                 prefill_bound: Bound::None,
-                decode_ms: if w.gen_tokens > 0 { step } else { 0.0 },
+                decode_ms: decode_oh,
                 decode_bound: Bound::None,
-                total_ms: steps * step,
+                total_ms: prefill_oh + w.gen_tokens as f64 * (sf + l * sl),
                 prefill_flops: 0.0,
                 prefill_bytes: 0.0,
             });
@@ -503,9 +558,17 @@ impl CostModel {
             (Step { batch: w.batch as f64, new_tokens: tokens as f64 }, 0.0)
         };
         let s = self.storage_or_unstorable(arch);
-        step_ops(arch, &w.precision, &s, step, self.mode, self.attention, &mut ops);
         let l = arch.layers as f64;
-        let mut t = self.overhead.per_step_ms + l * self.overhead.layer_ms(arch);
+        if !decode {
+            let model = CostModel { workload: Workload { prompt_tokens: tokens, ..*w }, ..*self };
+            let (f, pl) = model.prefill_overhead_ms(arch);
+            let mut t = f + l * pl;
+            model.for_each_prefill_op(arch, &s, |op, ms, _| t += if op.per_layer { l * ms } else { ms });
+            return t;
+        }
+        step_ops(arch, &w.precision, &s, step, self.mode, self.attention, &mut ops);
+        let (f, pl) = self.step_overhead_ms(arch, step.new_tokens, c, false);
+        let mut t = f + l * pl;
         for op in ops.as_slice() {
             let (x, _) = self.op_time_ms(op, c);
             t += if op.per_layer { l * x } else { x };

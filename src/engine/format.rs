@@ -177,6 +177,18 @@ impl WeightFormat {
     /// The encoding of every tensor of `shape`, in llama.cpp's tensor order.
     pub fn assign(self, shape: &ModelShape) -> Result<Vec<(Tensor, Encoding)>> {
         shape.validate(&Origin::default())?;
+        // The list below holds ~12 tensors per layer: bound it before building it.
+        if shape.layers > crate::limits::MAX_LISTED_LAYERS {
+            return Err(Error::invalid(
+                &Origin::default(),
+                "layers",
+                shape.layers,
+                format!(
+                    "an engine's weight format encodes every tensor of every layer; at most {} layers",
+                    crate::limits::MAX_LISTED_LAYERS
+                ),
+            ));
+        }
         let tensors = shape.tensors();
         match self {
             WeightFormat::Gguf(ft) => {

@@ -108,6 +108,10 @@ pub struct Engine {
     /// device whose hardware file has no `peak_tflops.<type>` cannot run them with this engine.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub requires_compute: BTreeMap<String, String>,
+    /// Prefill micro-batch size in tokens (llama.cpp's `n_ubatch`): prompts longer than this
+    /// run as several forward steps. Absent: one step per prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill_ubatch_tokens: Option<u32>,
     /// Calibrated terms per device, keyed by hardware file stem. Empty until calibrated.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub devices: BTreeMap<String, DeviceProfile>,
@@ -145,6 +149,14 @@ impl Engine {
         check_default(origin, "default_weight_format", &self.default_weight_format, &self.weight_formats)?;
         check_names(origin, "kv_cache_types", &self.kv_cache_types, &KvCacheType::names())?;
         check_default(origin, "default_kv_cache_type", &self.default_kv_cache_type, &self.kv_cache_types)?;
+        if self.prefill_ubatch_tokens == Some(0) {
+            return Err(Error::invalid(
+                origin,
+                "prefill_ubatch_tokens",
+                0,
+                "a micro-batch size ≥ 1 (tokens), or leave it out for one step per prompt",
+            ));
+        }
         let a = &self.attention;
         if a.implementation.trim().is_empty() {
             return Err(Error::invalid(origin, "attention.implementation", "\"\"", "must not be empty"));
@@ -300,6 +312,9 @@ impl Engine {
             AttentionKernel::Fused => crate::hardware::AttentionKernel::Fused,
             AttentionKernel::Unfused => crate::hardware::AttentionKernel::Unfused,
         };
+        if self.prefill_ubatch_tokens.is_some() {
+            out.overhead.ubatch_tokens = self.prefill_ubatch_tokens;
+        }
         out
     }
 
@@ -312,7 +327,9 @@ impl Engine {
         match self.profile(device) {
             Some(p) => {
                 out.efficiency = p.efficiency;
-                out.overhead = p.overhead;
+                // The micro-batch size is the engine's: a profile without one keeps it.
+                let ubatch = p.overhead.ubatch_tokens.or(out.overhead.ubatch_tokens);
+                out.overhead = crate::hardware::Overhead { ubatch_tokens: ubatch, ..p.overhead };
                 (out, true)
             }
             None => (out, false),

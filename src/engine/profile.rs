@@ -54,19 +54,6 @@ impl DeviceProfile {
                 frac(&format!("efficiency.{name}.bandwidth"), c.bandwidth)?;
             }
         }
-        let o = &self.overhead;
-        for (name, v) in
-            [("per_step_ms", o.per_step_ms), ("per_layer_ms", o.per_layer_ms), ("per_moe_layer_ms", o.per_moe_layer_ms)]
-        {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(Error::invalid(
-                    origin,
-                    format!("{prefix}.overhead.{name}"),
-                    v,
-                    "an overhead must be a finite number ≥ 0 (ms)",
-                ));
-            }
-        }
-        Ok(())
+        self.overhead.validate(origin, &format!("{prefix}.overhead"))
     }
 }

@@ -218,11 +218,11 @@ pub fn write_all(dir: &Path, gens: &[Generated]) -> Result<Vec<PathBuf>> {
             // Shared files (the latency samples) are written once.
             if written.insert(name.clone()) {
                 let p = dir.join(name);
-                std::fs::write(&p, text).map_err(|e| io(&p, e))?;
+                crate::util::fs::write_atomic(&p, text.as_bytes())?;
             }
         }
         let p = dir.join(&g.file_name);
-        std::fs::write(&p, g.to_toml()?).map_err(|e| io(&p, e))?;
+        crate::util::fs::write_atomic(&p, g.to_toml()?.as_bytes())?;
         paths.push(p);
     }
     Ok(paths)

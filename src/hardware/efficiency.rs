@@ -1,19 +1,24 @@
 //! The latency-model terms of a device that `colaw calibrate` fits: per operator class a
-//! compute and a bandwidth efficiency (in (0, 1]) and the fixed per-step, per-layer and
-//! per-MoE-layer overheads (ms). Called "efficiency terms" to keep them apart from law terms
+//! compute and a bandwidth efficiency (in (0, 1]) and the overheads (ms): per step, per
+//! layer, per MoE layer, per token and layer, per attention pair and layer, and the extra
+//! per step and per layer of a prefill step. Called "efficiency terms" to keep them apart from law terms
 //! and objective terms.
 
 use super::{ClassEfficiency, Hardware, OpClass};
 use serde::Serialize;
 
 /// Number of efficiency terms.
-pub const N_TERMS: usize = 11;
+pub const N_TERMS: usize = 15;
 
 /// Efficiency terms come first: (compute, bandwidth) per class in [`OpClass::ALL`] order.
 pub(crate) const N_EFF: usize = 8;
 pub(crate) const PER_STEP: usize = 8;
 pub(crate) const PER_LAYER: usize = 9;
 pub(crate) const PER_MOE_LAYER: usize = 10;
+pub(crate) const PER_TOKEN_LAYER: usize = 11;
+pub(crate) const PER_ATTENTION_PAIR: usize = 12;
+pub(crate) const PREFILL_STEP: usize = 13;
+pub(crate) const PREFILL_LAYER: usize = 14;
 
 /// Names of the terms, in vector order (also the columns of the samples CSV).
 pub const TERM_NAMES: [&str; N_TERMS] = [
@@ -28,10 +33,14 @@ pub const TERM_NAMES: [&str; N_TERMS] = [
     "per_step_ms",
     "per_layer_ms",
     "per_moe_layer_ms",
+    "per_token_layer_ms",
+    "per_attention_pair_ms",
+    "prefill_step_ms",
+    "prefill_layer_ms",
 ];
 
 /// A device's latency-model terms: per operator class a compute and a bandwidth
-/// efficiency, and three fixed overheads (what `colaw calibrate` fits).
+/// efficiency, and seven overheads (what `colaw calibrate` fits).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct EfficiencyTerms {
     /// Values in [`TERM_NAMES`] order.
@@ -50,6 +59,10 @@ impl EfficiencyTerms {
         v[PER_STEP] = hw.overhead.per_step_ms;
         v[PER_LAYER] = hw.overhead.per_layer_ms;
         v[PER_MOE_LAYER] = hw.overhead.per_moe_layer_ms;
+        v[PER_TOKEN_LAYER] = hw.overhead.per_token_layer_ms;
+        v[PER_ATTENTION_PAIR] = hw.overhead.per_attention_pair_ms;
+        v[PREFILL_STEP] = hw.overhead.prefill_step_ms;
+        v[PREFILL_LAYER] = hw.overhead.prefill_layer_ms;
         EfficiencyTerms { values: v }
     }
 
@@ -65,6 +78,10 @@ impl EfficiencyTerms {
         out.overhead.per_step_ms = v[PER_STEP];
         out.overhead.per_layer_ms = v[PER_LAYER];
         out.overhead.per_moe_layer_ms = v[PER_MOE_LAYER];
+        out.overhead.per_token_layer_ms = v[PER_TOKEN_LAYER];
+        out.overhead.per_attention_pair_ms = v[PER_ATTENTION_PAIR];
+        out.overhead.prefill_step_ms = v[PREFILL_STEP];
+        out.overhead.prefill_layer_ms = v[PREFILL_LAYER];
         out
     }
 

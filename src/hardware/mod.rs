@@ -9,7 +9,9 @@ mod efficiency;
 mod latency_samples;
 
 pub use efficiency::{EfficiencyTerms, N_TERMS as N_EFFICIENCY_TERMS, TERM_NAMES as EFFICIENCY_TERM_NAMES};
-pub(crate) use efficiency::{N_EFF, PER_LAYER, PER_MOE_LAYER, PER_STEP};
+pub(crate) use efficiency::{
+    N_EFF, PER_ATTENTION_PAIR, PER_LAYER, PER_MOE_LAYER, PER_STEP, PER_TOKEN_LAYER, PREFILL_LAYER, PREFILL_STEP,
+};
 pub use latency_samples::{read_latency_samples, write_latency_samples};
 
 use crate::error::{read_file, Error, Origin, Result};
@@ -165,6 +167,32 @@ pub struct Overhead {
     /// sorting and dispatch kernels), ms.
     #[serde(default)]
     pub per_moe_layer_ms: f64,
+    /// Added per new token per transformer block (per-token work no roofline term sees:
+    /// small elementwise kernels, quantising activations for integer matmuls), ms.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub per_token_layer_ms: f64,
+    /// Added per causal (query, key) pair per sequence per transformer block, whatever the
+    /// number of heads: attention kernels whose grid (heads × query blocks) does not fill the
+    /// device run for a time set by the pairs each block walks, not by their FLOPs, ms.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub per_attention_pair_ms: f64,
+    /// Added on top of `per_step_ms` to each prefill step (micro-batch): engines launch
+    /// other kernels for many tokens than for one (llama.cpp: quantising activations for
+    /// MMQ, batched flash attention), ms.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub prefill_step_ms: f64,
+    /// Added on top of `per_layer_ms` per block to each prefill step (micro-batch), ms.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub prefill_layer_ms: f64,
+    /// Prefill runs as micro-batches of at most this many tokens (llama.cpp's `n_ubatch`,
+    /// 512 by default): each micro-batch is a forward step of its own, re-reads the weights
+    /// and pays the per-step and per-layer overheads. Absent: the prompt is one step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ubatch_tokens: Option<u32>,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl Overhead {
@@ -172,6 +200,53 @@ impl Overhead {
     #[inline]
     pub fn layer_ms(&self, arch: &crate::Architecture) -> f64 {
         self.per_layer_ms + if arch.is_moe() { self.per_moe_layer_ms } else { 0.0 }
+    }
+
+    /// The fields that must be finite and ≥ 0, by name.
+    pub fn named_ms(&self) -> [(&'static str, f64); 7] {
+        [
+            ("per_step_ms", self.per_step_ms),
+            ("per_layer_ms", self.per_layer_ms),
+            ("per_moe_layer_ms", self.per_moe_layer_ms),
+            ("per_token_layer_ms", self.per_token_layer_ms),
+            ("per_attention_pair_ms", self.per_attention_pair_ms),
+            ("prefill_step_ms", self.prefill_step_ms),
+            ("prefill_layer_ms", self.prefill_layer_ms),
+        ]
+    }
+
+    /// Check every field; `prefix` is the table path (`overhead`, `devices.X.overhead`).
+    pub fn validate(&self, origin: &Origin, prefix: &str) -> Result<()> {
+        for (name, v) in self.named_ms() {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::invalid(
+                    origin,
+                    format!("{prefix}.{name}"),
+                    v,
+                    "an overhead must be a finite number ≥ 0 (ms)",
+                ));
+            }
+        }
+        if self.ubatch_tokens == Some(0) {
+            return Err(Error::invalid(
+                origin,
+                format!("{prefix}.ubatch_tokens"),
+                0,
+                "a micro-batch size ≥ 1 (tokens), or leave it out for one step per prompt",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The prefill of `tokens` new tokens as steps: (new tokens, cached positions) of each
+    /// micro-batch, in order.
+    pub fn prefill_chunks(&self, tokens: u32) -> impl Iterator<Item = (u32, u32)> {
+        let u = self.ubatch_tokens.unwrap_or(tokens.max(1)).max(1);
+        let n = if tokens == 0 { 1 } else { tokens.div_ceil(u) };
+        (0..n).map(move |i| {
+            let start = i * u;
+            (u.min(tokens - start.min(tokens)), start)
+        })
     }
 }
 
@@ -280,17 +355,7 @@ impl Hardware {
             frac(&format!("efficiency.{}.compute", c.name()), ce.compute)?;
             frac(&format!("efficiency.{}.bandwidth", c.name()), ce.bandwidth)?;
         }
-        let nonneg = |field: &str, v: f64| -> Result<()> {
-            if v.is_finite() && v >= 0.0 {
-                Ok(())
-            } else {
-                Err(Error::invalid(origin, field, v, "an overhead must be a finite number ≥ 0 (ms)"))
-            }
-        };
-        nonneg("overhead.per_step_ms", self.overhead.per_step_ms)?;
-        nonneg("overhead.per_layer_ms", self.overhead.per_layer_ms)?;
-        nonneg("overhead.per_moe_layer_ms", self.overhead.per_moe_layer_ms)?;
-        Ok(())
+        self.overhead.validate(origin, "overhead")
     }
 
     /// Parse TOML text and validate.

@@ -218,6 +218,10 @@ pub struct SolverSpec {
     /// Number of best distinct designs to return (default 1).
     #[serde(default)]
     pub top_k: Option<usize>,
+    /// Largest product of the space's grid sizes accepted (default
+    /// [`crate::limits::DEFAULT_MAX_CANDIDATES`]); `--max-candidates` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_candidates: Option<u64>,
 }
 
 pub(super) fn default_kind() -> String {
@@ -226,6 +230,14 @@ pub(super) fn default_kind() -> String {
 
 impl Default for SolverSpec {
     fn default() -> Self {
-        SolverSpec { kind: default_kind(), time_limit_s: None, gap: None, threads: None, seed: None, top_k: None }
+        SolverSpec {
+            kind: default_kind(),
+            time_limit_s: None,
+            gap: None,
+            threads: None,
+            seed: None,
+            top_k: None,
+            max_candidates: None,
+        }
     }
 }

@@ -83,10 +83,19 @@ impl std::fmt::Debug for Instance {
 impl Instance {
     /// Load and validate an instance file.
     pub fn load(path: &Path) -> Result<Instance> {
+        Self::load_with(path, None)
+    }
+
+    /// [`Instance::load`] with `--max-candidates` (when given) replacing the file's
+    /// `[solver] max_candidates`.
+    pub fn load_with(path: &Path, max_candidates: Option<u64>) -> Result<Instance> {
         let text = read_file(path)?;
         let origin = Origin::file(path.display().to_string());
-        let file: InstanceFile =
+        let mut file: InstanceFile =
             toml::from_str(&text).map_err(|e| Error::Parse { origin: origin.clone(), message: e.to_string() })?;
+        if max_candidates.is_some() {
+            file.solver.max_candidates = max_candidates;
+        }
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let mut inst = Self::from_file(file, &origin, path.parent(), &stem)?;
         inst.path = Some(path.to_path_buf());
@@ -130,7 +139,12 @@ impl Instance {
             ));
         }
         // Space.
-        let space = file.space.enumerate(origin)?;
+        let max_candidates = match file.solver.max_candidates {
+            Some(0) => return Err(Error::invalid(origin, "solver.max_candidates", 0, "must be at least 1")),
+            Some(n) => n,
+            None => crate::limits::DEFAULT_MAX_CANDIDATES,
+        };
+        let space = file.space.enumerate_limited(origin, max_candidates)?;
         // Scenarios and budgets.
         if file.scenarios.is_empty() {
             return Err(Error::missing(

@@ -3,6 +3,7 @@
 
 use super::SolverSpec;
 use crate::error::{Error, Origin, Result};
+use crate::limits;
 
 /// Solver settings after defaults.
 #[derive(Debug, Clone)]
@@ -53,9 +54,7 @@ impl SolverSettings {
         let bad =
             |key: &str, v: &dyn std::fmt::Display, allowed: &str| Error::invalid(origin, names.of(key), v, allowed);
         if let Some(t) = spec.time_limit_s {
-            if !(t.is_finite() && t > 0.0) {
-                return Err(bad("time_limit_s", &t, "must be a positive number of seconds"));
-            }
+            limits::seconds(origin, &names.of("time_limit_s"), t)?;
             self.time_limit_s = t;
         }
         if let Some(g) = spec.gap {
@@ -65,9 +64,7 @@ impl SolverSettings {
             self.gap = g;
         }
         if let Some(t) = spec.threads {
-            if t == 0 && names == SettingNames::File {
-                return Err(bad("threads", &t, "must be at least 1"));
-            }
+            limits::threads(origin, &names.of("threads"), t as usize, names == SettingNames::Flags)?;
             self.threads = t;
         }
         if let Some(seed) = spec.seed {
@@ -77,9 +74,9 @@ impl SolverSettings {
             self.seed = seed;
         }
         if let Some(k) = spec.top_k {
-            if k == 0 {
-                return Err(bad("top_k", &k, "must be at least 1"));
-            }
+            // Capped at the space's size when solving; above MAX_TOP_K it is a typo, and each
+            // design is verified and printed in full.
+            limits::count(origin, &names.of("top_k"), k, 1, limits::MAX_TOP_K)?;
             self.top_k = k;
         }
         Ok(())

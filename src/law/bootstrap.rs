@@ -162,7 +162,7 @@ pub fn samples_csv(b: &Bootstrap) -> Result<String> {
 
 /// Write the samples CSV (format in the module docs).
 pub fn write_samples(path: &Path, b: &Bootstrap) -> Result<()> {
-    std::fs::write(path, samples_csv(b)?).map_err(|e| Error::Io { path: path.display().to_string(), source: e })
+    crate::util::fs::write_atomic(path, samples_csv(b)?.as_bytes())
 }
 
 #[cfg(test)]

@@ -92,6 +92,10 @@ pub struct Observations {
     pub loss: Vec<f64>,
     /// Row weights (non-negative, finite; 1 when the file has none).
     pub weights: Vec<f64>,
+    /// Standard error of each row's loss from repeated seeds, `loss_sd / √seeds` (loss
+    /// units; the `loss_sd` and `seeds` columns, `seeds` 1 when absent): None when unknown.
+    /// [`super::noise::seed_weights`] turns it into weights.
+    pub loss_se: Vec<Option<f64>>,
     /// Where each variable came from.
     pub sources: BTreeMap<Var, Source>,
 }
@@ -107,6 +111,7 @@ impl Observations {
             inputs,
             loss,
             weights: vec![1.0; n],
+            loss_se: vec![None; n],
             sources: BTreeMap::new(),
         }
     }
@@ -143,6 +148,7 @@ impl Observations {
             inputs: rows.iter().map(|&i| self.inputs[i]).collect(),
             loss: rows.iter().map(|&i| self.loss[i]).collect(),
             weights: rows.iter().map(|&i| self.weights[i]).collect(),
+            loss_se: rows.iter().map(|&i| self.loss_se[i]).collect(),
             sources: self.sources.clone(),
         }
     }
@@ -159,6 +165,11 @@ impl Observations {
             let w = self.weights[i];
             if !(w.is_finite() && w >= 0.0) {
                 return Err(Error::invalid(&origin, "weight", w, "must be a non-negative finite number"));
+            }
+            if let Some(Some(se)) = self.loss_se.get(i) {
+                if !(se.is_finite() && *se >= 0.0) {
+                    return Err(Error::invalid(&origin, "loss_sd", se, "must be a non-negative finite number"));
+                }
             }
             for &v in vars {
                 let x = self.inputs[i].get(v);
@@ -217,6 +228,7 @@ pub fn read_observations(
         Some(c) => Some(check("--map weight", c)?),
         None => col_of("weight"),
     };
+    let (sd_col, seeds_col) = (col_of("loss_sd"), col_of("seeds"));
     let has_arch = ARCH_REQUIRED.iter().all(|c| col_of(c).is_some());
     let mut sources = BTreeMap::new();
     let mut var_cols: Vec<(Var, usize)> = Vec::new();
@@ -259,6 +271,7 @@ pub fn read_observations(
         inputs: Vec::new(),
         loss: Vec::new(),
         weights: Vec::new(),
+        loss_se: Vec::new(),
         sources,
     };
     for (i, rec) in rdr.records().enumerate() {
@@ -287,6 +300,24 @@ pub fn read_observations(
             Some(c) => num(c)?,
             None => 1.0,
         });
+        // An empty `loss_sd` cell: unknown (rows of another source, or one seed).
+        let cell = |c: Option<usize>| c.and_then(|c| rec.get(c)).filter(|s| !s.is_empty());
+        let se = match cell(sd_col) {
+            None => None,
+            Some(s) => {
+                let sd = s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).ok_or_else(|| {
+                    Error::invalid(&origin, "loss_sd", format!("\"{s}\""), "must be a non-negative number or empty")
+                })?;
+                let seeds = match cell(seeds_col) {
+                    None => 1,
+                    Some(s) => s.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                        Error::invalid(&origin, "seeds", format!("\"{s}\""), "must be a positive integer or empty")
+                    })?,
+                };
+                Some(sd / f64::from(seeds).sqrt())
+            }
+        };
+        obs.loss_se.push(se);
         obs.inputs.push(x);
         obs.lines.push(line);
     }

@@ -10,6 +10,7 @@ mod builtin;
 pub mod data;
 mod fastmath;
 pub mod fit;
+pub mod noise;
 pub mod posterior;
 mod power;
 pub mod samples;

@@ -151,11 +151,18 @@ impl Prior {
     }
 }
 
-/// Rows the posterior reads (weights > 0) and the model.
+/// Rows the posterior reads (weights > 0) and the model. The posterior lives on the fitted
+/// coefficients only: θ here holds the free coordinates (`free`, index order), and the fixed
+/// ones keep their value from `template` (a full θ).
 struct Problem<'a, M: FitModel> {
     fitter: &'a Fitter<'a, M>,
     rows: Vec<usize>,
+    /// Bounds of the free coordinates.
     bounds: Vec<Option<(f64, f64)>>,
+    /// Indices of the free coefficients in the model's θ.
+    free: Vec<usize>,
+    /// A full θ whose fixed coordinates hold the fixed values.
+    template: Vec<f64>,
 }
 
 /// A Levenberg–Marquardt result.
@@ -171,16 +178,26 @@ impl<M: FitModel> Problem<'_, M> {
         self.rows.len()
     }
 
-    /// Log predictions and their θ-gradients (row-major n × d).
+    /// The full θ of free coordinates `theta`.
+    fn expand(&self, theta: &[f64]) -> Vec<f64> {
+        let mut full = self.template.clone();
+        for (k, &i) in self.free.iter().enumerate() {
+            full[i] = theta[k];
+        }
+        full
+    }
+
+    /// Log predictions and their gradients in the free coordinates (row-major n × d).
     fn predict(&self, theta: &[f64]) -> (Vec<f64>, Vec<f64>) {
         let d = theta.len();
+        let full = self.expand(theta);
         let mut g = [0.0f64; MAX_PARAMS];
         let mut f = Vec::with_capacity(self.n());
         let mut jac = Vec::with_capacity(self.n() * d);
         for &i in &self.rows {
-            let lp = self.fitter.model.log_pred(theta, self.fitter.data.row(i), &mut g[..d]);
+            let lp = self.fitter.model.log_pred(&full, self.fitter.data.row(i), &mut g[..full.len()]);
             f.push(lp);
-            jac.extend_from_slice(&g[..d]);
+            jac.extend(self.free.iter().map(|&c| g[c]));
         }
         (f, jac)
     }
@@ -400,13 +417,28 @@ pub fn posterior<M: FitModel>(
             format!("the law has {} coefficients", kinds.len()),
         ));
     }
-    let prior = Prior::around(&kinds, prior_values, opts)?;
+    // Fixed coefficients are not part of the posterior: it is over the free ones.
+    let fixed = fitter.model.fixed();
+    let all_bounds = fitter.model.bounds();
+    let free: Vec<usize> = (0..kinds.len()).filter(|&c| !fixed[c]).collect();
+    let mut template = to_theta(&kinds, prior_values);
+    for (c, b) in all_bounds.iter().enumerate() {
+        if let (true, Some((lo, _))) = (fixed[c], b) {
+            template[c] = *lo;
+        }
+    }
+    let full_prior = Prior::around(&kinds, prior_values, opts)?;
+    let prior = Prior {
+        mean: free.iter().map(|&c| full_prior.mean[c]).collect(),
+        sd: free.iter().map(|&c| full_prior.sd[c]).collect(),
+    };
     let rows: Vec<usize> = (0..fitter.data.len()).filter(|&i| fitter.data.w[i] > 0.0).collect();
-    let p = Problem { fitter, rows, bounds: fitter.model.bounds() };
+    let bounds = free.iter().map(|&c| all_bounds[c]).collect();
+    let p = Problem { fitter, rows, bounds, free: free.clone(), template };
     let y: Vec<f64> = p.rows.iter().map(|&i| fitter.data.y[i]).collect();
-    let starts: Vec<Vec<f64>> = fit.optima.iter().take(4).cloned().collect();
-    let map = map_point(&p, &y, &prior, &starts, opts);
-    let d = kinds.len();
+    let starts: Vec<Vec<f64>> = fit.optima.iter().take(4).map(|t| free.iter().map(|&c| t[c]).collect()).collect();
+    let mut map = map_point(&p, &y, &prior, &starts, opts);
+    let d = free.len();
     let fisher = p.fisher(&map.theta);
     let chi = ChiSquared::new(map.dof).map_err(|e| Error::Unsupported(format!("noise posterior: {e}")))?;
     let draws: Vec<(Vec<f64>, f64, bool)> = (0..opts.samples)
@@ -455,7 +487,8 @@ pub fn posterior<M: FitModel>(
             }
         })
         .collect();
-    let draws = draws.into_iter().map(|(t, o, c)| (to_values(&kinds, &t), o, c)).collect();
+    let draws = draws.into_iter().map(|(t, o, c)| (to_values(&kinds, &p.expand(&t)), o, c)).collect();
     let b = Bootstrap::from_draws(fit.names.clone(), draws, opts.seed, t0);
+    map.theta = p.expand(&map.theta);
     Ok((b, map))
 }

@@ -14,6 +14,10 @@
 //! coef = "kappa_l"
 //! pow = { layers = "-alpha_l" }  # exponent: a number, or a coefficient name with optional '-'
 //! ```
+//!
+//! A number as an exponent is fixed; `fixed = ["alpha_m", …]` (top level) keeps named
+//! coefficients at their `[coefficients]` values in every fit (`colaw fit --fix NAME=VALUE`
+//! writes both), so few rows can fit a law with many coefficients.
 
 use super::{LawInputs, LossLaw, Var};
 use crate::error::{read_file, Error, Origin, Result};
@@ -77,6 +81,10 @@ pub struct LawFile {
     /// few or noisy rows let an exponent run off (e.g. `alpha_l = [0, 3]`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub bounds: BTreeMap<String, [f64; 2]>,
+    /// Coefficients every fit keeps at their `[coefficients]` value (not fitted): a few rows
+    /// cannot determine every coefficient of a large law.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixed: Vec<String>,
     /// Written by `colaw fit`: method, data hash, n, quality, intervals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fit: Option<toml::Table>,
@@ -142,6 +150,8 @@ pub struct PowerLaw {
     pub tokens: Option<f64>,
     /// Fitting bounds per coefficient (index order), natural units.
     pub bounds: Vec<Option<(f64, f64)>>,
+    /// Per coefficient (index order): kept at its value by every fit.
+    pub fixed: Vec<bool>,
     /// The file it came from (kept to write fitted copies).
     pub file: LawFile,
 }
@@ -240,7 +250,72 @@ impl PowerLaw {
             }
             bounds[i] = Some((lo, hi));
         }
-        Ok(PowerLaw { name: file.name.clone(), names, values, constant, terms, tokens: file.tokens, bounds, file })
+        let mut fixed = vec![false; names.len()];
+        for (k, name) in file.fixed.iter().enumerate() {
+            let field = format!("fixed[{k}]");
+            let i = names.iter().position(|n| n == name).ok_or_else(|| {
+                Error::invalid(
+                    origin,
+                    &field,
+                    format!("\"{name}\""),
+                    format!("must name a coefficient ({})", names.join(", ")),
+                )
+            })?;
+            if fixed[i] {
+                return Err(Error::invalid(origin, &field, format!("\"{name}\""), "listed twice; list each once"));
+            }
+            if bounds[i].is_some() {
+                return Err(Error::invalid(
+                    origin,
+                    &field,
+                    format!("\"{name}\""),
+                    format!("is also bounded (bounds.{name}); a fixed coefficient is not fitted, so give it one or the other"),
+                ));
+            }
+            fixed[i] = true;
+        }
+        Ok(PowerLaw {
+            name: file.name.clone(),
+            names,
+            values,
+            constant,
+            terms,
+            tokens: file.tokens,
+            bounds,
+            fixed,
+            file,
+        })
+    }
+
+    /// The same law with coefficient `name` set to `value` and fixed (not fitted), as
+    /// `colaw fit --fix NAME=VALUE` asks; the file records it in `fixed`. A bound on the
+    /// coefficient is dropped (a fixed value needs none).
+    pub fn with_fixed(&self, name: &str, value: f64) -> Result<PowerLaw> {
+        let o = Origin::default();
+        let field = format!("--fix {name}");
+        if !self.names.iter().any(|n| n == name) {
+            return Err(Error::invalid(
+                &o,
+                field,
+                value,
+                format!("names no coefficient of law `{}` ({})", self.name, self.names.join(", ")),
+            ));
+        }
+        if !value.is_finite() {
+            return Err(Error::invalid(&o, field, value, "must be a finite number"));
+        }
+        let mut file = self.file.clone();
+        file.coefficients.insert(name.to_string(), value);
+        file.bounds.remove(name);
+        if !file.fixed.iter().any(|n| n == name) {
+            file.fixed.push(name.to_string());
+        }
+        PowerLaw::from_file(file, &o)
+    }
+
+    /// Names of the fixed coefficients, index order.
+    pub fn fixed_names(&self) -> Vec<String> {
+        self.names.iter().zip(&self.fixed).filter(|(_, f)| **f).map(|(n, _)| n.clone()).collect()
     }
 
     /// Parse TOML text.

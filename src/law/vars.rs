@@ -85,6 +85,28 @@ impl Var {
             Var::Tokens => "tokens",
         }
     }
+    /// What the variable is, for people (warnings: "the law now ignores …").
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Var::Layers => "depth (layers)",
+            Var::Hidden => "width (hidden)",
+            Var::FfnRatio => "the FFN ratio (ffn_ratio = K·ffn/hidden)",
+            Var::Rho => "expert sparsity (rho = active/total experts)",
+            Var::DM => "the KV heads (d_m = kv_heads × head_dim)",
+            Var::Gqa => "grouped-query sharing (gqa = heads/kv_heads)",
+            Var::Heads => "the query heads (heads)",
+            Var::KvHeads => "the KV heads (kv_heads)",
+            Var::HeadDim => "the head dimension (head_dim)",
+            Var::Ffn => "the FFN size (ffn)",
+            Var::Experts => "the number of experts (experts)",
+            Var::ActiveExperts => "the active experts (active_experts)",
+            Var::Vocab => "the vocabulary (vocab)",
+            Var::Params => "the parameter count (params)",
+            Var::ActiveParams => "the active parameter count (active_params)",
+            Var::NonEmbeddingParams => "the non-embedding parameter count (non_embedding_params)",
+            Var::Tokens => "the training tokens (tokens)",
+        }
+    }
     /// Parse a name or a common alias (l, d, r, N, D, …).
     pub fn parse(s: &str) -> Option<Var> {
         let v = match s {

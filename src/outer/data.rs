@@ -7,9 +7,23 @@ use super::*;
 pub const DATA_COLUMNS: [&str; 11] =
     ["hidden", "layers", "heads", "kv_heads", "head_dim", "ffn", "experts", "active_experts", "vocab", "tied", "loss"];
 
-/// Keys already measured in a data CSV: `label|w|kv` when the file has `weight_dtype` and
+/// The rows of a data CSV as the loop sees them.
+pub(super) struct DataFile {
+    /// Keys measured (`label|w|kv`) of the rows that have `weight_dtype` and `kv_dtype`.
+    pub keys: HashSet<String>,
+    /// Labels of the rows without them (such a row covers every storage type).
+    pub labels: HashSet<String>,
+    /// The header.
+    pub head: csv::StringRecord,
+    /// Each row's cells.
+    pub records: Vec<csv::StringRecord>,
+    /// Each row's design, when it names its storage types (else it cannot be re-asked).
+    pub designs: Vec<Option<Design>>,
+}
+
+/// Read a data CSV: keys already measured, `label|w|kv` when the file has `weight_dtype` and
 /// `kv_dtype` columns; otherwise the label alone (the row covers every storage type).
-pub(super) fn data_keys(path: &Path) -> Result<(HashSet<String>, HashSet<String>, csv::StringRecord)> {
+pub(super) fn data_keys(path: &Path) -> Result<DataFile> {
     let file = path.display().to_string();
     let mut rdr = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -30,6 +44,7 @@ pub(super) fn data_keys(path: &Path) -> Result<(HashSet<String>, HashSet<String>
     }
     let col = |n: &str| head.iter().position(|h| h == n);
     let (mut keys, mut labels) = (HashSet::new(), HashSet::new());
+    let (mut records, mut designs) = (Vec::new(), Vec::new());
     for (i, rec) in rdr.records().enumerate() {
         let origin = Origin::line(&file, i + 2);
         let rec = rec.map_err(|e| Error::Parse { origin: origin.clone(), message: e.to_string() })?;
@@ -50,19 +65,25 @@ pub(super) fn data_keys(path: &Path) -> Result<(HashSet<String>, HashSet<String>
         match (get("weight_dtype"), get("kv_dtype")) {
             (w, k) if !w.is_empty() && !k.is_empty() => {
                 keys.insert(design_key(&label, w, k));
+                designs.push(Some(Design::from_arch(&a, w, k)));
             }
             _ => {
                 labels.insert(label);
+                designs.push(None);
             }
         }
+        records.push(rec);
     }
-    Ok((keys, labels, head))
+    Ok(DataFile { keys, labels, head, records, designs })
 }
 
-/// One CSV row for a measured design, in the columns of `head`.
-pub(super) fn data_row(head: &csv::StringRecord, d: &Design, loss: f64) -> String {
-    let cells: Vec<String> = head
-        .iter()
+/// Columns `data.csv` gains when a row has a `loss_sd` or was excluded.
+pub(super) const EXTRA_COLUMNS: [&str; 4] = ["weight", "loss_sd", "seeds", "excluded"];
+
+/// One CSV row for a measured design, in the columns of `head`; `excluded`: why the row is
+/// left out of the fit (weight 0).
+pub(super) fn data_row(head: &csv::StringRecord, d: &Design, reply: &Reply, excluded: Option<&str>) -> Vec<String> {
+    head.iter()
         .map(|h| match h {
             "hidden" => d.hidden.to_string(),
             "layers" => d.layers.to_string(),
@@ -77,24 +98,37 @@ pub(super) fn data_row(head: &csv::StringRecord, d: &Design, loss: f64) -> Strin
             "qkv_bias" => d.qkv_bias.to_string(),
             "weight_dtype" => d.weight_dtype.clone(),
             "kv_dtype" => d.kv_dtype.clone(),
-            "loss" => format!("{loss:e}"),
-            "weight" => "1".into(),
+            "loss" => format!("{:e}", reply.loss),
+            "loss_sd" => reply.loss_sd.map(|s| format!("{s:e}")).unwrap_or_default(),
+            "seeds" => reply.loss_sd.and(reply.seeds).map(|n| n.to_string()).unwrap_or_default(),
+            "weight" => if excluded.is_some() { "0" } else { "1" }.into(),
+            "excluded" => excluded.unwrap_or("").to_string(),
             "name" | "label" | "arch" => d.label.clone(),
             _ => String::new(),
         })
-        .collect();
-    cells.join(",")
+        .collect()
 }
 
 /// Data CSV header and rows for designs (the loop's own format).
 pub fn data_csv(designs: &[(Design, f64)]) -> String {
-    let head = csv::StringRecord::from(
-        DATA_COLUMNS.iter().copied().chain(["weight_dtype", "kv_dtype", "name"]).collect::<Vec<_>>(),
-    );
+    let rows: Vec<(Design, Reply)> = designs.iter().map(|(d, l)| (d.clone(), Reply::of(*l))).collect();
+    data_csv_replies(&rows)
+}
+
+/// [`data_csv`] for oracle replies: with `loss_sd` and `seeds` columns when a reply has a
+/// `loss_sd`.
+pub fn data_csv_replies(designs: &[(Design, Reply)]) -> String {
+    let sd = designs.iter().any(|(_, r)| r.loss_sd.is_some());
+    let extra: &[&str] = if sd {
+        &["weight_dtype", "kv_dtype", "name", "loss_sd", "seeds"]
+    } else {
+        &["weight_dtype", "kv_dtype", "name"]
+    };
+    let head = csv::StringRecord::from(DATA_COLUMNS.iter().chain(extra).copied().collect::<Vec<_>>());
     let mut s = head.iter().collect::<Vec<_>>().join(",");
     s.push('\n');
-    for (d, l) in designs {
-        s.push_str(&data_row(&head, d, *l));
+    for (d, r) in designs {
+        s.push_str(&data_row(&head, d, r, None).join(","));
         s.push('\n');
     }
     s

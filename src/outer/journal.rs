@@ -19,8 +19,63 @@ pub struct CallRecord {
     pub error: Option<String>,
     /// Wall time of the call (s).
     pub seconds: f64,
-    /// The design.
+    /// The design (its `seed` is 0 except on a re-ask of an outlier).
     pub design: Design,
+    /// Standard deviation of the loss over the oracle's seeds (`loss_sd` of its reply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_sd: Option<f64>,
+    /// Seeds behind the loss (`seeds` of its reply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<u32>,
+    /// Kind of failure (`spawn`, `timeout`, `exit`, `output`, `loss`, `other`); the message
+    /// is `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureKind>,
+    /// Set on a re-ask of a flagged outlier: why it was asked again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reask: Option<String>,
+}
+
+impl CallRecord {
+    /// The measurement this attempt produced, if it succeeded.
+    pub fn reply(&self) -> Option<Reply> {
+        self.loss.map(|loss| Reply { loss, loss_sd: self.loss_sd, seeds: self.seeds })
+    }
+}
+
+/// A row whose standardized residual lies far outside the others' spread
+/// ([`crate::law::noise::flag_outliers`]), as a round found it and what the loop did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outlier {
+    /// The data row: `initial:LINE` (a line of `initial.csv`) or the design's call key
+    /// (`KEY`, or `KEY@seed=S` for a re-ask's row).
+    pub row: String,
+    /// Its architecture label.
+    pub label: String,
+    /// Measured loss.
+    pub loss: f64,
+    /// The round fit's prediction for it.
+    pub predicted_loss: f64,
+    /// Its weight in the fit (mean 1 over the rows).
+    pub weight: f64,
+    /// The robust residual scale of the round (log loss).
+    pub scale_log: f64,
+    /// Standardized residual: (√w · (log loss − log predicted) − median) / scale.
+    pub z: f64,
+    /// The call key of its re-ask (`KEY@seed=S`; None: not re-askable or already re-asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reask_key: Option<String>,
+    /// What the loop did: `re-asked with seed S`, or why not.
+    pub action: String,
+}
+
+/// `--extend N` on a finished journal: N more measuring rounds after round `after_round`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Extension {
+    /// The journal's last round when it was extended.
+    pub after_round: usize,
+    /// Rounds added.
+    pub rounds: usize,
 }
 
 /// A round's record (`round-NNN/choice.json`).
@@ -78,6 +133,16 @@ pub struct RoundRecord {
     /// was used instead: what was replaced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub point_fallback: Option<String>,
+    /// Rows whose residual the round found far outside the others' spread.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outliers: Vec<Outlier>,
+    /// Designs asked again (another seed) because they were flagged; measured with `asked`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reask: Vec<Design>,
+    /// Per-row weights from `loss_sd` were used: the floor added to each row's seed variance
+    /// (log loss², the robust residual variance of the unweighted fit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed_noise_floor: Option<f64>,
 }
 
 /// A number that JSON wrote as `null` (serde_json's spelling of NaN and ±∞) reads back as NaN,
@@ -107,11 +172,90 @@ pub struct State {
     /// the posterior existed have none and used the bootstrap. A resume must use the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uncertainty: Option<String>,
+    /// `--extend` runs, in order (the last one sets the round limit).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<Extension>,
+    /// Flagged rows and what became of them (`flagged`, `re-asked`, `excluded`, `kept`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outliers: Vec<OutlierStatus>,
 }
+
+/// A flagged row's fate, summarised in `state.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutlierStatus {
+    /// The data row ([`Outlier::row`]).
+    pub row: String,
+    /// Round that flagged it.
+    pub round: usize,
+    /// Its standardized residual then.
+    pub z: f64,
+    /// `re-asked` (waiting for the re-ask), `excluded` (the re-ask agreed with the law: the
+    /// row is left out, weight 0 in `data.csv`), `kept` (the re-ask confirmed it, failed, or
+    /// the row could not be re-asked).
+    pub status: String,
+    /// Why, in words.
+    pub note: String,
+}
+impl RoundRecord {
+    /// Check what the next round relies on: the round number, one value and one interval per
+    /// coefficient name, finite values (the warm start of the next fit).
+    pub fn validate(&self, origin: &Origin, round: usize) -> Result<()> {
+        if self.round != round {
+            return Err(Error::invalid(origin, "round", self.round, format!("must be {round} (the folder's round)")));
+        }
+        let n = self.names.len();
+        for (field, len) in [("values", self.values.len()), ("ci95", self.ci95.len())] {
+            if len != n {
+                return Err(Error::invalid(
+                    origin,
+                    field,
+                    format!("{len} entries"),
+                    format!("must have one per coefficient in `names` ({n}); the file was edited: restore it or start a new --journal"),
+                ));
+            }
+        }
+        if let Some((i, v)) = self.values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::invalid(origin, format!("values[{i}]"), v, "must be finite"));
+        }
+        Ok(())
+    }
+}
+
+impl State {
+    /// Check what a resume relies on: the format version, a full SHA-256 and a known method.
+    pub fn validate(&self, origin: &Origin) -> Result<()> {
+        if self.version != 1 {
+            return Err(Error::invalid(origin, "version", self.version, "this colaw reads journal version 1"));
+        }
+        let sha = &self.data_sha256;
+        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let shown: String = sha.chars().take(80).collect();
+            return Err(Error::invalid(
+                origin,
+                "data_sha256",
+                format!("\"{shown}\""),
+                "must be 64 hex digits (the SHA-256 of initial.csv); the file was edited or truncated: \
+                 restore it or start a new --journal",
+            ));
+        }
+        if let Some(u) = &self.uncertainty {
+            if !matches!(u.as_str(), "bootstrap" | "laplace" | "rto") {
+                return Err(Error::invalid(
+                    origin,
+                    "uncertainty",
+                    format!("\"{u}\""),
+                    "must be bootstrap, laplace or rto",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The journal folder: `initial.csv` (the data given at the start), `data.csv` (initial +
 /// every successful measurement), `oracle.jsonl` (every attempt), `round-NNN/{fit.toml,
-/// samples.csv, choice.json}`, `state.json`, and at the end `confidence.svg` and
-/// `coefficients.svg`.
+/// samples.csv, choice.json}`, `state.json`, `lock` (held by the running loop), and at the
+/// end `confidence.svg` and `coefficients.svg`.
 #[derive(Debug, Clone)]
 pub struct Journal {
     /// The folder.
@@ -122,16 +266,7 @@ pub(super) fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |source| Error::Io { path: path.display().to_string(), source }
 }
 
-/// Write a file atomically (temporary file, fsync, rename).
-pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(bytes).map_err(io_err(&tmp))?;
-        f.sync_all().map_err(io_err(&tmp))?;
-    }
-    std::fs::rename(&tmp, path).map_err(io_err(path))
-}
+pub(super) use crate::util::fs::write_atomic;
 
 /// A journal JSON file, or None when it does not exist yet.
 pub(super) fn read_json<T: serde::de::DeserializeOwned>(p: &Path) -> Result<Option<T>> {
@@ -174,16 +309,37 @@ impl Journal {
     pub fn round_dir(&self, r: usize) -> PathBuf {
         self.dir.join(format!("round-{r:03}"))
     }
-    /// Read `state.json` if present.
+    /// Read `state.json` if present; a hand-edited or truncated one is an error naming the
+    /// file and the field.
     pub fn state(&self) -> Result<Option<State>> {
-        read_json(&self.state_path())
+        let p = self.state_path();
+        let s: Option<State> = read_json(&p)?;
+        if let Some(s) = &s {
+            s.validate(&Origin::file(p.display().to_string()))?;
+        }
+        Ok(s)
+    }
+    /// Lock the journal for this process (`lock` in the folder) until the guard is dropped: a
+    /// second loop on the same journal is refused instead of interleaving its rounds.
+    pub fn lock(&self) -> Result<crate::util::fs::FileLock> {
+        crate::util::fs::FileLock::acquire(
+            &self.dir.join("lock"),
+            &self.dir,
+            "wait for that loop to finish, or give another --journal",
+        )
     }
     pub(super) fn write_state(&self, s: &State) -> Result<()> {
         write_atomic(&self.state_path(), to_json(s)?.as_bytes())
     }
-    /// Read a round's record if present.
+    /// Read a round's record if present; a hand-edited one whose lengths or round number do
+    /// not add up is an error naming the file and the field.
     pub fn round(&self, r: usize) -> Result<Option<RoundRecord>> {
-        read_json(&self.round_dir(r).join("choice.json"))
+        let p = self.round_dir(r).join("choice.json");
+        let rec: Option<RoundRecord> = read_json(&p)?;
+        if let Some(rec) = &rec {
+            rec.validate(&Origin::file(p.display().to_string()), r)?;
+        }
+        Ok(rec)
     }
     /// `oracle.jsonl` opened for appending (shared by the oracle jobs).
     pub(super) fn calls_appender(&self) -> Result<Mutex<std::fs::File>> {
@@ -213,40 +369,49 @@ pub fn parse_call_line(line: &[u8]) -> Option<CallRecord> {
 pub(super) fn pending(
     asked: &[Design],
     calls: &[CallRecord],
-    fin: &HashMap<String, Option<f64>>,
+    fin: &HashMap<String, Option<Reply>>,
 ) -> Vec<(Design, usize)> {
     asked
         .iter()
-        .filter(|d| !fin.contains_key(&d.key))
-        .map(|d| (d.clone(), calls.iter().filter(|c| c.key == d.key && c.loss.is_none()).count()))
+        .filter(|d| !fin.contains_key(&d.call_key()))
+        .map(|d| (d.clone(), failures(calls, &d.call_key())))
         .collect()
+}
+
+/// Failed attempts of one measurement (by call key).
+pub(super) fn failures(calls: &[CallRecord], call_key: &str) -> usize {
+    calls.iter().filter(|c| c.loss.is_none() && c.design.call_key() == call_key).count()
 }
 
 /// One line per oracle attempt: round, design, outcome and time.
 pub fn call_line(c: &CallRecord, attempts: usize) -> String {
     let what = match (c.loss, &c.error) {
         (Some(l), _) => format!("loss {l:.5}"),
-        (None, Some(e)) => format!("FAILED: {}", e.chars().take(160).collect::<String>()),
+        (None, Some(e)) => format!("FAILED: {e}"),
         (None, None) => "FAILED".to_string(),
     };
+    let sd = c.loss_sd.map(|s| format!(" ± {s:.5} (sd over {} seeds)", c.seeds.unwrap_or(1))).unwrap_or_default();
+    let reask = if c.design.seed != 0 { format!(" [re-ask, seed {}]", c.design.seed) } else { String::new() };
     format!(
-        "  oracle round {} {} (attempt {}/{}): {what} in {:.1} s",
+        "  oracle round {} {}{reask} (attempt {}/{}): {what}{sd} in {:.1} s",
         c.round, c.design.label, c.attempt, attempts, c.seconds
     )
 }
 
-/// Result of a design's calls so far: Some(loss) when measured, None when given up.
-pub(super) fn finals(calls: &[CallRecord], attempts: usize) -> HashMap<String, Option<f64>> {
-    let mut failed: HashMap<&str, usize> = HashMap::new();
+/// Result of each measurement's calls so far, by call key ([`Design::call_key`]):
+/// Some(reply) when measured, None when given up (`attempts` failures and no success).
+pub(super) fn finals(calls: &[CallRecord], attempts: usize) -> HashMap<String, Option<Reply>> {
+    let mut failed: HashMap<String, usize> = HashMap::new();
     let mut out = HashMap::new();
     for c in calls {
-        if let Some(l) = c.loss {
-            out.insert(c.key.clone(), Some(l));
+        let k = c.design.call_key();
+        if let Some(r) = c.reply() {
+            out.insert(k, Some(r));
         } else {
-            let n = failed.entry(&c.key).or_default();
+            let n = failed.entry(k.clone()).or_default();
             *n += 1;
             if *n >= attempts {
-                out.entry(c.key.clone()).or_insert(None);
+                out.entry(k).or_insert(None);
             }
         }
     }

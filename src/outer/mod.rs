@@ -24,12 +24,11 @@
 use crate::error::{Error, Origin, Result};
 use crate::instance::Instance;
 use crate::law::bootstrap::{bootstrap, write_samples, BootstrapOptions};
-use crate::law::fit::{
-    huber_objective, to_theta, to_values, CoefKind, Fit, FitModel, FitOptions, Fitter, LseModel, Starts,
-};
+use crate::law::fit::{huber_objective, to_theta, to_values, CoefKind, Fit, FitModel, FitOptions, LseModel, Starts};
+use crate::law::noise::{fit_seed_weighted, flag_outliers, log_residuals, OutlierCheck, OUTLIER_Z};
 use crate::law::posterior::{posterior, MapPoint, PosteriorMethod, PosteriorOptions};
 use crate::law::{read_observations, ColumnMap, LossLaw, PowerLaw};
-use crate::oracle::{design_key, Design, Oracle};
+use crate::oracle::{design_key, Design, FailureKind, Oracle, Reply};
 use crate::plot::{lines, Series};
 use crate::region::{region, Region, RegionOptions};
 use crate::util::rng::mix_seed;
@@ -39,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -49,9 +49,11 @@ mod pick;
 mod plots;
 mod run;
 use data::*;
-pub use data::{data_csv, feasible_designs, initial_data, lhs_pick, DATA_COLUMNS};
+pub use data::{data_csv, data_csv_replies, feasible_designs, initial_data, lhs_pick, DATA_COLUMNS};
 use journal::*;
-pub use journal::{call_line, parse_call_line, CallRecord, Journal, RoundRecord, State};
+pub use journal::{
+    call_line, parse_call_line, CallRecord, Extension, Journal, Outlier, OutlierStatus, RoundRecord, State,
+};
 pub use options::{LoopOptions, Strategy, Uncertainty};
 pub use pick::pick;
 
@@ -62,12 +64,19 @@ pub struct LoopReport {
     pub rounds: Vec<RoundRecord>,
     /// Oracle attempts recorded in the journal (over all runs of this journal).
     pub calls: usize,
-    /// Oracle attempts made by this run (0 when everything was already journaled).
+    /// Oracle attempts made by this run, the initial designs' (`--init`) and retries included
+    /// (0 when everything was already journaled).
     pub calls_this_run: usize,
-    /// Designs measured successfully by the oracle.
+    /// Designs measured successfully by the oracle (rows it added to `data.csv`).
     pub measured: usize,
     /// Designs whose every attempt failed.
     pub failed: usize,
+    /// The designs given up, with the last failure's kind and message.
+    pub failures: Vec<FailureSummary>,
+    /// Rows flagged as outliers and what became of them.
+    pub outliers: Vec<OutlierStatus>,
+    /// Things the user should know about this run (a finished journal resumed, an extension).
+    pub notes: Vec<String>,
     /// Final choice.
     pub choice: Option<Design>,
     /// Its confidence.
@@ -76,6 +85,46 @@ pub struct LoopReport {
     pub stop: String,
     /// Journal folder.
     pub journal: String,
+}
+
+/// A design whose every attempt failed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailureSummary {
+    /// Round that asked it.
+    pub round: usize,
+    /// Its call key.
+    pub key: String,
+    /// Attempts made.
+    pub attempts: usize,
+    /// Kind of the last failure.
+    pub kind: Option<FailureKind>,
+    /// Its message.
+    pub error: String,
+}
+
+/// The designs given up in the journal's calls, with their last failure.
+fn failure_summaries(calls: &[CallRecord], fin: &HashMap<String, Option<Reply>>) -> Vec<FailureSummary> {
+    let mut out: Vec<FailureSummary> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for c in calls {
+        let k = c.design.call_key();
+        if !matches!(fin.get(&k), Some(None)) {
+            continue;
+        }
+        let s = FailureSummary {
+            round: c.round,
+            key: k.clone(),
+            attempts: 0,
+            kind: c.failure,
+            error: c.error.clone().unwrap_or_default(),
+        };
+        let i = *seen.entry(k).or_insert_with(|| {
+            out.push(s.clone());
+            out.len() - 1
+        });
+        out[i] = FailureSummary { attempts: out[i].attempts + 1, round: out[i].round, ..s };
+    }
+    out
 }
 
 /// Summary line of a round (stderr).
@@ -99,8 +148,13 @@ pub fn summary_line(r: &RoundRecord, ok: usize, failed: usize) -> String {
     if let Some(note) = &r.point_fallback {
         s.push_str(&format!(" ({note})"));
     }
-    if !r.asked.is_empty() {
-        s.push_str(&format!(", asked {} ({ok} ok, {failed} failed)", r.asked.len()));
+    if !r.outliers.is_empty() {
+        let what: Vec<String> =
+            r.outliers.iter().map(|o| format!("{} z = {:.1}: {}", o.label, o.z, o.action)).collect();
+        s.push_str(&format!(", {} outlier(s) flagged ({})", r.outliers.len(), what.join("; ")));
+    }
+    if !r.asked.is_empty() || !r.reask.is_empty() {
+        s.push_str(&format!(", asked {} ({ok} ok, {failed} failed)", r.asked.len() + r.reask.len()));
     }
     if let Some(why) = &r.stop {
         s.push_str(&format!("; stop: {why}"));
@@ -122,6 +176,21 @@ pub struct OuterLoop<'a> {
     pub on_round: Option<&'a (dyn Fn(&str) + Sync)>,
     /// Called with a line for every oracle attempt as it finishes (slow oracles: progress).
     pub on_call: Option<&'a (dyn Fn(&str) + Sync)>,
+    /// Oracle attempts made by this value (initial designs, rounds, retries).
+    calls_made: AtomicUsize,
+}
+
+/// The rows of `data.csv` as the loop last wrote them, aligned with the fit's rows.
+#[derive(Debug, Clone, Default)]
+pub(super) struct DataRows {
+    /// Row ids: `initial:LINE` or the measurement's call key.
+    ids: Vec<String>,
+    /// Each row's design, when known (re-askable).
+    designs: Vec<Option<Design>>,
+    /// Rows the oracle measured.
+    measured: usize,
+    /// Flagged rows and their fate.
+    statuses: Vec<OutlierStatus>,
 }
 
 struct Fitted {
@@ -135,6 +204,14 @@ struct Fitted {
     map: Option<MapPoint>,
     /// Set when the best optimum ran a coefficient off to ±∞ and a finite one was used.
     point_fallback: Option<String>,
+    /// The outlier check of the fit (None with too few rows).
+    check: Option<OutlierCheck>,
+    /// Log loss and log prediction of every data row, and its weight in the fit.
+    y_log: Vec<f64>,
+    pred_log: Vec<f64>,
+    weights: Vec<f64>,
+    /// The floor added to each row's seed variance, when `loss_sd` weights were used.
+    seed_floor: Option<f64>,
 }
 
 /// The point fit the loop can journal and warm-start from: `fit` itself when every value is
@@ -180,7 +257,7 @@ impl<'a> OuterLoop<'a> {
     /// A loop; `data` is copied into the journal as `initial.csv` unless the journal already
     /// has one (resume), in which case it must be the same bytes.
     pub fn new(inst: &'a Instance, oracle: &'a dyn Oracle, opts: LoopOptions, journal: Journal) -> Self {
-        OuterLoop { inst, oracle, opts, journal, on_round: None, on_call: None }
+        OuterLoop { inst, oracle, opts, journal, on_round: None, on_call: None, calls_made: AtomicUsize::new(0) }
     }
 
     fn fit_round(&self, r: usize, warm: Option<&[f64]>) -> Result<Fitted> {
@@ -199,14 +276,21 @@ impl<'a> OuterLoop<'a> {
             seed: mix_seed(self.opts.seed, r as u64),
             ..FitOptions::default()
         };
-        let fitter = Fitter::new(&model, &obs, fo)?;
+        let k = model.names().len();
         let start = to_theta(model.kinds(), warm.unwrap_or(&law.values));
-        let fit = fitter.fit(Some(&start))?;
+        // With `loss_sd` rows: weights 1/(v_i + floor), the floor the pooled (robust) residual
+        // variance of the fit without them (`crate::law::noise`).
+        let refit_starts = Starts::Lhs(self.opts.warm_starts.max(1));
+        let (fitter, fit, seed_floor) = fit_seed_weighted(&model, &obs, fo, &start, refit_starts)?;
         let all_rows = fitter.compact(&fitter.data.w);
         let mut grad = vec![0.0; fit.theta.len()];
         let (fit, point_fallback) = finite_point(&fit, model.kinds(), |theta| {
             huber_objective(&model, &all_rows, fitter.opts.huber_delta, theta, &mut grad)
         })?;
+        let res = log_residuals(&fitter, &fit.theta);
+        let check = flag_outliers(&res, &fitter.data.w, k);
+        let y_log = fitter.data.y.clone();
+        let pred_log: Vec<f64> = y_log.iter().zip(&res).map(|(y, r)| y - r).collect();
         let seed = mix_seed(self.opts.seed, 1_000_000 + r as u64);
         let (b, map) = match &self.opts.uncertainty {
             Uncertainty::Bootstrap => {
@@ -258,6 +342,14 @@ impl<'a> OuterLoop<'a> {
         if let Some(note) = &point_fallback {
             t.insert("point_fallback".into(), note.clone().into());
         }
+        if let Some(floor) = seed_floor {
+            t.insert("seed_weights".into(), "1/(v_i + floor), v_i from loss_sd and seeds, mean 1".into());
+            t.insert("seed_noise_floor_log".into(), floor.into());
+        }
+        if let Some(c) = &check {
+            t.insert("residual_scale_log".into(), c.scale_log.into());
+            t.insert("outliers_flagged".into(), (c.flagged.len() as i64).into());
+        }
         let mut ci = toml::Table::new();
         for (k, n) in b.names.iter().enumerate() {
             ci.insert(n.clone(), toml::Value::Array(vec![b.ci95[k].0.into(), b.ci95[k].1.into()]));
@@ -276,29 +368,107 @@ impl<'a> OuterLoop<'a> {
             ci95: b.ci95,
             map,
             point_fallback,
+            check,
+            y_log,
+            pred_log,
+            weights: fitter.data.w.clone(),
+            seed_floor,
         })
     }
 
-    /// Rewrite `data.csv`: initial rows, then every measured design in the order asked.
-    fn write_data(&self, rounds: &[RoundRecord], fin: &HashMap<String, Option<f64>>) -> Result<usize> {
+    /// Round 0's designs (`--init`), when the journal measured its initial data.
+    fn round0(&self) -> Result<Vec<Design>> {
+        Ok(read_json(&self.journal.round_dir(0).join("asked.json"))?.unwrap_or_default())
+    }
+
+    /// Rewrite `data.csv`: initial rows, then every measured design in the order asked (a
+    /// round's designs, then its re-asks; first round 0's designs that a retry measured after
+    /// the initial data were written). Rows a re-ask showed to be outliers are kept with
+    /// weight 0 and the reason in `excluded`; then, or when a row has a `loss_sd`, the file
+    /// has the columns [`data::EXTRA_COLUMNS`] (else it is the initial file plus rows, as
+    /// before these existed).
+    fn write_data(&self, rounds: &[RoundRecord], fin: &HashMap<String, Option<Reply>>) -> Result<DataRows> {
         let init = self.journal.initial_path();
-        let mut text = std::fs::read_to_string(&init).map_err(io_err(&init))?;
-        if !text.ends_with('\n') {
-            text.push('\n');
+        let df = data_keys(&init)?;
+        let mut rows = DataRows::default();
+        for (i, d) in df.designs.iter().enumerate() {
+            rows.ids.push(format!("initial:{}", i + 2));
+            rows.designs.push(d.clone());
         }
-        let (_, _, head) = data_keys(&init)?;
-        let mut n = 0;
+        let mut measured: Vec<(Design, Reply)> = Vec::new();
+        let mut add = |d: &Design, rows: &mut DataRows| {
+            if let Some(Some(rep)) = fin.get(&d.call_key()) {
+                measured.push((d.clone(), *rep));
+                rows.ids.push(d.call_key());
+                rows.designs.push(Some(d.clone()));
+            }
+        };
+        for d in self.round0()?.iter().filter(|d| !df.keys.contains(&d.key)) {
+            add(d, &mut rows);
+        }
         for r in rounds {
-            for d in &r.asked {
-                if let Some(Some(l)) = fin.get(&d.key) {
-                    text.push_str(&data_row(&head, d, *l));
-                    text.push('\n');
-                    n += 1;
-                }
+            for d in r.asked.iter().chain(&r.reask) {
+                add(d, &mut rows);
             }
         }
+        rows.measured = measured.len();
+        // What each flagged row's re-ask says.
+        let mut excluded: HashMap<String, String> = HashMap::new();
+        for r in rounds {
+            for o in &r.outliers {
+                let (status, note) = outlier_fate(o, r.round, fin);
+                if status == "excluded" {
+                    excluded.entry(o.row.clone()).or_insert_with(|| note.clone());
+                }
+                rows.statuses.push(OutlierStatus { row: o.row.clone(), round: r.round, z: o.z, status, note });
+            }
+        }
+        let extended = !excluded.is_empty() || measured.iter().any(|(_, r)| r.loss_sd.is_some());
+        let text = if !extended {
+            let mut text = std::fs::read_to_string(&init).map_err(io_err(&init))?;
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            for (d, rep) in &measured {
+                text.push_str(&data_row(&df.head, d, rep, None).join(","));
+                text.push('\n');
+            }
+            text
+        } else {
+            let mut head = df.head.clone();
+            for c in EXTRA_COLUMNS {
+                if !head.iter().any(|h| h == c) {
+                    head.push_field(c);
+                }
+            }
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let csv_err =
+                |e: csv::Error| Error::Unsupported(format!("writing {}: {e}", self.journal.data_path().display()));
+            w.write_record(&head).map_err(csv_err)?;
+            for (i, rec) in df.records.iter().enumerate() {
+                let why = excluded.get(&rows.ids[i]);
+                let cells: Vec<String> = head
+                    .iter()
+                    .enumerate()
+                    .map(|(c, h)| match (h, why) {
+                        ("weight", Some(_)) => "0".to_string(),
+                        ("excluded", Some(why)) => why.clone(),
+                        _ if c < df.head.len() => rec.get(c).unwrap_or("").to_string(),
+                        ("weight", None) => "1".to_string(),
+                        _ => String::new(),
+                    })
+                    .collect();
+                w.write_record(&cells).map_err(csv_err)?;
+            }
+            for (d, rep) in &measured {
+                let why = excluded.get(&d.call_key()).map(String::as_str);
+                w.write_record(data_row(&head, d, rep, why)).map_err(csv_err)?;
+            }
+            let bytes = w.into_inner().map_err(|e| Error::Unsupported(format!("csv: {e}")))?;
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
         write_atomic(&self.journal.data_path(), text.as_bytes())?;
-        Ok(n)
+        Ok(rows)
     }
 
     /// When `data` does not exist: measure `n` feasible designs spread by [`lhs_pick`] with the
@@ -311,6 +481,7 @@ impl<'a> OuterLoop<'a> {
         }
         self.opts.validate()?;
         let j = &self.journal;
+        let _lock = j.lock()?;
         let dir = j.round_dir(0);
         let asked_path = dir.join("asked.json");
         // The designs are fixed once written, so a resumed run asks the same ones.
@@ -326,21 +497,82 @@ impl<'a> OuterLoop<'a> {
         let attempts = 1 + self.opts.retries;
         let (mut calls, _) = j.calls()?;
         let fin = finals(&calls, attempts);
-        let todo = pending(&asked, &calls, &fin);
+        let mut todo = todo_of(&pending(&asked, &calls, &fin), attempts);
+        if self.opts.retry_failed {
+            todo.extend(self.given_up(&asked, &calls, &fin, attempts));
+        }
         let file = j.calls_appender()?;
-        calls.extend(self.call_all(0, &todo, attempts, &file)?);
+        calls.extend(self.call_all(0, &todo, &file)?);
         let fin = finals(&calls, attempts);
-        let rows: Vec<(Design, f64)> =
-            asked.iter().filter_map(|d| fin.get(&d.key).copied().flatten().map(|l| (d.clone(), l))).collect();
+        let rows: Vec<(Design, Reply)> =
+            asked.iter().filter_map(|d| fin.get(&d.key).copied().flatten().map(|r| (d.clone(), r))).collect();
         if rows.is_empty() {
+            let why = failure_summaries(&calls, &fin).first().map(|f| f.error.clone()).unwrap_or_default();
             return Err(Error::Unsupported(format!(
-                "every one of the {} initial oracle calls failed; see {} for the errors",
+                "every one of the {} initial oracle calls failed (the last: {why}); see {} for every error; fix the \
+                 oracle and run the same command again with --retry-failed to re-ask them",
                 asked.len(),
                 j.calls_path().display()
             )));
         }
-        write_atomic(data, data_csv(&rows).as_bytes())?;
+        write_atomic(data, data_csv_replies(&rows).as_bytes())?;
         Ok(rows.len())
+    }
+
+    /// `--retry-failed`: the designs among `asked` whose every attempt failed, each with a
+    /// fresh set of `attempts` attempts (numbered after the ones it used).
+    fn given_up(
+        &self,
+        asked: &[Design],
+        calls: &[CallRecord],
+        fin: &HashMap<String, Option<Reply>>,
+        attempts: usize,
+    ) -> Work {
+        asked
+            .iter()
+            .filter(|d| matches!(fin.get(&d.call_key()), Some(None)))
+            .map(|d| {
+                let used = failures(calls, &d.call_key());
+                (d.clone(), used, used + attempts)
+            })
+            .collect()
+    }
+
+    /// Oracle attempts this value has made (initial designs, rounds, retries).
+    pub fn calls_made(&self) -> usize {
+        self.calls_made.load(Ordering::Relaxed)
+    }
+}
+
+/// Oracle work: each design with (attempts used, last attempt number).
+type Work = Vec<(Design, usize, usize)>;
+
+/// Pending designs as call-all work: attempts from the ones used up to `attempts`.
+fn todo_of(pending: &[(Design, usize)], attempts: usize) -> Work {
+    pending.iter().map(|(d, used)| (d.clone(), *used, attempts)).collect()
+}
+
+/// What a flagged row's re-ask says (`state.json`'s status and note): `excluded` when the
+/// re-ask's standardized residual under the flagging round's fit is within
+/// [`OUTLIER_Z`] (the first measurement was the fluke), `kept` when the re-ask is as far off
+/// (the design really is off the law), failed, or was not made, `re-asked` while pending.
+fn outlier_fate(o: &Outlier, round: usize, fin: &HashMap<String, Option<Reply>>) -> (String, String) {
+    let flagged =
+        format!("flagged in round {round} (loss {:.5}, predicted {:.5}, z = {:.1})", o.loss, o.predicted_loss, o.z);
+    let Some(rk) = &o.reask_key else {
+        return ("kept".into(), format!("{flagged}; {}", o.action));
+    };
+    match fin.get(rk) {
+        None => ("re-asked".into(), format!("{flagged}; re-ask {rk} not measured yet")),
+        Some(None) => ("kept".into(), format!("{flagged}; its re-ask failed, so the row is kept")),
+        Some(Some(rep)) => {
+            let z = o.weight.sqrt() * (rep.loss.ln() - o.predicted_loss.ln()) / o.scale_log;
+            if z.abs() <= OUTLIER_Z {
+                ("excluded".into(), format!("{flagged}; re-ask {rk} gave {:.5} (z = {z:.1}): excluded", rep.loss))
+            } else {
+                ("kept".into(), format!("{flagged}; re-ask {rk} gave {:.5} (z = {z:.1}), as far off: kept", rep.loss))
+            }
+        }
     }
 }
 
@@ -352,6 +584,7 @@ pub fn intervals(r: &RoundRecord) -> BTreeMap<String, [f64; 2]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::law::fit::Fitter;
 
     #[test]
     fn finals_count_failures_and_successes() {
@@ -364,13 +597,42 @@ mod tests {
             error: None,
             seconds: 0.0,
             design: d(k),
+            loss_sd: None,
+            seeds: None,
+            failure: None,
+            reask: None,
         };
         let calls =
             vec![rec("a", 1, None), rec("a", 2, Some(3.0)), rec("b", 1, None), rec("c", 1, None), rec("c", 2, None)];
         let f = finals(&calls, 2);
-        assert_eq!(f.get("a"), Some(&Some(3.0)));
+        assert_eq!(f.get("a"), Some(&Some(Reply::of(3.0))));
         assert_eq!(f.get("b"), None);
         assert_eq!(f.get("c"), Some(&None));
+    }
+
+    #[test]
+    fn journal_lines_from_before_the_new_fields_still_read() {
+        // A line as journals before loss_sd, failure kinds and re-asks wrote it.
+        let d = crate::oracle::tests_support::design();
+        let design = serde_json::to_string(&d).unwrap();
+        assert!(!design.contains("seed"), "a first ask's design JSON is unchanged");
+        let ok = format!(
+            "{{\"round\":2,\"key\":\"{}\",\"attempt\":1,\"loss\":3.25,\"seconds\":1.5,\"design\":{design}}}",
+            d.key
+        );
+        let bad = format!(
+            "{{\"round\":2,\"key\":\"{}\",\"attempt\":1,\"loss\":null,\"error\":\"exited with 3\",\"seconds\":1.5,\"design\":{design}}}",
+            d.key
+        );
+        let (a, b) = (parse_call_line(ok.as_bytes()).unwrap(), parse_call_line(bad.as_bytes()).unwrap());
+        assert_eq!((a.loss, a.loss_sd, a.failure, a.design.seed), (Some(3.25), None, None, 0));
+        assert_eq!((b.error.as_deref(), b.failure), (Some("exited with 3"), None));
+        assert_eq!(finals(std::slice::from_ref(&b), 1).get(&d.key), Some(&None));
+        assert_eq!(finals(&[b, a], 2).get(&d.key), Some(&Some(Reply::of(3.25))));
+        // A state.json without extensions or outliers.
+        let state = r#"{"version":1,"instance":"x","oracle":"o","data_sha256":"ab","rounds_done":3,"calls":12,"finished":null}"#;
+        let s: State = serde_json::from_str(state).unwrap();
+        assert!(s.extensions.is_empty() && s.outliers.is_empty());
     }
 
     #[test]
@@ -386,6 +648,10 @@ mod tests {
             error: None,
             seconds: 0.1,
             design: d,
+            loss_sd: Some(0.01),
+            seeds: Some(3),
+            failure: None,
+            reask: None,
         };
         let line = serde_json::to_string(&rec).unwrap();
         std::fs::write(j.calls_path(), format!("{line}\n{}", &line[..20])).unwrap();

@@ -96,6 +96,12 @@ pub struct LoopOptions {
     pub warm_starts: usize,
     /// Which designs to measure (default [`Strategy::Mixed`]).
     pub strategy: Strategy,
+    /// Re-ask the designs of the journal whose every attempt failed (`--retry-failed`), each
+    /// with `1 + retries` fresh attempts, before going on.
+    pub retry_failed: bool,
+    /// On a finished journal: measure this many more rounds after its last one, whatever its
+    /// confidence, then fit once more (`--extend N`; 0: off).
+    pub extend: usize,
 }
 
 impl Default for LoopOptions {
@@ -113,6 +119,8 @@ impl Default for LoopOptions {
             starts: Starts::Lhs(200),
             warm_starts: 20,
             strategy: Strategy::Mixed,
+            retry_failed: false,
+            extend: 0,
         }
     }
 }

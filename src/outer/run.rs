@@ -8,55 +8,129 @@ impl OuterLoop<'_> {
     pub fn run(&self, data: &Path) -> Result<LoopReport> {
         self.opts.validate()?;
         let j = &self.journal;
+        let _lock = j.lock()?;
         let mut state = self.open_state(data)?;
-        let (init_keys, init_labels, _) = data_keys(&j.initial_path())?;
+        let init = data_keys(&j.initial_path())?;
         let attempts = 1 + self.opts.retries;
         let (mut calls, _) = j.calls()?;
         let designs = feasible_designs(self.inst)?;
-        let mut rounds: Vec<RoundRecord> = Vec::new();
-        let mut calls_this_run = 0usize;
         let file = j.calls_appender()?;
+        let mut notes = Vec::new();
+        let mut journaled: Vec<RoundRecord> = Vec::new();
+        while let Some(rec) = j.round(journaled.len() + 1)? {
+            journaled.push(rec);
+        }
+        if self.opts.retry_failed {
+            let fin = finals(&calls, attempts);
+            let mut work: Vec<(usize, Work)> = vec![(0, self.given_up(&self.round0()?, &calls, &fin, attempts))];
+            for rec in &journaled {
+                let wanted: Vec<Design> = rec.asked.iter().chain(&rec.reask).cloned().collect();
+                work.push((rec.round, self.given_up(&wanted, &calls, &fin, attempts)));
+            }
+            let n: usize = work.iter().map(|(_, w)| w.len()).sum();
+            for (round, todo) in &work {
+                calls.extend(self.call_all(*round, todo, &file)?);
+            }
+            let fin = finals(&calls, attempts);
+            let ok = work
+                .iter()
+                .flat_map(|(_, w)| w)
+                .filter(|(d, _, _)| matches!(fin.get(&d.call_key()), Some(Some(_))))
+                .count();
+            notes.push(format!(
+                "--retry-failed: re-asked {n} design(s) whose every attempt had failed; {ok} measured now"
+            ));
+        }
+        match (state.finished.clone(), self.opts.extend) {
+            (Some(why), n) if n > 0 => {
+                let last = journaled.len();
+                state.extensions.push(Extension { after_round: last, rounds: n });
+                state.finished = None;
+                j.write_state(&state)?;
+                notes.push(format!(
+                    "extending the finished journal (it stopped after round {last}: {why}) by {n} measuring round(s)"
+                ));
+            }
+            (Some(why), _) => notes.push(format!(
+                "the journal had already finished (stop: {why}); this is its result, nothing was re-run. `--extend N` \
+                 measures N more rounds (a larger --rounds does not reopen a finished journal)"
+            )),
+            (None, n) if n > 0 => notes.push(format!(
+                "--extend {n} applies to a finished journal; this one has not finished, so it resumes as it is"
+            )),
+            (None, _) => {}
+        }
+        let rule = match state.extensions.last() {
+            Some(e) => StopRule {
+                limit: e.after_round + e.rounds,
+                no_confidence_until: e.after_round + e.rounds,
+                limit_note: format!("{} extended rounds measured", e.rounds),
+            },
+            None => StopRule {
+                limit: self.opts.rounds,
+                no_confidence_until: 0,
+                limit_note: format!("{} rounds measured", self.opts.rounds),
+            },
+        };
+        let mut rounds: Vec<RoundRecord> = Vec::new();
         let mut r = 1usize;
         loop {
             let fin = finals(&calls, attempts);
-            self.write_data(&rounds, &fin)?;
+            let rows = self.write_data(&rounds, &fin)?;
             let rec = match j.round(r)? {
                 Some(rec) => rec,
                 None => {
-                    let rec = self.decide_round(r, &rounds, &init_keys, &init_labels, designs.len())?;
+                    let rec = self.decide_round(r, &rounds, &init, designs.len(), &rows, &rule)?;
                     write_atomic(&j.round_dir(r).join("choice.json"), to_json(&rec)?.as_bytes())?;
                     // Go on with what was written (a resumed loop reads the same values).
                     j.round(r)?.unwrap_or(rec)
                 }
             };
             // Oracle calls not finished yet (all of them, or those a kill interrupted).
-            let todo = pending(&rec.asked, &calls, &fin);
-            let new_calls = self.call_all(r, &todo, attempts, &file)?;
-            calls_this_run += new_calls.len();
-            calls.extend(new_calls);
+            let wanted: Vec<Design> = rec.asked.iter().chain(&rec.reask).cloned().collect();
+            let todo = todo_of(&pending(&wanted, &calls, &fin), attempts);
+            calls.extend(self.call_all(r, &todo, &file)?);
             let fin = finals(&calls, attempts);
-            let ok = rec.asked.iter().filter(|d| matches!(fin.get(&d.key), Some(Some(_)))).count();
-            let failed = rec.asked.len() - ok;
+            let ok = wanted.iter().filter(|d| matches!(fin.get(&d.call_key()), Some(Some(_)))).count();
+            let failed = wanted.len() - ok;
             if let Some(cb) = self.on_round {
                 cb(&summary_line(&rec, ok, failed));
             }
-            let stop = rec.stop.clone();
+            // A round an extension starts after goes on, whatever stopped it then.
+            let stop = if state.extensions.iter().any(|e| e.after_round == r) { None } else { rec.stop.clone() };
             rounds.push(rec);
+            let rows = self.write_data(&rounds, &fin)?;
             state.rounds_done = r;
             state.calls = calls.len();
+            state.outliers = rows.statuses.clone();
             if let Some(why) = &stop {
                 state.finished = Some(why.clone());
             }
             j.write_state(&state)?;
+            // A round whose every call failed in this run measured nothing: say so and exit
+            // non-zero rather than go on as if it had (the oracle is probably broken).
+            if !todo.is_empty() && ok == 0 && stop.is_none() {
+                let last = failure_summaries(&calls, &fin).into_iter().rev().find(|f| f.round == r);
+                return Err(Error::Unsupported(format!(
+                    "round {r} measured nothing: every one of its {} oracle call(s) failed (the last: {}); see {} for \
+                     every error. The journal is kept: fix the oracle and run the same command with --retry-failed to \
+                     re-ask these designs (run without it, the loop goes on without them)",
+                    wanted.len(),
+                    last.map_or(String::new(), |f| f.error),
+                    j.calls_path().display()
+                )));
+            }
             if let Some(why) = stop {
-                let n = self.write_data(&rounds, &fin)?;
                 self.plots(&rounds)?;
                 let last = rounds.last();
                 return Ok(LoopReport {
                     calls: calls.len(),
-                    calls_this_run,
-                    measured: n,
+                    calls_this_run: self.calls_made(),
+                    measured: rows.measured,
                     failed: fin.values().filter(|v| v.is_none()).count(),
+                    failures: failure_summaries(&calls, &fin),
+                    outliers: rows.statuses,
+                    notes,
                     choice: last.and_then(|l| l.choice.clone()),
                     confidence: last.map_or(0.0, |l| l.confidence),
                     stop: why,
@@ -66,6 +140,55 @@ impl OuterLoop<'_> {
             }
             r += 1;
         }
+    }
+
+    /// A round's flagged rows as journal records, and the re-asks to make: each flagged row
+    /// not flagged before whose design is known is asked again with the next seed of its
+    /// design.
+    fn outliers_of(&self, f: &Fitted, rows: &DataRows, rounds: &[RoundRecord]) -> (Vec<Outlier>, Vec<Design>) {
+        let Some(c) = &f.check else {
+            return (Vec::new(), Vec::new());
+        };
+        let flagged_before: HashSet<&str> =
+            rounds.iter().flat_map(|p| p.outliers.iter().map(|o| o.row.as_str())).collect();
+        let mut next_seed: HashMap<String, u64> = HashMap::new();
+        for d in rounds.iter().flat_map(|p| &p.reask) {
+            let s = next_seed.entry(d.key.clone()).or_default();
+            *s = (*s).max(d.seed);
+        }
+        let used: Vec<f64> = f.weights.iter().copied().filter(|w| *w > 0.0).collect();
+        let mean_w = used.iter().sum::<f64>() / used.len().max(1) as f64;
+        let (mut out, mut reask) = (Vec::new(), Vec::new());
+        for &i in &c.flagged {
+            let (Some(id), Some(design)) = (rows.ids.get(i), rows.designs.get(i)) else { continue };
+            if flagged_before.contains(id.as_str()) {
+                continue;
+            }
+            let (action, reask_key) = match design {
+                _ if id.contains("@seed=") => ("a re-ask's own row: kept, not asked again".to_string(), None),
+                Some(d) => {
+                    let s = next_seed.get(&d.key).copied().unwrap_or(0) + 1;
+                    next_seed.insert(d.key.clone(), s);
+                    let rd = d.with_seed(s);
+                    let key = rd.call_key();
+                    reask.push(rd);
+                    (format!("re-asked with seed {s}"), Some(key))
+                }
+                None => ("not re-askable (the initial row has no weight_dtype/kv_dtype): kept".to_string(), None),
+            };
+            out.push(Outlier {
+                row: id.clone(),
+                label: design.as_ref().map_or_else(|| id.clone(), |d| d.label.clone()),
+                loss: f.y_log[i].exp(),
+                predicted_loss: f.pred_log[i].exp(),
+                weight: f.weights[i] / mean_w,
+                scale_log: c.scale_log,
+                z: c.z[i],
+                reask_key,
+                action,
+            });
+        }
+        (out, reask)
     }
 
     /// The loop's state: the journal's (which must have been started from the same data), or
@@ -80,11 +203,11 @@ impl OuterLoop<'_> {
                     return Err(Error::invalid(
                         &Origin::file(data.display().to_string()),
                         "data",
-                        &sha[..12],
+                        sha.get(..12).unwrap_or(&sha),
                         format!(
                             "the journal {} was started from other data (sha256 {}…); give the same file or a new journal",
                             j.dir.display(),
-                            &s.data_sha256[..12]
+                            s.data_sha256.get(..12).unwrap_or(&s.data_sha256)
                         ),
                     ));
                 }
@@ -110,6 +233,8 @@ impl OuterLoop<'_> {
             None => {
                 write_atomic(&j.initial_path(), &bytes)?;
                 let s = State {
+                    extensions: Vec::new(),
+                    outliers: Vec::new(),
                     version: 1,
                     instance: self.inst.name.clone(),
                     oracle: self.oracle.describe(),
@@ -132,9 +257,10 @@ impl OuterLoop<'_> {
         &self,
         r: usize,
         rounds: &[RoundRecord],
-        init_keys: &HashSet<String>,
-        init_labels: &HashSet<String>,
+        init: &DataFile,
         candidates: usize,
+        rows: &DataRows,
+        rule: &StopRule,
     ) -> Result<RoundRecord> {
         let t0 = Instant::now();
         let warm = rounds.last().map(|p| p.values.clone());
@@ -144,19 +270,35 @@ impl OuterLoop<'_> {
         let reg = region(&inst, &f.samples, &[], &RegionOptions::default())?;
         // Region rows → designs (same order as `reg.designs`).
         let rd: Vec<Design> = reg.designs.iter().map(|s| Design::new(&inst.space.widths[s.width], s.layers)).collect();
-        let asked_before: HashSet<&str> = rounds.iter().flat_map(|p| p.asked.iter().map(|d| d.key.as_str())).collect();
+        // Round 0's designs too: one whose calls failed is not a fresh design (`--retry-failed`
+        // re-asks it).
+        let round0 = self.round0()?;
+        let asked_before: HashSet<&str> = rounds
+            .iter()
+            .flat_map(|p| p.asked.iter().map(|d| d.key.as_str()))
+            .chain(round0.iter().map(|d| d.key.as_str()))
+            .collect();
         let measured = |d: &Design| {
-            init_keys.contains(&d.key) || init_labels.contains(&d.label) || asked_before.contains(d.key.as_str())
+            init.keys.contains(&d.key) || init.labels.contains(&d.label) || asked_before.contains(d.key.as_str())
         };
         let choice = reg.most_often_optimal;
         let confidence = choice.map_or(0.0, |c| reg.designs[c].p_optimal);
-        let stop = if confidence >= self.opts.stop_confidence {
+        let (mut outliers, mut reask) = self.outliers_of(&f, rows, rounds);
+        // A flagged row's re-ask must come in before the loop may stop on confidence.
+        let stop = if confidence >= self.opts.stop_confidence && r > rule.no_confidence_until && reask.is_empty() {
             Some(format!("confidence {confidence:.3} ≥ {}", self.opts.stop_confidence))
-        } else if r > self.opts.rounds {
-            Some(format!("{} rounds measured", self.opts.rounds))
+        } else if r > rule.limit {
+            Some(rule.limit_note.clone())
         } else {
             None
         };
+        if stop.is_some() && !reask.is_empty() {
+            reask.clear();
+            for o in outliers.iter_mut().filter(|o| o.reask_key.is_some()) {
+                o.reask_key = None;
+                o.action = "not re-asked: the loop stops at this round (its round limit); kept".into();
+            }
+        }
         let asked = if stop.is_none() {
             pick(
                 self.opts.strategy,
@@ -169,7 +311,9 @@ impl OuterLoop<'_> {
         } else {
             Vec::new()
         };
-        let stop = stop.or_else(|| asked.is_empty().then(|| "every feasible design is measured".to_string()));
+        let stop = stop.or_else(|| {
+            (asked.is_empty() && reask.is_empty()).then(|| "every feasible design is measured".to_string())
+        });
         Ok(RoundRecord {
             round: r,
             rows: f.rows,
@@ -191,17 +335,20 @@ impl OuterLoop<'_> {
             sigma_log: f.map.as_ref().map(|m| m.sigma),
             p_eff: f.map.as_ref().map(|m| m.p_eff),
             noise_dof: f.map.as_ref().map(|m| m.dof),
-            point_fallback: f.point_fallback,
+            point_fallback: f.point_fallback.clone(),
+            outliers,
+            reask,
+            seed_noise_floor: f.seed_floor,
         })
     }
 
-    /// Call the oracle on designs (with the attempts each has used), `jobs` at a time; every
-    /// attempt is appended to the journal as one fsynced line as soon as it finishes.
+    /// Call the oracle on designs, each with (attempts used, last attempt number), `jobs` at
+    /// a time; every attempt is appended to the journal as one fsynced line as soon as it
+    /// finishes.
     pub(super) fn call_all(
         &self,
         round: usize,
-        todo: &[(Design, usize)],
-        attempts: usize,
+        todo: &[(Design, usize, usize)],
         file: &Mutex<std::fs::File>,
     ) -> Result<Vec<CallRecord>> {
         if todo.is_empty() {
@@ -215,18 +362,26 @@ impl OuterLoop<'_> {
         let out: Mutex<Vec<CallRecord>> = Mutex::new(Vec::new());
         let write_err: Mutex<Option<Error>> = Mutex::new(None);
         pool.install(|| {
-            todo.par_iter().with_max_len(1).for_each(|(d, used)| {
-                for attempt in used + 1..=attempts {
+            todo.par_iter().with_max_len(1).for_each(|(d, used, upto)| {
+                for attempt in used + 1..=*upto {
                     let t0 = Instant::now();
-                    let res = self.oracle.evaluate(d);
+                    let res = self.oracle.measure(d);
+                    self.calls_made.fetch_add(1, Ordering::Relaxed);
+                    let ok = res.as_ref().ok();
                     let rec = CallRecord {
                         round,
                         key: d.key.clone(),
                         attempt,
-                        loss: res.as_ref().ok().copied(),
-                        error: res.as_ref().err().cloned(),
+                        loss: ok.map(|r| r.loss),
+                        error: res.as_ref().err().map(|f| f.message.clone()),
                         seconds: t0.elapsed().as_secs_f64(),
                         design: d.clone(),
+                        loss_sd: ok.and_then(|r| r.loss_sd),
+                        seeds: ok.and_then(|r| r.seeds),
+                        failure: res.as_ref().err().map(|f| f.kind),
+                        reask: (d.seed != 0).then(|| {
+                            format!("re-ask (seed {}) of a row flagged as an outlier in round {round}", d.seed)
+                        }),
                     };
                     let mut line = serde_json::to_string(&rec).unwrap_or_default();
                     line.push('\n');
@@ -239,7 +394,7 @@ impl OuterLoop<'_> {
                     // Keep what a resumed loop would read back from the journal.
                     let rec = parse_call_line(line.trim_end().as_bytes()).unwrap_or(rec);
                     if let Some(cb) = self.on_call {
-                        cb(&call_line(&rec, attempts));
+                        cb(&call_line(&rec, *upto));
                     }
                     let done = rec.loss.is_some();
                     out.lock().unwrap_or_else(|e| e.into_inner()).push(rec);
@@ -254,4 +409,12 @@ impl OuterLoop<'_> {
         }
         Ok(out.into_inner().unwrap_or_else(|e| e.into_inner()))
     }
+}
+
+/// When a round stops: past `limit` rounds, and on confidence only after
+/// `no_confidence_until` (an extension's rounds measure whatever the confidence).
+pub(super) struct StopRule {
+    pub(super) limit: usize,
+    pub(super) no_confidence_until: usize,
+    pub(super) limit_note: String,
 }

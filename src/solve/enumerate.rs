@@ -26,7 +26,8 @@ struct TopK {
 
 impl TopK {
     fn new(k: usize) -> Self {
-        TopK { k, v: Vec::with_capacity(k + 1) }
+        // Grows with what is offered, not with k (a caller may pass a huge k).
+        TopK { k, v: Vec::with_capacity(k.min(1024) + 1) }
     }
     #[inline]
     fn threshold(&self) -> f64 {
@@ -136,7 +137,7 @@ fn run(p: &Problem, opts: &SolveOptions) -> Result<RawSolution> {
     let mut seed = TopK::new(k);
     let mut seeded = vec![false; if lb.is_some() { n } else { 0 }];
     if let Some(lb) = &lb {
-        let m = (4 * k).max(64).min(n);
+        let m = k.saturating_mul(4).max(64).min(n);
         let mut idx: Vec<usize> = (0..n).collect();
         if m < n {
             idx.select_nth_unstable_by(m, |a, b| lb[*a].total_cmp(&lb[*b]).then(a.cmp(b)));

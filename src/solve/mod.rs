@@ -217,6 +217,15 @@ pub fn solve(inst: &Instance, kind: &str, opts: &SolveOptions) -> Result<Solutio
     if let Some(why) = solver.unsupported(&problem) {
         return Err(Error::Unsupported(why));
     }
+    // Never more designs than the space holds (top_k itself is ≤ MAX_TOP_K when it comes
+    // from a file or flag; a library caller may pass anything).
+    let capped;
+    let opts = if opts.top_k as u64 > problem.candidates() {
+        capped = SolveOptions { top_k: problem.candidates().max(1) as usize, ..opts.clone() };
+        &capped
+    } else {
+        opts
+    };
     let raw = solver.solve(&problem, opts)?;
     let mut sol = finish(inst, &problem, raw, solver.name(), kind, reason, t0)?;
     if !solver.is_exact() && opts.compare_exact && problem.candidates() <= 50_000_000 {

@@ -4,13 +4,15 @@
 use super::*;
 
 impl<'a, M: FitModel> Fitter<'a, M> {
-    /// Warnings on weak identifiability at θ: dead terms and near-singular curvature.
-    pub(super) fn identifiability(&self, theta: &[f64], rows: &[u32]) -> Vec<String> {
+    /// Warnings on weak identifiability at θ: dead terms (with what the law no longer
+    /// depends on) and near-singular curvature. Fixed coefficients are not judged.
+    pub(super) fn identifiability(&self, theta: &[f64], rows: &[u32]) -> Vec<Warning> {
         let names = self.model.names();
-        let d = theta.len();
+        let kinds = self.model.kinds();
+        let fixed = self.model.fixed();
         let mut out = Vec::new();
         // Dead terms: contribute a negligible share of the loss in every row.
-        let mut share = vec![0.0f64; d];
+        let mut share = vec![0.0f64; theta.len()];
         let mut any = false;
         for &i in rows {
             for (c, s) in self.model.term_weights(theta, self.data.row(i as usize)) {
@@ -19,23 +21,66 @@ impl<'a, M: FitModel> Fitter<'a, M> {
             }
         }
         if any {
-            for (c, s) in share.iter().enumerate() {
-                if self.model.kinds()[c].is_log() && *s < 1e-6 {
-                    out.push(format!(
-                        "the term of `{}` is below 1e-6 of the loss in every row: it and its exponents are not identifiable",
+            let dead: Vec<bool> = (0..theta.len()).map(|c| kinds[c].is_log() && share[c] < 1e-6).collect();
+            // Variables some live term still reads.
+            let live: Vec<Var> = (0..theta.len())
+                .filter(|&c| kinds[c] == CoefKind::Scale && !dead[c])
+                .flat_map(|c| self.model.term_variables(c))
+                .collect();
+            for c in (0..theta.len()).filter(|&c| dead[c] && !fixed[c]) {
+                let value = theta[c].exp();
+                let message = if kinds[c] == CoefKind::Constant {
+                    format!(
+                        "the constant `{}` fitted to {value:.3e} is below 1e-6 of the loss in every row: the law now has \
+                         no irreducible loss (its prediction falls towards 0 for large designs); fix it with \
+                         --fix {}=VALUE if the data should not decide that",
+                        names[c], names[c]
+                    )
+                } else {
+                    let vars = self.model.term_variables(c);
+                    let lost: Vec<String> =
+                        vars.iter().filter(|v| !live.contains(v)).map(|v| v.meaning().to_string()).collect();
+                    let effect = if lost.is_empty() {
+                        if vars.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                "; its variables ({}) still enter through other terms",
+                                vars.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ")
+                            )
+                        }
+                    } else {
+                        format!(
+                            ", and the fitted law now ignores {}: designs that differ only there get the same \
+                             predicted loss. If the effect is real but these rows cannot show it, fix the term \
+                             (--fix {}=VALUE) or add rows that vary it",
+                            lost.join(" and "),
+                            names[c]
+                        )
+                    };
+                    format!(
+                        "`{}` fitted to {value:.3e}: its term is below 1e-6 of the loss in every row, so it and its \
+                         exponents are not identifiable{effect}",
                         names[c]
-                    ));
-                }
+                    )
+                };
+                out.push(Warning::new("dead_term", message));
             }
         }
-        // Curvature of the log-predictions (Gauss–Newton JᵀJ with unit-scaled columns).
+        // Curvature of the log-predictions (Gauss–Newton JᵀJ with unit-scaled columns), over
+        // the fitted coefficients only.
+        let free: Vec<usize> = (0..theta.len()).filter(|&c| !fixed[c]).collect();
+        let d = free.len();
+        if d == 0 {
+            return out;
+        }
         let mut jtj = nalgebra::DMatrix::<f64>::zeros(d, d);
-        let mut g = vec![0.0; d];
+        let mut full = vec![0.0; theta.len()];
         for &i in rows {
-            self.model.log_pred(theta, self.data.row(i as usize), &mut g);
+            self.model.log_pred(theta, self.data.row(i as usize), &mut full);
             for a in 0..d {
                 for b in 0..d {
-                    jtj[(a, b)] += g[a] * g[b];
+                    jtj[(a, b)] += full[free[a]] * full[free[b]];
                 }
             }
         }
@@ -63,11 +108,15 @@ impl<'a, M: FitModel> Fitter<'a, M> {
             let mut idx: Vec<usize> = (0..d).collect();
             idx.sort_by(|&a, &b| v[b].abs().total_cmp(&v[a].abs()));
             let involved: Vec<&str> =
-                idx.iter().take(3).filter(|&&a| v[a].abs() > 0.2).map(|&a| names[a].as_str()).collect();
-            out.push(format!(
-                "weakly identifiable: the data barely constrain a combination of {} (curvature ratio {:.1e})",
-                involved.join(", "),
-                lmin / lmax
+                idx.iter().take(3).filter(|&&a| v[a].abs() > 0.2).map(|&a| names[free[a]].as_str()).collect();
+            out.push(Warning::new(
+                "weakly_identifiable",
+                format!(
+                    "weakly identifiable: the data barely constrain a combination of {} (curvature ratio {:.1e}); \
+                     fixing one of them (--fix NAME=VALUE) removes the ambiguity",
+                    involved.join(", "),
+                    lmin / lmax
+                ),
             ));
         }
         out

@@ -71,7 +71,7 @@ pub struct Fit {
     /// Distinct local optima (θ), best first, at most 8: warm starts for refits.
     pub optima: Vec<Vec<f64>>,
     /// Warnings (multi-modality, weak identifiability, no convergence).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// Wall time of the fit (ms).
     pub fit_ms: f64,
 }
@@ -106,17 +106,26 @@ impl<'a, M: FitModel> Fitter<'a, M> {
             ));
         }
         let kept = obs.drop_highest(opts.drop_highest);
-        let p = model.names().len();
+        let fixed = model.fixed();
+        let free: Vec<&str> = model.names().iter().zip(&fixed).filter(|(_, f)| !**f).map(|(n, _)| n.as_str()).collect();
+        let p = free.len();
         let used = kept.weights.iter().filter(|w| **w > 0.0).count();
         if used <= p {
+            let held = fixed.iter().filter(|f| **f).count();
             return Err(Error::invalid(
                 &fo,
                 "rows",
                 used,
                 format!(
-                    "too few rows with positive weight for {p} coefficients ({}): need at least {}",
-                    model.names().join(", "),
-                    p + 1
+                    "too few rows with positive weight: {used} rows for {p} free coefficients ({}){}; a fit needs at \
+                     least {} rows (one more than the free coefficients). Fix {} coefficient(s) to known values \
+                     (`colaw fit --fix NAME=VALUE`, repeatable, or `fixed = [\"NAME\", …]` in the law file; \
+                     docs/fitting.md, \"Few rows\"), fit a simpler law with `--law` (a law file with fewer terms, or \
+                     e.g. `--law chinchilla`: 5 coefficients), or add rows",
+                    free.join(", "),
+                    if held > 0 { format!(" and {held} fixed") } else { String::new() },
+                    p + 1,
+                    p + 1 - used
                 ),
             ));
         }
@@ -131,7 +140,7 @@ impl<'a, M: FitModel> Fitter<'a, M> {
         // Identifiability: an exponent whose every feature is constant is confounded with the
         // term's coefficient.
         for (k, kind) in model.kinds().iter().enumerate() {
-            if *kind != CoefKind::Exponent {
+            if *kind != CoefKind::Exponent || fixed[k] {
                 continue;
             }
             let feats = model.exponent_features(k);
@@ -162,8 +171,9 @@ impl<'a, M: FitModel> Fitter<'a, M> {
                     value,
                     format!(
                         "`{}` (from {col}) has this same value in every row, so the exponent `{}` cannot be identified; \
-                         give data where it varies or fix the exponent to a number in the law file",
+                         give data where it varies or fix the exponent (`--fix {}=VALUE`, or a number in the law file)",
                         v.name(),
+                        model.names()[k],
                         model.names()[k]
                     ),
                 ));
@@ -254,6 +264,15 @@ impl<'a, M: FitModel> Fitter<'a, M> {
     /// Fit from the start set (θ of the law's own values as an optional extra start).
     pub fn fit(&self, law_start: Option<&[f64]>) -> Result<Fit> {
         let t0 = Instant::now();
+        if let Some(s) = law_start {
+            let d = self.model.kinds().len();
+            if s.len() != d {
+                return Err(Error::Unsupported(format!(
+                    "the fit's start has {} values but the law has {d} coefficients",
+                    s.len()
+                )));
+            }
+        }
         let rows = self.all_rows();
         let starts = self.start_points(law_start);
         let data = self.compact(&self.data.w);
@@ -284,17 +303,40 @@ impl<'a, M: FitModel> Fitter<'a, M> {
         let mut warnings = Vec::new();
         let few = (starts.len() / 100).max(2).min(starts.len());
         if starts_at_best < few {
-            warnings.push(format!(
-                "only {starts_at_best} of {} starts reached the best objective (within {:e}): the fit is multi-modal \
-                 or hard; more starts may find a better optimum",
-                starts.len(),
-                self.opts.best_rel_tol
+            warnings.push(Warning::new(
+                "multi_modal",
+                format!(
+                    "only {starts_at_best} of {} starts reached the best objective (within {:e}): the fit is multi-modal \
+                     or hard; more starts may find a better optimum",
+                    starts.len(),
+                    self.opts.best_rel_tol
+                ),
             ));
         }
         if !best.converged {
-            warnings.push(format!("the best start did not meet the convergence tolerances ({})", best.status));
+            warnings.push(Warning::new(
+                "not_converged",
+                format!("the best start did not meet the convergence tolerances ({})", best.status),
+            ));
         }
         warnings.extend(self.identifiability(&best.theta, &rows));
+        let k = self.opts.cv_folds;
+        if k >= 2 && rows.len() < 2 * k {
+            warnings.push(Warning::new(
+                "cv_skipped",
+                format!(
+                    "cross-validation skipped: {k}-fold CV needs at least {} rows (2 per fold) and the fit has {}; \
+                     cv_rmse is not reported, so nothing checks how the law predicts unseen designs ({})",
+                    2 * k,
+                    rows.len(),
+                    if rows.len() >= 4 {
+                        format!("--cv-folds {} would run it; or add rows", rows.len() / 2)
+                    } else {
+                        "add rows".to_string()
+                    }
+                ),
+            ));
+        }
         let quality = self.quality(&best.theta, &optima);
         Ok(Fit {
             names: self.model.names().to_vec(),

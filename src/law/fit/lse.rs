@@ -103,12 +103,21 @@ impl LseModel {
             }
             out_kinds.push(k);
         }
-        // Bounds in θ units: logs for multipliers.
+        // Bounds in θ units: logs for multipliers. A fixed coefficient is the degenerate
+        // bound [θ, θ]: the optimiser's coordinate for it then has no effect and no gradient.
         let bounds = law
             .bounds
             .iter()
             .zip(&out_kinds)
-            .map(|(b, k)| b.map(|(lo, hi)| if k.is_log() { (lo.ln(), hi.ln()) } else { (lo, hi) }))
+            .zip(law.fixed.iter().zip(&law.values))
+            .map(|((b, k), (&fixed, &v))| {
+                let theta = |x: f64| if k.is_log() { x.ln() } else { x };
+                if fixed {
+                    Some((theta(v), theta(v)))
+                } else {
+                    b.map(|(lo, hi)| (theta(lo), theta(hi)))
+                }
+            })
             .collect();
         Ok(LseModel {
             names: law.names.clone(),
@@ -327,6 +336,18 @@ impl FitModel for LseModel {
             }
         }
         self.kernel::<fastmath::Plain>(theta, data, delta, grad)
+    }
+
+    fn term_variables(&self, coef: usize) -> Vec<Var> {
+        let mut v: Vec<Var> = self
+            .terms
+            .iter()
+            .filter(|t| t.coef == coef)
+            .flat_map(|t| self.factors[t.f0..t.f1].iter().map(|f| self.vars[f.feat]))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
     }
 
     fn term_weights(&self, theta: &[f64], lnx: &[f64]) -> Vec<(usize, f64)> {

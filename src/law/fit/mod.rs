@@ -26,6 +26,7 @@ use super::power::Exponent;
 use super::{LossLaw, PowerLaw, Var};
 use crate::error::{Error, Origin, Result};
 use crate::util::rng::mix_seed;
+use crate::util::Warning;
 use argmin::core::{CostFunction, Executor, Gradient, State, TerminationReason};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
@@ -92,8 +93,18 @@ pub trait FitModel: Sync {
     fn bounds(&self) -> Vec<Option<(f64, f64)>> {
         vec![None; self.kinds().len()]
     }
+    /// Per coefficient: kept at a value by every fit (the degenerate bound `[θ, θ]`). The
+    /// default reads it off [`FitModel::bounds`].
+    fn fixed(&self) -> Vec<bool> {
+        self.bounds().iter().map(|b| matches!(b, Some((lo, hi)) if lo == hi)).collect()
+    }
     /// Variables whose logs form a row's features, in feature order.
     fn feature_vars(&self) -> &[Var];
+    /// Variables of the term(s) that coefficient `coef` multiplies (empty for exponents and
+    /// the constant; default: none reported). Says what a dead term takes out of the law.
+    fn term_variables(&self, _coef: usize) -> Vec<Var> {
+        Vec::new()
+    }
     /// Features each exponent multiplies (empty for non-exponents); used to refuse data in
     /// which an exponent cannot be identified.
     fn exponent_features(&self, coef: usize) -> Vec<usize>;
@@ -232,7 +243,7 @@ mod tests {
     fn refuses_unidentifiable_and_tiny_data() {
         let (law, obs) = chinchilla_obs(4);
         let e = fit_power_law(&law, &obs, FitOptions::default()).unwrap_err().to_string();
-        assert!(e.contains("too few rows") && e.contains("need at least 6"), "{e}");
+        assert!(e.contains("too few rows") && e.contains("needs at least 6 rows") && e.contains("--fix"), "{e}");
         let (law, mut obs) = chinchilla_obs(30);
         for x in &mut obs.inputs {
             x.set(Var::Tokens, 2e10);

@@ -113,6 +113,9 @@ pub(super) fn to_free(bounds: &[Option<(f64, f64)>], theta: &[f64]) -> Vec<f64> 
         .zip(bounds)
         .map(|(&t, b)| {
             b.map_or(t, |(lo, hi)| {
+                if hi <= lo {
+                    return 0.0; // a fixed coefficient: any coordinate maps to it
+                }
                 let p = ((t - lo) / (hi - lo)).clamp(1e-6, 1.0 - 1e-6);
                 (p / (1.0 - p)).ln()
             })

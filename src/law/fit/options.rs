@@ -28,10 +28,11 @@ impl std::str::FromStr for Starts {
             "auto" => Starts::Auto,
             "grid" => Starts::Grid,
             other => match other.strip_prefix("lhs:").map(str::parse::<usize>) {
-                Some(Ok(n)) if n > 0 => Starts::Lhs(n),
+                Some(Ok(n)) if n > 0 && n <= crate::limits::MAX_ITERATIONS => Starts::Lhs(n),
                 _ => {
                     return Err(Error::Unsupported(format!(
-                        "--starts = \"{other}\": must be auto, grid or lhs:N with N ≥ 1"
+                        "--starts = \"{other}\": must be auto, grid or lhs:N with 1 ≤ N ≤ {}",
+                        crate::limits::MAX_ITERATIONS
                     )))
                 }
             },

@@ -14,8 +14,11 @@ impl<'a, M: FitModel> Fitter<'a, M> {
                 pts.push(s.to_vec());
             }
         }
+        // Fixed coefficients take their value in every start: they are not searched over.
+        let fixed = self.fixed_theta();
+        let free = fixed.iter().filter(|f| f.is_none()).count();
         let starts = match &self.opts.starts {
-            Starts::Auto if d <= 6 => Starts::Grid,
+            Starts::Auto if free <= 6 => Starts::Grid,
             Starts::Auto => Starts::Lhs(DEFAULT_LHS_STARTS),
             s => s.clone(),
         };
@@ -23,10 +26,10 @@ impl<'a, M: FitModel> Fitter<'a, M> {
             Starts::Grid => {
                 let levels: Vec<Vec<f64>> = kinds
                     .iter()
-                    .map(|k| match k {
-                        CoefKind::Constant => vec![-1.0, -0.5, 0.0, 0.5, 1.0],
-                        CoefKind::Scale => vec![0.0, 5.0, 10.0, 15.0, 20.0, 25.0],
-                        CoefKind::Exponent => vec![0.0, 0.5, 1.0, 1.5, 2.0],
+                    .zip(&fixed)
+                    .map(|(k, f)| match (k, f) {
+                        (_, Some(v)) => vec![*v],
+                        (k, None) => Self::grid_levels(*k),
                     })
                     .collect();
                 let total: usize = levels.iter().map(Vec::len).product();
@@ -44,6 +47,25 @@ impl<'a, M: FitModel> Fitter<'a, M> {
             Starts::Auto => unreachable!(),
         }
         pts
+    }
+
+    /// Epoch's grid levels for one coefficient kind (θ units).
+    fn grid_levels(k: CoefKind) -> Vec<f64> {
+        match k {
+            CoefKind::Constant => vec![-1.0, -0.5, 0.0, 0.5, 1.0],
+            CoefKind::Scale => vec![0.0, 5.0, 10.0, 15.0, 20.0, 25.0],
+            CoefKind::Exponent => vec![0.0, 0.5, 1.0, 1.5, 2.0],
+        }
+    }
+
+    /// θ of each fixed coefficient (None: fitted).
+    pub(super) fn fixed_theta(&self) -> Vec<Option<f64>> {
+        self.model
+            .bounds()
+            .iter()
+            .zip(self.model.fixed())
+            .map(|(b, f)| if f { b.map(|(lo, _)| lo) } else { None })
+            .collect()
     }
 
     #[allow(clippy::needless_range_loop)]
@@ -70,6 +92,7 @@ impl<'a, M: FitModel> Fitter<'a, M> {
             (0..self.data.nf).map(|f| rows.iter().map(|&i| self.data.row(i as usize)[f]).sum::<f64>() / nr).collect();
         let n_scales = kinds.iter().filter(|k| **k != CoefKind::Exponent).count().max(1) as f64;
         let target = (mean_y / n_scales).ln();
+        let fixed = self.fixed_theta();
         let mut pts = Vec::with_capacity(n);
         let mut grad = vec![0.0; d];
         for i in 0..n {
@@ -81,11 +104,16 @@ impl<'a, M: FitModel> Fitter<'a, M> {
                     CoefKind::Scale => 0.0,
                 };
             }
+            for (j, f) in fixed.iter().enumerate() {
+                if let Some(v) = f {
+                    p[j] = *v;
+                }
+            }
             // Put each scale so that its term is about `target` at the mean features: with
             // scales at 0, log-pred's gradient gives each scale's term share; the term's log
             // value at the mean is the exponent part, obtained per scale by a unit probe.
             for j in 0..d {
-                if kinds[j] != CoefKind::Scale {
+                if kinds[j] != CoefKind::Scale || fixed[j].is_some() {
                     continue;
                 }
                 // log of the term(s) of scale j at the mean features with log-scale 0:

@@ -1,0 +1,198 @@
+//! Noise that differs between rows, and rows that do not fit: per-row weights from repeated
+//! seeds and a robust outlier check on a fit's residuals (issue 17, part 3).
+//!
+//! **Weights.** A row measured with several seeds reports `loss_sd` (the standard deviation
+//! over its seeds) and `seeds`; its loss then has standard error `loss_sd/√seeds`, and its
+//! log loss the variance v_i = (loss_sd / (loss·√seeds))² (delta method). The row's weight is
+//!
+//! ```text
+//! w_i ∝ 1 / (v_i + floor),   floor = s²,
+//! ```
+//!
+//! with s the robust residual scale ([`robust_scale`]) of the fit *without* these weights:
+//! the pooled noise every row has whatever its seeds say (the law's misfit and noise two or
+//! three seeds cannot see). The floor keeps a row whose seeds happened to agree (v ≈ 0) from
+//! taking all the weight, and bounds how far a noisy row is discounted: rows whose seed noise
+//! is small against the pooled residual noise weigh about the same. A row without `loss_sd`
+//! gets the median v of the rows that have one (its noise is assumed typical). The weights
+//! are scaled to mean 1 over the rows (times any `weight` column), so the Huber threshold and
+//! the posterior's σ (the noise of a typical row) keep their meaning.
+//!
+//! **Outliers.** A row's standardized residual is z_i = (e_i − median(e)) / s with
+//! e_i = √w_i·(log L_i − log L̂_i) and s = 1.4826·MAD(e)·√(n/(n − k)) (the MAD's consistency
+//! factor for a normal, and the usual inflation for the k coefficients the fit spent), at
+//! least [`MIN_SCALE_LOG`]. It is flagged when |z| > [`OUTLIER_Z`] = 3.5, the cut-off of
+//! Iglewicz & Hoaglin's modified z-score (*How to Detect and Handle Outliers*, 1993), which a
+//! normal sample passes with probability ≈ 0.9995 per row. The check needs n ≥ 2k rows: with
+//! fewer, a fit with k coefficients bends to any single row and the residuals show the
+//! design's geometry rather than the noise.
+
+use super::data::Observations;
+use super::fit::{Fit, FitModel, FitOptions, Fitter, Starts};
+use crate::error::Result;
+
+/// 1/Φ⁻¹(3/4): MAD × this estimates a normal sample's standard deviation.
+pub const MAD_TO_SD: f64 = 1.482_602_218_505_602;
+/// |z| above which a row is flagged (Iglewicz & Hoaglin's modified z-score cut-off).
+pub const OUTLIER_Z: f64 = 3.5;
+/// Smallest residual scale in log loss (0.01 % of the loss): below it residuals are the
+/// optimiser's tolerance, not noise, and a z-score would flag round-off.
+pub const MIN_SCALE_LOG: f64 = 1e-4;
+
+fn median(v: &[f64]) -> f64 {
+    let mut s: Vec<f64> = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => s[n / 2],
+        _ => 0.5 * (s[n / 2 - 1] + s[n / 2]),
+    }
+}
+
+/// Robust scale of residuals from a fit with `n_coef` coefficients:
+/// 1.4826 · MAD · √(n/(n − k)); None when n ≤ k.
+pub fn robust_scale(residuals: &[f64], n_coef: usize) -> Option<f64> {
+    let n = residuals.len();
+    if n <= n_coef {
+        return None;
+    }
+    let med = median(residuals);
+    let dev: Vec<f64> = residuals.iter().map(|x| (x - med).abs()).collect();
+    Some(MAD_TO_SD * median(&dev) * (n as f64 / (n - n_coef) as f64).sqrt())
+}
+
+/// Per-row weights from seed noise: `base_i / (v_i + floor_var_log)` with v_i the variance of
+/// row i's log loss from `loss_se` (module docs; unknown: the median of the known ones),
+/// scaled so that the weights of the rows with `base > 0` sum to the sum of their `base`.
+/// `floor_var_log` (log loss²) must be positive. Rows with `base = 0` keep 0.
+pub fn seed_weights(loss: &[f64], loss_se: &[Option<f64>], base: &[f64], floor_var_log: f64) -> Vec<f64> {
+    let var: Vec<Option<f64>> = loss.iter().zip(loss_se).map(|(l, se)| se.map(|s| (s / l).powi(2))).collect();
+    let known: Vec<f64> = var.iter().zip(base).filter(|(_, b)| **b > 0.0).filter_map(|(v, _)| *v).collect();
+    let typical = if known.is_empty() { 0.0 } else { median(&known) };
+    let floor = if floor_var_log > 0.0 { floor_var_log } else { MIN_SCALE_LOG * MIN_SCALE_LOG };
+    let raw: Vec<f64> =
+        var.iter().zip(base).map(|(v, b)| if *b > 0.0 { b / (v.unwrap_or(typical) + floor) } else { 0.0 }).collect();
+    let (sum_raw, sum_base): (f64, f64) = (raw.iter().sum(), base.iter().filter(|b| **b > 0.0).sum());
+    if sum_raw > 0.0 && sum_raw.is_finite() {
+        raw.iter().map(|w| w * sum_base / sum_raw).collect()
+    } else {
+        base.to_vec()
+    }
+}
+
+/// The outlier check of a fit: per row its standardized residual and the rows flagged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutlierCheck {
+    /// Robust scale s of the weighted residuals (log loss).
+    pub scale_log: f64,
+    /// Their median.
+    pub center: f64,
+    /// z of each row (NaN for rows of weight 0, which are not checked).
+    pub z: Vec<f64>,
+    /// Rows with |z| > [`OUTLIER_Z`], in row order.
+    pub flagged: Vec<usize>,
+}
+
+/// Check a fit's log-loss residuals (`log L_i − log L̂_i`) with its row weights for rows far
+/// outside the others' spread (module docs). None when fewer than 2·`n_coef` rows have a
+/// positive weight.
+pub fn flag_outliers(residuals_log: &[f64], weights: &[f64], n_coef: usize) -> Option<OutlierCheck> {
+    let used: Vec<usize> = (0..residuals_log.len()).filter(|&i| weights[i] > 0.0).collect();
+    if used.len() < 2 * n_coef.max(1) {
+        return None;
+    }
+    let mean_w = used.iter().map(|&i| weights[i]).sum::<f64>() / used.len() as f64;
+    let e: Vec<f64> = used.iter().map(|&i| residuals_log[i] * (weights[i] / mean_w).sqrt()).collect();
+    let scale_log = robust_scale(&e, n_coef)?.max(MIN_SCALE_LOG);
+    let center = median(&e);
+    let mut z = vec![f64::NAN; residuals_log.len()];
+    for (k, &i) in used.iter().enumerate() {
+        z[i] = (e[k] - center) / scale_log;
+    }
+    let flagged = used.iter().copied().filter(|&i| z[i].abs() > OUTLIER_Z).collect();
+    Some(OutlierCheck { scale_log, center, z, flagged })
+}
+
+/// log L_i − log L̂_i(θ) of every row of a fitter's data (rows after its drop rule).
+pub fn log_residuals<M: FitModel>(fitter: &Fitter<'_, M>, theta: &[f64]) -> Vec<f64> {
+    let mut g = vec![0.0; theta.len()];
+    (0..fitter.data.len())
+        .map(|i| fitter.data.y[i] - fitter.model.log_pred(theta, fitter.data.row(i), &mut g))
+        .collect()
+}
+
+/// Fit `obs` from `start` (θ units); when a row has a `loss_se` (a `loss_sd` column), fit
+/// twice: with the rows' own weights, to measure the pooled residual noise s² (the floor,
+/// [`robust_scale`] of the residuals, at least [`MIN_SCALE_LOG`]²), then with
+/// [`seed_weights`] from that fit's optimum, its own starts replaced by `refit_starts`.
+/// Returns the fitter (its data carry the weights, so a posterior or bootstrap of it uses
+/// them), the fit and the floor (None: no row has a `loss_sd`, one fit as before).
+pub fn fit_seed_weighted<'a, M: FitModel>(
+    model: &'a M,
+    obs: &Observations,
+    opts: FitOptions,
+    start: &[f64],
+    refit_starts: Starts,
+) -> Result<(Fitter<'a, M>, Fit, Option<f64>)> {
+    let fitter = Fitter::new(model, obs, opts.clone())?;
+    let fit = fitter.fit(Some(start))?;
+    if !obs.loss_se.iter().zip(&obs.weights).any(|(se, w)| se.is_some() && *w > 0.0) {
+        return Ok((fitter, fit, None));
+    }
+    let res = log_residuals(&fitter, &fit.theta);
+    let used: Vec<f64> = res.iter().zip(&fitter.data.w).filter(|(_, w)| **w > 0.0).map(|(r, _)| *r).collect();
+    let floor = robust_scale(&used, model.names().len()).unwrap_or(0.0).max(MIN_SCALE_LOG).powi(2);
+    let mut weighted = obs.clone();
+    weighted.weights = seed_weights(&obs.loss, &obs.loss_se, &obs.weights, floor);
+    let fitter = Fitter::new(model, &weighted, FitOptions { starts: refit_starts, ..opts })?;
+    let fit = fitter.fit(Some(&fit.theta))?;
+    Ok((fitter, fit, Some(floor)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn robust_scale_by_hand() {
+        // Median 0; |deviations| 0.01, 0.02, 0, 0.01, 0.5 → MAD 0.01; n = 5, k = 1: × √(5/4).
+        let s = robust_scale(&[-0.01, 0.02, 0.0, 0.01, 0.5], 1).unwrap();
+        assert!((s - MAD_TO_SD * 0.01 * (1.25f64).sqrt()).abs() < 1e-15, "{s}");
+        assert_eq!(robust_scale(&[0.1, 0.2], 2), None);
+    }
+
+    #[test]
+    fn seed_weights_by_hand() {
+        // Loss 2 everywhere: v = (se/2)². Row 0 se 0 → v 0; row 1 se 0.2 → v 0.01; row 2
+        // unknown → median of {0, 0.01} = 0.005. Floor 0.01: raw 1/0.01, 1/0.02, 1/0.015 =
+        // 100, 50, 66.67, scaled to sum 3.
+        let w = seed_weights(&[2.0; 3], &[Some(0.0), Some(0.2), None], &[1.0; 3], 0.01);
+        let raw = [100.0, 50.0, 1.0 / 0.015];
+        let sum: f64 = raw.iter().sum();
+        for (a, r) in w.iter().zip(raw) {
+            assert!((a - 3.0 * r / sum).abs() < 1e-12, "{w:?}");
+        }
+        // The noisy row weighs half the quiet one: (0 + 0.01)/(0.01 + 0.01).
+        assert!((w[1] / w[0] - 0.5).abs() < 1e-12);
+        // An excluded row stays excluded; a larger floor evens the weights out.
+        let w = seed_weights(&[2.0; 3], &[Some(0.0), Some(0.2), None], &[1.0, 1.0, 0.0], 1.0);
+        assert_eq!(w[2], 0.0);
+        assert!((w[1] / w[0] - 1.0 / 1.01).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_planted_outlier_is_flagged_and_only_it() {
+        let mut r: Vec<f64> = (0..20).map(|i| 0.002 * ((i * 7 % 11) as f64 - 5.0) / 5.0).collect();
+        r[13] = 0.05;
+        let c = flag_outliers(&r, &[1.0; 20], 3).unwrap();
+        assert_eq!(c.flagged, vec![13]);
+        assert!(c.z[13] > 10.0);
+        // Too few rows for the coefficients: no check.
+        assert!(flag_outliers(&r[..5], &[1.0; 5], 3).is_none());
+        // Weight 0 rows are not checked.
+        let mut w = vec![1.0; 20];
+        w[13] = 0.0;
+        assert!(flag_outliers(&r, &w, 3).unwrap().flagged.is_empty());
+    }
+}
