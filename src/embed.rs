@@ -538,8 +538,8 @@ pub struct FitOutcome {
     pub bootstrap: usize,
     /// Resamples that ran a coefficient off to ±∞ (left out).
     pub bootstrap_non_finite: usize,
-    /// Warnings of the fit.
-    pub warnings: Vec<String>,
+    /// Warnings of the fit (a code and a message each).
+    pub warnings: Vec<crate::util::warning::Warning>,
     /// The fitted law file (TOML), as `colaw fit --out` writes it.
     pub law_toml: String,
     /// The samples CSV, as `colaw fit --samples` writes it (None without bootstrap).
