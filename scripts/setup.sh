@@ -62,3 +62,8 @@ if ! command -v cargo >/dev/null 2>&1; then
   [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 fi
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install a Rust toolchain (rustup) first" >&2; exit 1; }
+
+# The Python package (python/) and what its tests need; test.sh calls this.
+colaw_setup_python() {
+  source "$(dirname "${BASH_SOURCE[0]}")/setup-python.sh"
+}

@@ -15,6 +15,8 @@ cargo test --release --all-targets --quiet 2>&1 | tee "$log" || status=$?
 cargo test --release --doc --quiet 2>&1 | tee -a "$log" || status=$?
 # Every command shown in README.md and docs/ runs as written (scripts/doc-commands.py).
 python3 scripts/doc-commands.py | grep -v '^ok ' || status=$?
+# The Python package's tests and example (scripts/test-python.sh).
+bash scripts/test-python.sh || status=$?
 # One closing line over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed/) p += $(i-1); if ($(i) ~ /^failed/) f += $(i-1) } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

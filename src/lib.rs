@@ -11,6 +11,7 @@ pub mod calibrate;
 pub mod cli;
 pub mod cost;
 pub mod deployment;
+pub mod embed;
 pub mod engine;
 pub mod error;
 pub mod eval;

@@ -1,6 +1,7 @@
 //! Loading architectures: preset names (`models/archs/*.toml`), Hugging Face `config.json`
-//! (llama, qwen2, mistral, mixtral) and colaw TOML/JSON files.
+//! (read in [`super::hf`]) and colaw TOML/JSON files.
 
+use super::hf::arch_from_hf;
 use super::Architecture;
 use crate::error::{read_file, Error, Origin, Result};
 use crate::models_dir;
@@ -54,24 +55,24 @@ pub struct ArchFile {
 }
 
 /// Fields of an architecture before defaults and range checks, shared by every format.
-struct RawArch {
-    name: Option<String>,
-    layers: i64,
-    hidden: i64,
-    heads: i64,
-    kv_heads: Option<i64>,
-    head_dim: Option<i64>,
-    ffn: i64,
-    experts: Option<i64>,
-    active_experts: Option<i64>,
-    vocab: i64,
-    tied: bool,
-    qkv_bias: bool,
+pub(super) struct RawArch {
+    pub(super) name: Option<String>,
+    pub(super) layers: i64,
+    pub(super) hidden: i64,
+    pub(super) heads: i64,
+    pub(super) kv_heads: Option<i64>,
+    pub(super) head_dim: Option<i64>,
+    pub(super) ffn: i64,
+    pub(super) experts: Option<i64>,
+    pub(super) active_experts: Option<i64>,
+    pub(super) vocab: i64,
+    pub(super) tied: bool,
+    pub(super) qkv_bias: bool,
 }
 
 impl RawArch {
     /// Apply defaults, convert to u32 with range errors, validate.
-    fn finish(self, origin: &Origin, names: &FieldNames) -> Result<Architecture> {
+    pub(super) fn finish(self, origin: &Origin, names: &FieldNames) -> Result<Architecture> {
         let to_u32 = |field: &str, v: i64| -> Result<u32> {
             if v <= 0 || v > u32::MAX as i64 {
                 Err(Error::invalid(origin, field, v, "must be a positive integer"))
@@ -116,7 +117,7 @@ impl RawArch {
 }
 
 /// Key names of one file format, so errors quote what the user wrote.
-struct FieldNames {
+pub(super) struct FieldNames {
     layers: &'static str,
     hidden: &'static str,
     heads: &'static str,
@@ -140,7 +141,7 @@ const COLAW_NAMES: FieldNames = FieldNames {
     vocab: "vocab",
 };
 
-const HF_NAMES: FieldNames = FieldNames {
+pub(super) const HF_NAMES: FieldNames = FieldNames {
     layers: "num_hidden_layers",
     hidden: "hidden_size",
     heads: "num_attention_heads",
@@ -195,77 +196,6 @@ impl ArchFile {
         }
         .finish(origin, &COLAW_NAMES)
     }
-}
-
-/// Model types whose config.json colaw reads, and what they imply.
-const HF_MODEL_TYPES: &str = "llama, qwen2, mistral, mixtral";
-
-fn hf_int(v: &Value, key: &str, origin: &Origin) -> Result<Option<i64>> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(x) => x.as_i64().map(Some).ok_or_else(|| Error::invalid(origin, key, x, "must be an integer")),
-    }
-}
-
-fn hf_req(v: &Value, key: &str, origin: &Origin) -> Result<i64> {
-    hf_int(v, key, origin)?
-        .ok_or_else(|| Error::missing(origin, key, "a Hugging Face config.json of this model_type must set it"))
-}
-
-fn hf_bool(v: &Value, key: &str, origin: &Origin, default: bool) -> Result<bool> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(x) => Err(Error::invalid(origin, key, x, "must be true or false")),
-    }
-}
-
-/// Read a Hugging Face `config.json` value. Unknown keys are ignored.
-pub fn arch_from_hf(v: &Value, origin: &Origin) -> Result<Architecture> {
-    let mt = v
-        .get("model_type")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::missing(origin, "model_type", format!("expected one of {HF_MODEL_TYPES}")))?;
-    // Defaults follow each transformers config class: Llama/Mistral/Mixtral untie the LM head
-    // by default, Qwen2 always has Q/K/V biases.
-    let (qkv_bias, moe) = match mt {
-        "llama" => (hf_bool(v, "attention_bias", origin, false)?, false),
-        "mistral" => (false, false),
-        "qwen2" => (true, false),
-        "mixtral" => (false, true),
-        other => {
-            return Err(Error::invalid(
-                origin,
-                "model_type",
-                format!("\"{other}\""),
-                format!("one of {HF_MODEL_TYPES}"),
-            ))
-        }
-    };
-    if mt == "llama" && hf_bool(v, "mlp_bias", origin, false)? {
-        return Err(Error::invalid(origin, "mlp_bias", true, "colaw models bias-free SwiGLU; must be false"));
-    }
-    let (experts, active) = if moe {
-        (Some(hf_req(v, "num_local_experts", origin)?), Some(hf_req(v, "num_experts_per_tok", origin)?))
-    } else {
-        (None, None)
-    };
-    let name = v.get("_name_or_path").and_then(Value::as_str).map(str::to_string).or_else(|| origin.file.clone());
-    RawArch {
-        name,
-        layers: hf_req(v, "num_hidden_layers", origin)?,
-        hidden: hf_req(v, "hidden_size", origin)?,
-        heads: hf_req(v, "num_attention_heads", origin)?,
-        kv_heads: hf_int(v, "num_key_value_heads", origin)?,
-        head_dim: hf_int(v, "head_dim", origin)?,
-        ffn: hf_req(v, "intermediate_size", origin)?,
-        experts,
-        active_experts: active,
-        vocab: hf_req(v, "vocab_size", origin)?,
-        tied: hf_bool(v, "tie_word_embeddings", origin, false)?,
-        qkv_bias,
-    }
-    .finish(origin, &HF_NAMES)
 }
 
 /// Parse architecture text: `format` is "toml" or "json"; JSON with a `model_type` key is
@@ -338,22 +268,6 @@ pub fn load_arch(spec: &str) -> Result<Architecture> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hf_missing_key_is_named() {
-        let v: Value = serde_json::json!({"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4,
-            "intermediate_size": 128, "vocab_size": 100});
-        let e = arch_from_hf(&v, &Origin::file("config.json")).unwrap_err().to_string();
-        assert!(e.contains("config.json") && e.contains("num_hidden_layers"), "{e}");
-    }
-
-    #[test]
-    fn hf_heads_must_divide_hidden_without_head_dim() {
-        let v: Value = serde_json::json!({"model_type": "mistral", "hidden_size": 100, "num_attention_heads": 3,
-            "num_hidden_layers": 2, "intermediate_size": 128, "vocab_size": 100});
-        let e = arch_from_hf(&v, &Origin::file("c.json")).unwrap_err().to_string();
-        assert!(e.contains("num_attention_heads") && e.contains("hidden_size"), "{e}");
-    }
 
     #[test]
     fn colaw_unknown_key_rejected() {

@@ -7,8 +7,10 @@
 //! weight vectors, SwiGLU (gate, up, down) per expert, a bias-free router when experts > 1,
 //! and the final RMSNorm. Rotary embeddings have no parameters.
 
+pub mod hf;
 mod load;
 
+pub use hf::{arch_from_hf, to_hf_config, HfOptions};
 pub use load::{load_arch, parse_arch_str, preset_dir, preset_names, ArchFile};
 
 use crate::error::{Error, Origin, Result};

@@ -60,6 +60,11 @@ pub struct SolveArgs {
     /// Chance constraint: budgets must hold in at least (1 − ε) of the latency samples.
     #[arg(long)]
     pub chance: Option<f64>,
+    /// Write the chosen design as a Hugging Face transformers config: DIR/config.json (with
+    /// --top-k K, the k-th design in DIR/rank-k/config.json). Llama or Qwen2 for dense
+    /// designs, Mixtral for MoE, by structure (`colaw params DIR/config.json` gives its count).
+    #[arg(long, value_name = "DIR")]
+    pub emit_config: Option<PathBuf>,
     /// Exit 0 when no design meets every budget (default: exit code 3 after the report),
     /// for scripts that expect infeasible instances.
     #[arg(long)]
@@ -111,6 +116,9 @@ pub fn run(a: SolveArgs) -> anyhow::Result<()> {
     if !sol.verified {
         anyhow::bail!("a returned design failed re-evaluation (a bug): {}", sol.message);
     }
+    if let Some(dir) = &a.emit_config {
+        emit_configs(&inst, &sol, dir)?;
+    }
     status_outcome(sol.status, a.allow_infeasible, &sol.message)
 }
 
@@ -139,6 +147,24 @@ pub fn status_outcome(status: Status, allow_infeasible: bool, message: &str) -> 
         .into()),
         Status::Error => anyhow::bail!("the solver failed: {message}"),
     }
+}
+
+/// `--emit-config DIR`: the best design's config in DIR/config.json, the k-th in
+/// DIR/rank-k/config.json. Without a design nothing is written (the exit status says why).
+fn emit_configs(inst: &Instance, sol: &Solution, dir: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let configs = sol.hf_configs(inst)?;
+    if configs.is_empty() {
+        eprintln!("--emit-config {}: no design to write ({})", dir.display(), sol.message);
+    }
+    for (k, config) in configs.iter().enumerate() {
+        let folder = if k == 0 { dir.to_path_buf() } else { dir.join(format!("rank-{}", k + 1)) };
+        std::fs::create_dir_all(&folder).with_context(|| folder.display().to_string())?;
+        let path = folder.join("config.json");
+        std::fs::write(&path, serde_json::to_string_pretty(config)? + "\n")
+            .with_context(|| path.display().to_string())?;
+    }
+    Ok(())
 }
 
 /// Human-readable summary.

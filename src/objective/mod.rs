@@ -55,6 +55,14 @@ pub trait ObjectiveTerm: Send + Sync {
     fn name(&self) -> &str;
     /// The term's value for a design (weight included).
     fn value(&self, design: &DesignView) -> f64;
+    /// The values of several designs, appended to `out` in order. Solvers that score many
+    /// designs without a split (`enum` and `mip-assign` on a general objective) call this
+    /// once per width configuration; override it when one call for many designs is cheaper
+    /// than many calls (a term computed outside Rust). Must equal [`ObjectiveTerm::value`]
+    /// of each.
+    fn values(&self, designs: &[DesignView], out: &mut Vec<f64>) {
+        out.extend(designs.iter().map(|d| self.value(d)));
+    }
     /// For a fixed width configuration: value(l) = depth_part(l) + fixed + l·per_layer.
     /// `None` when the term has no such split. Must be `Some` for every width configuration
     /// or for none: the solver decides from the first width which formulations apply.

@@ -86,8 +86,11 @@ fn score_width(p: &Problem, w: usize, buf: &mut Vec<WidthCosts>, top: &mut TopK)
             }
         }
         Structure::General => {
-            for i in 0..=imax {
-                let obj = p.objective(w, &row, buf, i);
+            // One batch per width: terms computed outside Rust pay their call once.
+            let depths: Vec<usize> = (0..=imax).collect();
+            let mut objs = Vec::with_capacity(depths.len());
+            p.objectives(w, &row, buf, &depths, &mut objs);
+            for (i, obj) in objs.into_iter().enumerate() {
                 top.offer(Pick { width: w, depth: i, objective: obj });
             }
         }

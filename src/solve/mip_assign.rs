@@ -32,12 +32,14 @@ impl Solver for MipAssign {
         // Presolve: surviving candidates with their objective.
         let mut cand: Vec<(usize, usize, f64)> = Vec::new();
         let mut buf = Vec::new();
+        let mut objs = Vec::new();
         for (w, row) in rows.iter().enumerate() {
             if let Some(imax) = row.lmax {
                 p.costs(w, &mut buf);
-                for i in 0..=imax {
-                    cand.push((w, i, p.objective(w, row, &buf, i)));
-                }
+                let depths: Vec<usize> = (0..=imax).collect();
+                objs.clear();
+                p.objectives(w, row, &buf, &depths, &mut objs);
+                cand.extend(depths.iter().zip(&objs).map(|(&i, &o)| (w, i, o)));
                 if w % 1024 == 0 && t0.elapsed().as_secs_f64() > opts.time_limit_s {
                     let mut out = RawSolution::empty(Status::NoSolution);
                     out.note = Some("time limit reached while building the assignment model".into());

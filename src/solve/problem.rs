@@ -257,6 +257,42 @@ impl<'a> Problem<'a> {
         }
     }
 
+    /// Exact objectives of width `w` at the depth indices `depths` (ascending or not), appended
+    /// to `out`: as [`Problem::objective`] of each, with every term asked once for the whole
+    /// batch ([`crate::objective::ObjectiveTerm::values`]).
+    pub fn objectives(&self, w: usize, row: &WidthRow, costs: &[WidthCosts], depths: &[usize], out: &mut Vec<f64>) {
+        let inst = self.inst;
+        if self.structure == Structure::Separable || inst.terms.is_empty() {
+            out.extend(depths.iter().map(|&i| self.objective(w, row, costs, i)));
+            return;
+        }
+        let wc = &inst.space.widths[w];
+        let archs: Vec<_> = depths.iter().map(|&i| wc.arch(self.depths[i])).collect();
+        let metrics: Vec<Vec<Metrics>> =
+            archs.iter().map(|a| costs.iter().map(|c| c.at_depth(a.layers)).collect()).collect();
+        let views: Vec<DesignView> = archs
+            .iter()
+            .zip(&metrics)
+            .map(|(a, m)| DesignView { width: wc, arch: a, params: a.params(), metrics: m })
+            .collect();
+        let start = out.len();
+        out.extend(archs.iter().map(|a| {
+            if inst.loss_weight > 0.0 {
+                inst.loss_weight * inst.law.loss(&LawInputs::from_arch(a, inst.tokens))
+            } else {
+                0.0
+            }
+        }));
+        let mut vals = Vec::with_capacity(views.len());
+        for t in &inst.terms {
+            vals.clear();
+            t.values(&views, &mut vals);
+            for (o, v) in out[start..].iter_mut().zip(&vals) {
+                *o += v;
+            }
+        }
+    }
+
     /// Objective from scratch (any structure).
     pub fn full_objective(&self, w: usize, costs: &[WidthCosts], l: u32) -> f64 {
         let inst = self.inst;

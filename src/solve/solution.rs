@@ -293,3 +293,26 @@ impl Solution {
         }
     }
 }
+
+impl VerifiedDesign {
+    /// This design as a Hugging Face transformers `config.json`
+    /// ([`crate::architecture::hf`]): positions for the instance's longest sequence (prompt +
+    /// generated tokens over its scenarios), the weights' dtype when transformers names it.
+    pub fn hf_config(&self, inst: &Instance) -> Result<serde_json::Value> {
+        let max_tokens = inst
+            .scenarios
+            .iter()
+            .map(|s| s.workload.prompt_tokens as u64 + s.workload.gen_tokens as u64)
+            .max()
+            .unwrap_or(0);
+        let opts = crate::architecture::HfOptions::for_design(&self.weight_dtype, max_tokens);
+        crate::architecture::to_hf_config(&self.arch, &opts)
+    }
+}
+
+impl Solution {
+    /// The Hugging Face configs of the returned designs, best first (empty without a design).
+    pub fn hf_configs(&self, inst: &Instance) -> Result<Vec<serde_json::Value>> {
+        self.designs.iter().map(|d| d.hf_config(inst)).collect()
+    }
+}

@@ -1,0 +1,31 @@
+"""Shared fixtures: the repository root (tests run from anywhere) and the CLI binary that the
+Rust build left in target/release, for cross-checks against the command line."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _in_repo_root(monkeypatch):
+    # Instance files and models/ resolve relative to the repository root, as for the CLI.
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.fixture(scope="session")
+def colaw_cli():
+    """Run `colaw ARGS` (target/release/colaw) and parse its JSON."""
+    exe = ROOT / "target" / "release" / "colaw"
+    if not exe.exists():
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+
+    def run(*args):
+        out = subprocess.run([str(exe), *map(os.fspath, args)], cwd=ROOT, check=True, capture_output=True, text=True)
+        return json.loads(out.stdout)
+
+    return run
