@@ -78,6 +78,8 @@ SKIPS = [
     ("scripts/calibration-bench.py", "long-running: the calibration study (5-28 min per line)"),
     ("scripts/gen-paper-instances.sh", "rewrites instances/paper/ (tests/solve_paper.rs checks the shipped files instead)"),
     ("train_tiny.py", "needs a GPU and torch (the training oracle)"),
+    ("cargo-afl", "setup of the fuzzer: installs a crate and builds AFL++ (minutes, needs the registry)"),
+    ("fuzz/run", "long-running: the fuzzing campaign (tests/fuzz_corpus.rs replays its seeds instead)"),
     ("measure/harness.py --self-check", "needs a GPU and torch"),
     ("measure/harness.py --exclude", "needs a GPU and torch"),
     ("measure/harness.py --only", "needs a GPU and torch"),

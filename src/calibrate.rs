@@ -277,6 +277,13 @@ impl CalibrationObjective<'_> {
         }
         f /= n;
         f += RIDGE * reduced.iter().zip(&self.prior).map(|(t, p)| (t - p).powi(2)).sum::<f64>();
+        if !f.is_finite() {
+            // A finite wall instead of NaN: argmin's line search does not stop on NaN.
+            if let Some(out) = grad {
+                out.iter_mut().for_each(|o| *o = 0.0);
+            }
+            return 1e300;
+        }
         if let Some(out) = grad {
             for (j, o) in out.iter_mut().enumerate() {
                 *o = 2.0 * RIDGE * (reduced[j] - self.prior[j]);

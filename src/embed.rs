@@ -158,12 +158,20 @@ impl Evaluator {
         let law = self.law.as_ref().map(|l| l as &dyn LossLaw);
         let mut ev = evaluate(arch, &self.hardware, &self.workload, self.mode, law, self.tokens)?;
         ev.deployment = self.deployment.as_ref().map(|d| d.report());
+        ev.warnings.extend(crate::fragility::for_evaluation(
+            &self.hardware,
+            law,
+            self.tokens,
+            arch,
+            ev.memory_bytes.total,
+        ));
         Ok(ev)
     }
 
-    /// Device memory, bytes.
+    /// Device memory a model may use, bytes (capacity less the device's reserve), what
+    /// `fits_memory` compares with.
     pub fn capacity_bytes(&self) -> f64 {
-        self.hardware.memory_bytes()
+        self.hardware.usable_memory_bytes()
     }
 
     /// Evaluate every row of `t` into `out` (parallel; rows that share a width configuration
@@ -454,13 +462,7 @@ pub fn predict(
     mf.rows
         .iter()
         .map(|row| {
-            let wl = Workload {
-                batch: row.batch,
-                prompt_tokens: row.tokens,
-                gen_tokens: 1,
-                precision: row.precision,
-                deploy: row.deploy.or(deployment.as_ref().map(|d| d.deployment)),
-            };
+            let wl = row.workload(deployment.as_ref().map(|d| d.deployment));
             let model = CostModel::new(&hw, &wl).map_err(|e| match e {
                 Error::Invalid { field, value, allowed, .. } => Error::Invalid {
                     origin: Origin::line(measurements.display().to_string(), row.line),

@@ -67,6 +67,25 @@ pub fn memory_above_usable(hw: &Hardware, memory_bytes: f64, label: &str, where_
     })
 }
 
+/// The warnings of one evaluated architecture (`colaw eval`, the Python `evaluate`): an
+/// uncalibrated device, memory above its usable share, a design outside the law's fitted
+/// range (with a law).
+pub fn for_evaluation(
+    hw: &Hardware,
+    law: Option<&dyn LossLaw>,
+    tokens: Option<f64>,
+    arch: &Architecture,
+    memory_bytes: f64,
+) -> Vec<Warning> {
+    let label = arch.name.clone().unwrap_or_else(|| arch.label());
+    let mut w: Vec<Warning> = uncalibrated(hw, "").into_iter().collect();
+    w.extend(memory_above_usable(hw, memory_bytes, &label, ""));
+    if let Some(law) = law {
+        w.extend(outside_fitted_range(law, tokens.or(law.default_tokens()), &[arch], &label));
+    }
+    w
+}
+
 /// Latency samples calibrated on `devices` (empty: unknown, no warning) used for a
 /// scenario on `hw`.
 pub fn latency_samples_device(devices: &[String], hw: &Hardware, scenario: &str) -> Option<Warning> {

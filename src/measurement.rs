@@ -69,6 +69,18 @@ pub struct Measurement {
 }
 
 impl Measurement {
+    /// The one-step workload this row times (batch, tokens, its precision), stored in its
+    /// own format or else in `fallback` (an engine deployment given on the command line).
+    pub fn workload(&self, fallback: Option<Deployment>) -> crate::cost::Workload {
+        crate::cost::Workload {
+            batch: self.batch,
+            prompt_tokens: self.tokens,
+            gen_tokens: 1,
+            precision: self.precision,
+            deploy: self.deploy.or(fallback),
+        }
+    }
+
     /// Bytes per stored element of this row's architecture (its format, else its dtypes);
     /// rows read by [`read_measurements`] were checked to be storable on load.
     pub fn storage(&self) -> Result<Storage> {

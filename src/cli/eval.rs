@@ -65,10 +65,7 @@ pub fn evaluation(a: &EvalArgs) -> anyhow::Result<Evaluation> {
     let mode = if a.paper_mode { Mode::Paper } else { Mode::Full };
     let mut ev = evaluate(&arch, &hw, &w, mode, Some(&law as &dyn LossLaw), a.tokens)?;
     ev.deployment = deployment.map(|d| d.report());
-    let label = arch.name.clone().unwrap_or_else(|| arch.label());
-    ev.warnings.extend(fragility::uncalibrated(&hw, ""));
-    ev.warnings.extend(fragility::memory_above_usable(&hw, ev.memory_bytes.total, &label, ""));
-    ev.warnings.extend(fragility::outside_fitted_range(&law, a.tokens.or(law.default_tokens()), &[&arch], &label));
+    ev.warnings.extend(fragility::for_evaluation(&hw, Some(&law), a.tokens, &arch, ev.memory_bytes.total));
     Ok(ev)
 }
 

@@ -9,7 +9,7 @@
 
 use super::output::{print_json, Format};
 use crate::calibrate::mape;
-use crate::cost::{CostModel, Workload};
+use crate::cost::CostModel;
 use crate::deployment::{device_key, engines_dir};
 use crate::engine::find_engine;
 use crate::hardware::load_hardware;
@@ -218,13 +218,7 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
     // Predict every kept row.
     let mut predicted = Vec::with_capacity(rows.len());
     for row in &rows {
-        let wl = Workload {
-            batch: row.batch,
-            prompt_tokens: row.tokens,
-            gen_tokens: 1,
-            precision: row.precision,
-            deploy: row.deploy.or(deployment.as_ref().map(|d| d.deployment)),
-        };
+        let wl = row.workload(deployment.as_ref().map(|d| d.deployment));
         let model = CostModel::new(&hw, &wl).map_err(|e| anyhow::anyhow!("{file}:{}: {e}", row.line))?;
         predicted.push(model.step_ms(&row.arch, row.phase == Phase::Decode, row.tokens));
     }

@@ -106,7 +106,10 @@ impl EfficiencyTerms {
     pub(crate) fn from_theta(t: &[f64]) -> EfficiencyTerms {
         let mut v = [0.0; N_TERMS];
         for i in 0..N_TERMS {
-            v[i] = if i < N_EFF { 1.0 / (1.0 + (-t[i]).exp()) } else { t[i].exp() };
+            // Clamped so that every prediction stays finite: an efficiency of exactly 0 or an
+            // overhead of ∞ would make the fit's cost NaN and stall its line search.
+            v[i] =
+                if i < N_EFF { 1.0 / (1.0 + (-t[i].clamp(-30.0, 30.0)).exp()) } else { t[i].clamp(-80.0, 15.0).exp() };
         }
         EfficiencyTerms { values: v }
     }
