@@ -6,6 +6,7 @@
 mod common;
 
 use colaw::cli::check_args;
+use colaw::law::LossLaw;
 
 fn err_of(args: &[&str]) -> String {
     let argv = std::iter::once("colaw").chain(args.iter().copied());
@@ -50,4 +51,20 @@ fn oracle_timeout_binary_exits_cleanly() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     let o = common::colaw(&["oracle", "synthetic:paper", "--timeout-s=1e300"]);
     assert_eq!(o.status.code(), Some(1));
+}
+
+/// Found by afl on `fit_data` (fuzz/regressions/fit_data/afl-crash-001.csv): a row with
+/// hidden = 2 222 222 048 overflowed the exact parameter count ("attempt to add with overflow"
+/// with overflow checks; a silently wrong count without). Architectures beyond 10¹⁵
+/// parameters are now refused, naming the row and the field.
+#[test]
+fn fit_data_row_with_an_overflowing_shape_is_refused() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(root.join("fuzz/regressions/fit_data/afl-crash-001.csv")).unwrap();
+    let law = colaw::law::load_law("paper").unwrap();
+    let vars = law.variables();
+    let e = colaw::law::observations_from_bytes(&bytes, "crash.csv", &vars, &Default::default(), Some(1e10))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("crash.csv") && e.contains("hidden") && e.contains("2222222048") && e.contains("1e15"), "{e}");
 }

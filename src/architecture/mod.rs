@@ -64,6 +64,10 @@ pub struct ParamCounts {
     pub per_layer: u64,
 }
 
+/// The largest parameter count an architecture may have (10¹⁵, ~1000× the largest models
+/// trained): parameter counts stay exact in `u64` below it.
+pub const MAX_PARAMS: f64 = 1e15;
+
 impl Architecture {
     /// A dense MHA architecture with head_dim = hidden/heads, untied, no bias; adjust
     /// fields afterwards for GQA, MoE etc.
@@ -116,6 +120,24 @@ impl Architecture {
                 "active_experts",
                 self.active_experts,
                 format!("must be at most experts = {}", self.experts),
+            ));
+        }
+        // Parameter counts are exact integers (u64): a shape whose count is beyond any model
+        // would overflow them. Every partial sum is part of the total, so bounding the total
+        // (computed in floating point) keeps all of them exact.
+        let (d, q, kv) = (self.hidden as f64, self.q_dim() as f64, self.kv_dim() as f64);
+        let e = self.experts as f64;
+        let layer = 2.0 * d * q + 2.0 * d * kv + 3.0 * (q + 2.0 * kv) + e * (3.0 * d * self.ffn as f64 + d) + 2.0 * d;
+        let total = self.layers as f64 * layer + 2.0 * self.vocab as f64 * d + d;
+        if total > MAX_PARAMS {
+            return Err(Error::invalid(
+                origin,
+                "hidden",
+                self.hidden,
+                format!(
+                    "this shape has about {total:.3e} parameters; colaw counts at most {MAX_PARAMS:.0e} \
+                     (check layers, hidden, heads × head_dim, ffn, experts and vocab)"
+                ),
             ));
         }
         Ok(())
