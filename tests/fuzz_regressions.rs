@@ -56,7 +56,7 @@ fn oracle_timeout_binary_exits_cleanly() {
 /// Found by afl on `fit_data` (fuzz/regressions/fit_data/afl-crash-001.csv): a row with
 /// hidden = 2 222 222 048 overflowed the exact parameter count ("attempt to add with overflow"
 /// with overflow checks; a silently wrong count without). Architectures beyond 10¹⁵
-/// parameters are now refused, naming the row and the field.
+/// parameters are now refused, naming the row and the shape.
 #[test]
 fn fit_data_row_with_an_overflowing_shape_is_refused() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -66,5 +66,8 @@ fn fit_data_row_with_an_overflowing_shape_is_refused() {
     let e = colaw::law::observations_from_bytes(&bytes, "crash.csv", &vars, &Default::default(), Some(1e10))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("crash.csv") && e.contains("hidden") && e.contains("2222222048") && e.contains("1e15"), "{e}");
+    assert!(
+        e.contains("crash.csv") && e.contains("params") && e.contains("hidden 2222222048") && e.contains("1e15"),
+        "{e}"
+    );
 }

@@ -132,11 +132,14 @@ impl Architecture {
         if total > MAX_PARAMS {
             return Err(Error::invalid(
                 origin,
-                "hidden",
-                self.hidden,
+                "params",
                 format!(
-                    "this shape has about {total:.3e} parameters; colaw counts at most {MAX_PARAMS:.0e} \
-                     (check layers, hidden, heads × head_dim, ffn, experts and vocab)"
+                    "{total:.3e} (layers {}, hidden {}, ffn {}, experts {}, vocab {})",
+                    self.layers, self.hidden, self.ffn, self.experts, self.vocab
+                ),
+                format!(
+                    "at most {MAX_PARAMS:.0e} parameters (exact counts would overflow): check layers, hidden, \
+                     heads × head_dim, ffn, experts and vocab"
                 ),
             ));
         }
