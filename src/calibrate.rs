@@ -8,7 +8,7 @@
 //! A tiny ridge towards the device's datasheet values keeps terms the data cannot see
 //! (e.g. attention compute when every row is a short decode) where they were.
 
-use crate::cost::{step_ops, Mode, OpList, Step};
+use crate::cost::{causal_pairs, step_ops, Mode, OpList, Step};
 use crate::error::{Error, Result};
 use crate::hardware::{
     EfficiencyTerms, Hardware, OpClass, N_EFF, N_EFFICIENCY_TERMS as N_TERMS, PER_ATTENTION_PAIR, PER_LAYER,
@@ -93,7 +93,7 @@ pub fn prepare(rows: &[Measurement], hw: &Hardware, file: &str) -> Result<Vec<Ca
                 (ci, op.flops.at(c) / peak_per_ms, op.bytes.at(c) / bw_per_ms, if op.per_layer { l } else { 1.0 })
             }));
             tokens += b * t;
-            pairs += b * (t * c + t * (t + 1.0) / 2.0);
+            pairs += b * causal_pairs(t).at(c);
         }
         out.push(CalRow {
             line: m.line,

@@ -18,7 +18,7 @@ mod ops;
 pub mod storage;
 mod workload;
 
-pub use ops::{expected_distinct_experts, step_ops, Affine, Mode, Op, OpKind, OpList, Step, MAX_OPS};
+pub use ops::{causal_pairs, expected_distinct_experts, step_ops, Affine, Mode, Op, OpKind, OpList, Step, MAX_OPS};
 pub use storage::{Deployment, Storage};
 pub use workload::Workload;
 
@@ -329,12 +329,22 @@ impl CostModel {
     fn step_overhead_ms(&self, arch: &Architecture, t: f64, c: f64, prefill: bool) -> (f64, f64) {
         let oh = &self.overhead;
         let b = self.workload.batch as f64;
-        let pairs = t * c + t * (t + 1.0) / 2.0;
+        let pairs = causal_pairs(t).at(c);
         let (ps, pl) = if prefill { (oh.prefill_step_ms, oh.prefill_layer_ms) } else { (0.0, 0.0) };
         (
             oh.per_step_ms + ps,
             oh.layer_ms(arch) + pl + b * (t * oh.per_token_layer_ms + pairs * oh.per_attention_pair_ms),
         )
+    }
+
+    /// Overheads summed over every decode step: (fixed, per layer), ms. Exact, since the
+    /// per-pair term is linear in the cache c = prompt … last: the mean step times the steps.
+    fn decode_sum_overhead_ms(&self, arch: &Architecture) -> (f64, f64) {
+        let w = &self.workload;
+        let s = w.gen_tokens as f64;
+        let c_mean = (w.prompt_tokens as f64 + self.last_context()) / 2.0;
+        let (f, l) = self.step_overhead_ms(arch, 1.0, c_mean, false);
+        (s * f, s * l)
     }
 
     /// Overheads of the whole prefill: (fixed, per layer), ms.
@@ -408,12 +418,9 @@ impl CostModel {
             let (df, dl) = self.step_overhead_ms(arch, 1.0, c_last, false);
             decode.fixed += df;
             decode.per_layer += dl;
-            // Σ over the steps: the per-pair term grows with the cache, c = prompt … last.
-            let s = w.gen_tokens as f64;
-            let c_mean = (w.prompt_tokens as f64 + c_last) / 2.0;
-            let (sf, sl) = self.step_overhead_ms(arch, 1.0, c_mean, false);
-            decode_sum.fixed += s * sf;
-            decode_sum.per_layer += s * sl;
+            let (sf, sl) = self.decode_sum_overhead_ms(arch);
+            decode_sum.fixed += sf;
+            decode_sum.per_layer += sl;
         }
         let (weights, kv, act) = self.memory_parts(arch, &storage);
         WidthCosts {
@@ -529,8 +536,7 @@ impl CostModel {
         let (df, dl) = self.step_overhead_ms(arch, 1.0, c_last, false);
         let decode_oh = if w.gen_tokens > 0 { df + l * dl } else { 0.0 };
         if prefill_oh > 0.0 || decode_oh > 0.0 {
-            let c_mean = (w.prompt_tokens as f64 + c_last) / 2.0;
-            let (sf, sl) = self.step_overhead_ms(arch, 1.0, c_mean, false);
+            let (sf, sl) = self.decode_sum_overhead_ms(arch);
             rows.push(OpCost {
                 op: "overhead",
                 class: "overhead",
@@ -538,7 +544,7 @@ impl CostModel {
                 prefill_bound: Bound::None,
                 decode_ms: decode_oh,
                 decode_bound: Bound::None,
-                total_ms: prefill_oh + w.gen_tokens as f64 * (sf + l * sl),
+                total_ms: prefill_oh + sf + l * sl,
                 prefill_flops: 0.0,
                 prefill_bytes: 0.0,
             });

@@ -168,8 +168,7 @@ pub fn step_ops(
     let hd = arch.head_dim as f64;
     let v = arch.vocab as f64;
     let (e, k) = (arch.experts, arch.active_experts);
-    // Causal (query, key) pairs per sequence and head: Σ_{i=1..T} (c + i) = T·c + T(T+1)/2.
-    let pairs = Affine { a: t * (t + 1.0) / 2.0, b: t };
+    let pairs = causal_pairs(t);
     // Keys each query row can see at most (the cache plus the new tokens): c + T.
     let keys = Affine { a: t, b: 1.0 };
     let c = Affine::k;
@@ -254,6 +253,12 @@ pub fn step_ops(
             c(v * d * s.lm_head + s.fixed_extra_bytes + b * d * ab + 4.0 * b * v),
         );
     }
+}
+
+/// Causal (query, key) pairs per sequence of a step of `t` new tokens, as an affine function
+/// of the cached positions c: Σ_{i=1..t} (c + i) = t·c + t(t+1)/2.
+pub fn causal_pairs(t: f64) -> Affine {
+    Affine { a: t * (t + 1.0) / 2.0, b: t }
 }
 
 /// Longest operator list: 16 kinds.
