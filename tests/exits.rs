@@ -264,4 +264,9 @@ fn predict_refuses_rows_of_another_engine_than_the_calibration() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["warnings"][0]["code"], "engine_unknown", "{v}");
     assert_eq!(v["calibration"]["engine"], "cudagraph");
+    // `-o /dev/null` wrote into the device; an atomic rename over it (as root) had replaced it
+    // with a plain file that every later program then read garbage from (cargo's compiler probe).
+    use std::os::unix::fs::FileTypeExt;
+    let null = std::fs::symlink_metadata("/dev/null").unwrap();
+    assert!(null.file_type().is_char_device(), "/dev/null is no longer a device: {null:?}");
 }

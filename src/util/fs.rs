@@ -10,16 +10,41 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |source| Error::Io { path: path.display().to_string(), source }
 }
 
+/// Where an output path really leads, which decides how it can be written.
+enum Target {
+    /// A regular file, or nothing yet: written to a temporary file beside it and renamed over
+    /// it. A symbolic link is followed, so the link stays and the file it names is replaced.
+    Renamable(PathBuf),
+    /// Something that is not a regular file (`/dev/null`, `/dev/stdout`, a FIFO): written in
+    /// place. Renaming over it would replace the device with a plain file, and for
+    /// `/dev/null` as root that breaks every later program that reads or writes it.
+    Special,
+}
+
+fn target(path: &Path) -> Target {
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() && !m.is_dir() => Target::Special,
+        Ok(_) => Target::Renamable(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())),
+        Err(_) => Target::Renamable(path.to_path_buf()),
+    }
+}
+
 /// Write `bytes` to `path` atomically: a temporary file in the same folder (so the rename
 /// stays on one file system), flushed to disk, then renamed over `path`. Readers see the old
 /// file or the new one, never a torn one; a kill leaves at most a `.NAME.PID.tmp` behind.
+/// A path that is a device or a FIFO (`-o /dev/null`) is written in place instead, and a
+/// symbolic link keeps pointing where it did.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = partial_path(path);
+    let real = match target(path) {
+        Target::Special => return write_in_place(path, bytes),
+        Target::Renamable(real) => real,
+    };
+    let tmp = partial_path(&real);
     let written = (|| {
         let mut f = File::create(&tmp).map_err(io(&tmp))?;
         f.write_all(bytes).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;
-        std::fs::rename(&tmp, path).map_err(io(path))
+        std::fs::rename(&tmp, &real).map_err(io(path))
     })();
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -27,16 +52,34 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     written
 }
 
-/// The temporary file [`write_atomic`] would use for `path`, for writers that need a path
-/// of their own (the SVG backend); [`commit_partial`] renames it over `path`.
-pub fn partial_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+fn write_in_place(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = OpenOptions::new().write(true).open(path).map_err(io(path))?;
+    f.write_all(bytes).map_err(io(path))
 }
 
-/// Rename a complete [`partial_path`] file over `path`.
+/// The temporary file [`write_atomic`] would use for `path`, for writers that need a path
+/// of their own (the SVG backend); [`commit_partial`] moves it to `path`. For a path that is
+/// a device or a FIFO the temporary file lives in the system's temporary folder.
+pub fn partial_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let file = format!(".{name}.{}.tmp", std::process::id());
+    match target(path) {
+        Target::Special => std::env::temp_dir().join(file),
+        Target::Renamable(real) => real.with_file_name(file),
+    }
+}
+
+/// Move a complete [`partial_path`] file to `path`: renamed over it, or, where `path` is a
+/// device or a FIFO, copied into it and removed.
 pub fn commit_partial(tmp: &Path, path: &Path) -> Result<()> {
-    std::fs::rename(tmp, path).map_err(io(path))
+    match target(path) {
+        Target::Renamable(real) => std::fs::rename(tmp, real).map_err(io(path)),
+        Target::Special => {
+            let bytes = std::fs::read(tmp).map_err(io(tmp));
+            let _ = std::fs::remove_file(tmp);
+            write_in_place(path, &bytes?)
+        }
+    }
 }
 
 /// A CSV built in memory and written with [`write_atomic`]; `fill` writes the records.
@@ -148,6 +191,47 @@ mod tests {
         assert_eq!(std::fs::read_to_string(d.path().join("b.csv")).unwrap(), "x,y\n");
         let names: Vec<_> = std::fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn a_symbolic_link_keeps_pointing_at_the_file_it_named() {
+        let d = tempfile::tempdir().unwrap();
+        let real = d.path().join("real.csv");
+        std::fs::write(&real, "old").unwrap();
+        let link = d.path().join("link.csv");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomic(&link, b"new\n").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "new\n");
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_fifo_is_written_in_place_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        write_atomic(&fifo, b"through the pipe\n").unwrap();
+        assert_eq!(reader.join().unwrap(), "through the pipe\n");
+        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        // The SVG writers' two-step path: a temporary file elsewhere, copied in, removed.
+        let tmp = partial_path(&fifo);
+        assert!(!tmp.starts_with(d.path()), "{}", tmp.display());
+        std::fs::write(&tmp, "svg").unwrap();
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        commit_partial(&tmp, &fifo).unwrap();
+        assert_eq!(reader.join().unwrap(), "svg");
+        assert!(!tmp.exists());
+        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
     }
 
     #[test]
