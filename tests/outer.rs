@@ -584,6 +584,18 @@ fn laplace_loop_journals_its_diagnostics_and_refuses_another_method_on_resume() 
         assert_eq!(ft["uncertainty"].as_str(), Some("laplace"));
         assert_eq!(ft["p_eff"].as_float(), Some(p_eff));
         assert_eq!(ft["samples"].as_integer(), Some(120 - r.bootstrap_non_finite as i64));
+        // The round's point law is the posterior's mode, the centre of its samples: every
+        // value lies inside its own 95 % interval (the unpenalised fit need not, and is kept
+        // as `least_squares`).
+        assert_eq!(ft["point"].as_str(), Some("posterior mode (MAP)"));
+        let ls = ft["least_squares"].as_table().unwrap();
+        assert_eq!(ls.len(), r.names.len());
+        for ((n, v), (lo, hi)) in r.names.iter().zip(&r.values).zip(&r.ci95) {
+            let tol = 1e-9 * v.abs().max(1.0);
+            assert!(*lo - tol <= *v && *v <= *hi + tol, "{n} = {v} outside its 95 % interval [{lo}, {hi}]");
+            let written = fit["coefficients"][n.as_str()].as_float().unwrap();
+            assert!((written - v).abs() <= 1e-12 * v.abs().max(1.0), "{n}: fit.toml {written}, round {v}");
+        }
     }
     // The samples file has the bootstrap's schema: the region reads it unchanged.
     let samples = j.join("round-001/samples.csv");
