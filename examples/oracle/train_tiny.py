@@ -47,6 +47,8 @@ def parse_args():
     p.add_argument("--repeats", type=int, default=1,
                    help="train with seeds seed, seed+1, … and report the mean loss (deep proxies are noisy)")
     p.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
+    p.add_argument("--corpus-only", action="store_true",
+                   help="write the corpus files (train and validation) to --cache and exit; no design is read")
     p.add_argument("--cache", default=os.environ.get("COLAW_ORACLE_CACHE", "/tmp/colaw-oracle-corpus"),
                    help="folder caching the generated corpus")
     return p.parse_args()
@@ -315,8 +317,20 @@ def train_once(torch, a, cfg, dev, train, val, seed):
     return tot / n, n_params, steps
 
 
+def corpora(a):
+    """The training and validation token arrays for these arguments (cached under --cache)."""
+    n_train = int(a.tokens) + a.seq + 1
+    train = corpus(os.path.join(a.cache, f"train-c{CORPUS_VERSION}-v{a.vocab}-{n_train}.u16"), n_train, a.vocab, 0)
+    val = corpus(os.path.join(a.cache, f"val-c{CORPUS_VERSION}-v{a.vocab}-{a.val_tokens}.u16"), a.val_tokens + a.seq + 1, a.vocab, 1)
+    return train, val
+
+
 def main():
     a = parse_args()
+    if a.corpus_only:
+        train, val = corpora(a)
+        print(json.dumps({"train_tokens": len(train), "val_tokens": len(val), "cache": a.cache}))
+        return 0
     design = json.loads(sys.stdin.readline())
     try:
         import torch
@@ -325,9 +339,7 @@ def main():
         return 3
     cfg = proxy(design, a)
     dev = a.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    n_train = int(a.tokens) + a.seq + 1
-    train = corpus(os.path.join(a.cache, f"train-c{CORPUS_VERSION}-v{a.vocab}-{n_train}.u16"), n_train, a.vocab, 0)
-    val = corpus(os.path.join(a.cache, f"val-c{CORPUS_VERSION}-v{a.vocab}-{a.val_tokens}.u16"), a.val_tokens + a.seq + 1, a.vocab, 1)
+    train, val = corpora(a)
     train = torch.tensor(train, dtype=torch.long)
     val = torch.tensor(val, dtype=torch.long)
     t0 = time.time()
