@@ -43,4 +43,4 @@ t0=$(date +%s)
 step run bash ./scripts/run.sh
 step test bash ./scripts/test.sh
 echo "== both: $(( $(date +%s) - t0 )) s wall"
-[ "$keep" = 1 ] && echo "kept: $tmp"
+if [ "$keep" = 1 ]; then echo "kept: $tmp"; fi

@@ -8,11 +8,11 @@
 //! A tiny ridge towards the device's datasheet values keeps terms the data cannot see
 //! (e.g. attention compute when every row is a short decode) where they were.
 
-use crate::cost::{causal_pairs, step_ops, Mode, OpList, Step};
+use crate::cost::{causal_pairs, gemv_rows, step_ops, Mode, OpList, Step};
 use crate::error::{Error, Result};
 use crate::hardware::{
-    EfficiencyTerms, Hardware, OpClass, N_EFF, N_EFFICIENCY_TERMS as N_TERMS, PER_ATTENTION_PAIR, PER_LAYER,
-    PER_MOE_LAYER, PER_STEP, PER_TOKEN_LAYER, PREFILL_LAYER, PREFILL_STEP,
+    EfficiencyTerms, Hardware, OpClass, N_EFF, N_EFFICIENCY_TERMS as N_TERMS, PER_ATTENTION_PAIR, PER_GEMV_ROW,
+    PER_LAYER, PER_MOE_LAYER, PER_STEP, PER_TOKEN_LAYER, PREFILL_LAYER, PREFILL_STEP,
 };
 use crate::measurement::{Measurement, Phase};
 use crate::util::rng::mix_seed;
@@ -51,6 +51,8 @@ pub struct CalRow {
     tokens: f64,
     /// Causal (query, key) pairs × batch summed over the steps, per layer.
     pairs: f64,
+    /// Matrix-vector output rows summed over the steps ([`crate::cost::gemv_rows`]).
+    gemv_rows: f64,
     /// (class index, compute ms at η=1, memory ms at η=1, multiplicity).
     ops: Vec<(usize, f64, f64, f64)>,
 }
@@ -83,7 +85,7 @@ pub fn prepare(rows: &[Measurement], hw: &Hardware, file: &str) -> Result<Vec<Ca
         let l = m.arch.layers as f64;
         let b = m.batch as f64;
         let mut v = Vec::new();
-        let (mut tokens, mut pairs) = (0.0, 0.0);
+        let (mut tokens, mut pairs, mut rows) = (0.0, 0.0, 0.0);
         for &(t, c) in &chunks {
             let (t, c) = (t as f64, c as f64);
             let step = Step { batch: b, new_tokens: t };
@@ -94,6 +96,8 @@ pub fn prepare(rows: &[Measurement], hw: &Hardware, file: &str) -> Result<Vec<Ca
             }));
             tokens += b * t;
             pairs += b * causal_pairs(t).at(c);
+            let (per_layer, per_step) = gemv_rows(&m.arch, b * t);
+            rows += l * per_layer + per_step;
         }
         out.push(CalRow {
             line: m.line,
@@ -108,6 +112,7 @@ pub fn prepare(rows: &[Measurement], hw: &Hardware, file: &str) -> Result<Vec<Ca
             prefill: m.phase == Phase::Prefill,
             tokens,
             pairs,
+            gemv_rows: rows,
             ops: v,
         });
     }
@@ -123,7 +128,8 @@ pub fn predict(row: &CalRow, t: &EfficiencyTerms) -> f64 {
         * (v[PER_STEP]
             + pre * v[PREFILL_STEP]
             + row.layers * (v[PER_LAYER] + moe * v[PER_MOE_LAYER] + pre * v[PREFILL_LAYER]))
-        + row.layers * (row.tokens * v[PER_TOKEN_LAYER] + row.pairs * v[PER_ATTENTION_PAIR]);
+        + row.layers * (row.tokens * v[PER_TOKEN_LAYER] + row.pairs * v[PER_ATTENTION_PAIR])
+        + row.gemv_rows * v[PER_GEMV_ROW];
     for &(ci, tc, tm, mult) in &row.ops {
         ms += mult * (tc / v[2 * ci]).max(tm / v[2 * ci + 1]);
     }
@@ -145,6 +151,7 @@ fn predict_grad(row: &CalRow, t: &EfficiencyTerms, g: &mut [f64; N_TERMS]) -> f6
     let pre = if row.prefill { 1.0 } else { 0.0 };
     g[PREFILL_STEP] = pre * n * v[PREFILL_STEP];
     g[PREFILL_LAYER] = pre * n * l * v[PREFILL_LAYER];
+    g[PER_GEMV_ROW] = row.gemv_rows * v[PER_GEMV_ROW];
     let mut ms = g[N_EFF..].iter().sum::<f64>();
     for &(ci, tc, tm, mult) in &row.ops {
         let (ic, ib) = (2 * ci, 2 * ci + 1);
@@ -166,8 +173,8 @@ const RIDGE: f64 = 1e-10;
 /// Which terms are fitted freely; the others keep the base hardware's values.
 /// `Full` fits the eleven terms of the operator-class model (per class η_compute and
 /// η_bandwidth, per-step, per-layer and per-MoE-layer overheads); `Extended` adds the
-/// per-token, per-attention-pair and prefill-step overheads (fifteen: engines whose prefill
-/// and decode steps differ in more than their roofline, e.g. llama.cpp); `Compact` ties the
+/// per-token, per-attention-pair, prefill-step and matrix-vector-row overheads (sixteen:
+/// engines whose prefill and decode steps differ in more than their roofline, e.g. llama.cpp); `Compact` ties the
 /// four classes' compute efficiencies into one and their bandwidth efficiencies into one
 /// (five free terms), for data too sparse to tell operator classes apart — published
 /// single-number benchmarks, a few rows per device.
@@ -369,6 +376,8 @@ pub fn fit(
             t.values[PER_ATTENTION_PAIR] = oh * 1e-4;
             t.values[PREFILL_STEP] = oh * 5.0;
             t.values[PREFILL_LAYER] = oh;
+            // ~10⁴ rows per block: the per-layer overhead spread over them.
+            t.values[PER_GEMV_ROW] = oh * 1e-4;
             starts.push(set.reduce(&t.to_theta()));
         }
     }
@@ -618,7 +627,7 @@ mod tests {
     #[test]
     fn theta_roundtrip() {
         let t = EfficiencyTerms {
-            values: [0.7, 0.9, 0.5, 0.6, 1.0, 0.8, 0.4, 0.5, 0.01, 0.002, 0.03, 2e-4, 3e-8, 0.4, 0.02],
+            values: [0.7, 0.9, 0.5, 0.6, 1.0, 0.8, 0.4, 0.5, 0.01, 0.002, 0.03, 2e-4, 3e-8, 0.4, 0.02, 5e-7],
         };
         let back = EfficiencyTerms::from_theta(&t.to_theta());
         for (a, b) in t.values.iter().zip(back.values) {

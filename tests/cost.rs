@@ -275,3 +275,41 @@ fn decode_sum_of_per_pair_overhead_by_hand() {
     let d = m.metrics(&a).latency_ms.total - t0;
     assert!((d - (20.2 + 4.664)).abs() < 1e-9, "{d}");
 }
+
+/// The per-row cost of matrix-vector kernels: decode steps of at most 8 tokens pay it for
+/// every output row of every matrix, prefill steps and larger batches do not.
+#[test]
+fn matrix_vector_row_overhead_by_hand() {
+    // l=2, d=64, 4 heads of 16, 2 KV heads, ffn 128, V 1000. Rows per block: Q 64 + K 32 +
+    // V 32 + O 64 + gate 128 + up 128 + down 64 = 512; per step the LM head's 1000.
+    let a = dense();
+    let mut hw = toy_hw();
+    let w = Workload { prompt_tokens: 100, gen_tokens: 5, ..Workload::default() };
+    let before = CostModel::new(&hw, &w).unwrap();
+    hw.overhead.per_gemv_row_ms = 1e-3;
+    let after = CostModel::new(&hw, &w).unwrap();
+    // One decode step: (2·512 + 1000)·1e-3 = 2.024 ms.
+    let dec = after.step_ms(&a, true, 100) - before.step_ms(&a, true, 100);
+    assert!((dec - 2.024).abs() < 1e-12, "{dec}");
+    // The 100-token prefill is a matrix-matrix step: no row cost.
+    assert_eq!(after.step_ms(&a, false, 100), before.step_ms(&a, false, 100));
+    // A prompt of 8 tokens still runs the vector kernels; 9 do not.
+    let p8 = after.step_ms(&a, false, 8) - before.step_ms(&a, false, 8);
+    assert!((p8 - 2.024).abs() < 1e-12, "{p8}");
+    assert_eq!(after.step_ms(&a, false, 9), before.step_ms(&a, false, 9));
+    // Five decode steps in the solvers' closed form: 5·2.024 = 10.12 ms more.
+    let d = after.metrics(&a).latency_ms.total - before.metrics(&a).latency_ms.total;
+    assert!((d - 10.12).abs() < 1e-9, "{d}");
+    // Batch 16 decode (16 tokens per step) is past the vector kernels.
+    let w16 = Workload { batch: 16, ..w };
+    let (b0, b1) = (CostModel::new(&toy_hw(), &w16).unwrap(), CostModel::new(&hw, &w16).unwrap());
+    assert_eq!(b1.step_ms(&a, true, 100), b0.step_ms(&a, true, 100));
+    // An MoE block adds its router (E rows) and K experts' gate, up and down.
+    let mut moe = dense();
+    moe.experts = 4;
+    moe.active_experts = 2;
+    let (m0, m1) = (CostModel::new(&toy_hw(), &w).unwrap(), CostModel::new(&hw, &w).unwrap());
+    // Per block 64 + 32 + 32 + 64 + 2·(128 + 128 + 64) + 4 = 836; (2·836 + 1000)·1e-3 = 2.672.
+    let dm = m1.step_ms(&moe, true, 100) - m0.step_ms(&moe, true, 100);
+    assert!((dm - 2.672).abs() < 1e-12, "{dm}");
+}

@@ -18,7 +18,9 @@ mod ops;
 pub mod storage;
 mod workload;
 
-pub use ops::{causal_pairs, expected_distinct_experts, step_ops, Affine, Mode, Op, OpKind, OpList, Step, MAX_OPS};
+pub use ops::{
+    causal_pairs, expected_distinct_experts, gemv_rows, step_ops, Affine, Mode, Op, OpKind, OpList, Step, MAX_OPS,
+};
 pub use storage::{Deployment, Storage};
 pub use workload::Workload;
 
@@ -331,9 +333,13 @@ impl CostModel {
         let b = self.workload.batch as f64;
         let pairs = causal_pairs(t).at(c);
         let (ps, pl) = if prefill { (oh.prefill_step_ms, oh.prefill_layer_ms) } else { (0.0, 0.0) };
+        let (rows_layer, rows_step) = gemv_rows(arch, b * t);
         (
-            oh.per_step_ms + ps,
-            oh.layer_ms(arch) + pl + b * (t * oh.per_token_layer_ms + pairs * oh.per_attention_pair_ms),
+            oh.per_step_ms + ps + rows_step * oh.per_gemv_row_ms,
+            oh.layer_ms(arch)
+                + pl
+                + b * (t * oh.per_token_layer_ms + pairs * oh.per_attention_pair_ms)
+                + rows_layer * oh.per_gemv_row_ms,
         )
     }
 

@@ -261,6 +261,22 @@ pub fn causal_pairs(t: f64) -> Affine {
     Affine { a: t * (t + 1.0) / 2.0, b: t }
 }
 
+/// Output rows of the matrix-vector products of a step that runs them as vector kernels
+/// (see [`crate::hardware::Overhead::per_gemv_row_ms`]): (per block, once per step). Per
+/// block: Q, K and V (q_dim + 2·kv_dim), O (hidden), and per active expert gate, up and down
+/// (2·ffn + hidden), plus the router (experts) in a mixture-of-experts block; per step: the
+/// LM head (vocab). 0 when the step has more tokens than the vector kernels take.
+pub fn gemv_rows(arch: &Architecture, step_tokens: f64) -> (f64, f64) {
+    if step_tokens > crate::hardware::VECTOR_KERNEL_MAX_TOKENS {
+        return (0.0, 0.0);
+    }
+    let (h, f) = (arch.hidden as f64, arch.ffn as f64);
+    let router = if arch.is_moe() { arch.experts as f64 } else { 0.0 };
+    let per_layer =
+        arch.q_dim() as f64 + 2.0 * arch.kv_dim() as f64 + h + arch.active_experts as f64 * (2.0 * f + h) + router;
+    (per_layer, arch.vocab as f64)
+}
+
 /// Longest operator list: 16 kinds.
 pub const MAX_OPS: usize = 16;
 

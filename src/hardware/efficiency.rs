@@ -1,14 +1,14 @@
 //! The latency-model terms of a device that `colaw calibrate` fits: per operator class a
 //! compute and a bandwidth efficiency (in (0, 1]) and the overheads (ms): per step, per
-//! layer, per MoE layer, per token and layer, per attention pair and layer, and the extra
-//! per step and per layer of a prefill step. Called "efficiency terms" to keep them apart from law terms
+//! layer, per MoE layer, per token and layer, per attention pair and layer, the extra
+//! per step and per layer of a prefill step, and per matrix-vector output row. Called "efficiency terms" to keep them apart from law terms
 //! and objective terms.
 
 use super::{ClassEfficiency, Hardware, OpClass};
 use serde::Serialize;
 
 /// Number of efficiency terms.
-pub const N_TERMS: usize = 15;
+pub const N_TERMS: usize = N_EFF + super::N_OVERHEADS;
 
 /// Efficiency terms come first: (compute, bandwidth) per class in [`OpClass::ALL`] order.
 pub(crate) const N_EFF: usize = 8;
@@ -19,6 +19,7 @@ pub(crate) const PER_TOKEN_LAYER: usize = 11;
 pub(crate) const PER_ATTENTION_PAIR: usize = 12;
 pub(crate) const PREFILL_STEP: usize = 13;
 pub(crate) const PREFILL_LAYER: usize = 14;
+pub(crate) const PER_GEMV_ROW: usize = 15;
 
 /// Names of the terms, in vector order (also the columns of the samples CSV).
 pub const TERM_NAMES: [&str; N_TERMS] = [
@@ -37,10 +38,11 @@ pub const TERM_NAMES: [&str; N_TERMS] = [
     "per_attention_pair_ms",
     "prefill_step_ms",
     "prefill_layer_ms",
+    "per_gemv_row_ms",
 ];
 
 /// A device's latency-model terms: per operator class a compute and a bandwidth
-/// efficiency, and seven overheads (what `colaw calibrate` fits).
+/// efficiency, and the overheads of [`super::Overhead`] (what `colaw calibrate` fits).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct EfficiencyTerms {
     /// Values in [`TERM_NAMES`] order.
@@ -56,13 +58,9 @@ impl EfficiencyTerms {
             v[2 * i] = e.compute;
             v[2 * i + 1] = e.bandwidth;
         }
-        v[PER_STEP] = hw.overhead.per_step_ms;
-        v[PER_LAYER] = hw.overhead.per_layer_ms;
-        v[PER_MOE_LAYER] = hw.overhead.per_moe_layer_ms;
-        v[PER_TOKEN_LAYER] = hw.overhead.per_token_layer_ms;
-        v[PER_ATTENTION_PAIR] = hw.overhead.per_attention_pair_ms;
-        v[PREFILL_STEP] = hw.overhead.prefill_step_ms;
-        v[PREFILL_LAYER] = hw.overhead.prefill_layer_ms;
+        for (k, (_, x)) in hw.overhead.named_ms().into_iter().enumerate() {
+            v[N_EFF + k] = x;
+        }
         EfficiencyTerms { values: v }
     }
 
@@ -75,13 +73,9 @@ impl EfficiencyTerms {
         out.efficiency.attention = ce(1);
         out.efficiency.elementwise = ce(2);
         out.efficiency.moe = ce(3);
-        out.overhead.per_step_ms = v[PER_STEP];
-        out.overhead.per_layer_ms = v[PER_LAYER];
-        out.overhead.per_moe_layer_ms = v[PER_MOE_LAYER];
-        out.overhead.per_token_layer_ms = v[PER_TOKEN_LAYER];
-        out.overhead.per_attention_pair_ms = v[PER_ATTENTION_PAIR];
-        out.overhead.prefill_step_ms = v[PREFILL_STEP];
-        out.overhead.prefill_layer_ms = v[PREFILL_LAYER];
+        for (k, (_, x)) in out.overhead.fields_mut().into_iter().enumerate() {
+            *x = v[N_EFF + k];
+        }
         out
     }
 
@@ -117,5 +111,28 @@ impl EfficiencyTerms {
     /// Name → value map for JSON and TOML.
     pub fn named(&self) -> Vec<(&'static str, f64)> {
         TERM_NAMES.iter().copied().zip(self.values).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overhead_terms_are_the_overhead_fields_in_order() {
+        let names: Vec<&str> = super::super::Overhead::default().named_ms().iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, TERM_NAMES[N_EFF..].to_vec());
+    }
+
+    #[test]
+    fn terms_round_trip_through_a_hardware_file() {
+        let hw = crate::hardware::load_hardware("nvidia-h100-sxm").unwrap();
+        let mut t = EfficiencyTerms::from_hardware(&hw);
+        for (k, v) in t.values.iter_mut().enumerate().skip(N_EFF) {
+            *v = 1e-3 * (k + 1) as f64;
+        }
+        let back = EfficiencyTerms::from_hardware(&t.apply(&hw));
+        assert_eq!(back, t);
+        assert_eq!(t.apply(&hw).overhead.per_gemv_row_ms, 1e-3 * (PER_GEMV_ROW + 1) as f64);
     }
 }

@@ -10,7 +10,8 @@ mod latency_samples;
 
 pub use efficiency::{EfficiencyTerms, N_TERMS as N_EFFICIENCY_TERMS, TERM_NAMES as EFFICIENCY_TERM_NAMES};
 pub(crate) use efficiency::{
-    N_EFF, PER_ATTENTION_PAIR, PER_LAYER, PER_MOE_LAYER, PER_STEP, PER_TOKEN_LAYER, PREFILL_LAYER, PREFILL_STEP,
+    N_EFF, PER_ATTENTION_PAIR, PER_GEMV_ROW, PER_LAYER, PER_MOE_LAYER, PER_STEP, PER_TOKEN_LAYER, PREFILL_LAYER,
+    PREFILL_STEP,
 };
 pub use latency_samples::{
     latency_samples_from_bytes, read_latency_samples, read_latency_samples_devices, write_latency_samples,
@@ -159,6 +160,14 @@ impl Efficiency {
     }
 }
 
+/// Number of overheads in [`Overhead`].
+pub const N_OVERHEADS: usize = 8;
+
+/// Steps of at most this many tokens (batch × new tokens) run their matrix products as
+/// matrix-vector kernels, which pay [`Overhead::per_gemv_row_ms`]: llama.cpp's
+/// `MMVF_MAX_BATCH_SIZE` and `MMVQ_MAX_BATCH_SIZE`.
+pub const VECTOR_KERNEL_MAX_TOKENS: f64 = 8.0;
+
 /// Fixed latencies not explained by the roofline (kernel launches, host overhead).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -190,6 +199,13 @@ pub struct Overhead {
     /// Added on top of `per_layer_ms` per block to each prefill step (micro-batch), ms.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub prefill_layer_ms: f64,
+    /// Added per output row of each matrix-vector product of a step with at most
+    /// [`VECTOR_KERNEL_MAX_TOKENS`] tokens (decode at small batch): engines run such steps
+    /// with one thread block per output row (llama.cpp's MMVF/MMVQ kernels), and for rows of a
+    /// few KB the block's start and memory latency, not its bytes, set the time. Rows per
+    /// block: Q, K, V, O, gate, up, down of every block, and the vocabulary of the LM head, ms.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub per_gemv_row_ms: f64,
     /// Prefill runs as micro-batches of at most this many tokens (llama.cpp's `n_ubatch`,
     /// 512 by default): each micro-batch is a forward step of its own, re-reads the weights
     /// and pays the per-step and per-layer overheads. Absent: the prompt is one step.
@@ -204,16 +220,26 @@ impl Overhead {
         self.per_layer_ms + if arch.is_moe() { self.per_moe_layer_ms } else { 0.0 }
     }
 
-    /// The fields that must be finite and ≥ 0, by name.
-    pub fn named_ms(&self) -> [(&'static str, f64); 7] {
+    /// The overheads (ms) by name, in the order of the calibration's terms
+    /// ([`EfficiencyTerms`] after the efficiencies): one list, so validation, calibration
+    /// and the files agree on what exists.
+    pub fn named_ms(&self) -> [(&'static str, f64); N_OVERHEADS] {
+        let mut o = *self;
+        let f = o.fields_mut();
+        std::array::from_fn(|k| (f[k].0, *f[k].1))
+    }
+
+    /// As [`Overhead::named_ms`], for writing.
+    pub fn fields_mut(&mut self) -> [(&'static str, &mut f64); N_OVERHEADS] {
         [
-            ("per_step_ms", self.per_step_ms),
-            ("per_layer_ms", self.per_layer_ms),
-            ("per_moe_layer_ms", self.per_moe_layer_ms),
-            ("per_token_layer_ms", self.per_token_layer_ms),
-            ("per_attention_pair_ms", self.per_attention_pair_ms),
-            ("prefill_step_ms", self.prefill_step_ms),
-            ("prefill_layer_ms", self.prefill_layer_ms),
+            ("per_step_ms", &mut self.per_step_ms),
+            ("per_layer_ms", &mut self.per_layer_ms),
+            ("per_moe_layer_ms", &mut self.per_moe_layer_ms),
+            ("per_token_layer_ms", &mut self.per_token_layer_ms),
+            ("per_attention_pair_ms", &mut self.per_attention_pair_ms),
+            ("prefill_step_ms", &mut self.prefill_step_ms),
+            ("prefill_layer_ms", &mut self.prefill_layer_ms),
+            ("per_gemv_row_ms", &mut self.per_gemv_row_ms),
         ]
     }
 
