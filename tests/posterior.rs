@@ -249,3 +249,67 @@ fn bad_options_are_refused_with_the_field_named() {
     v[0] = -1.0; // A (a multiplier) must be positive
     assert!(Prior::around(model.kinds(), &v, &PosteriorOptions::default()).is_err());
 }
+
+/// A bound is a hard prior: Laplace draws outside it are drawn again. With the mode on the
+/// bound of a law that is linear in θ, the bounded coordinate's samples are the half-normal
+/// below it: mean bound − s·√(2/π), sd s·√(1 − 2/π), s² the Gaussian's variance there.
+#[test]
+fn laplace_samples_respect_a_bound_as_a_truncated_gaussian() {
+    let ns: [f64; 3] = [1e8, 3e8, 2e9];
+    let sigma = 0.02;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let loss: Vec<f64> = ns
+        .iter()
+        .map(|&n| {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            20.0 * n.powf(-0.1) * (sigma * z).exp()
+        })
+        .collect();
+    let obs = obs_params(&ns, &loss);
+    // The data put alpha near 0.1; the bound (and the prior's centre) hold it at or below 0.08.
+    let hi = 0.08;
+    let law = PowerLaw::from_toml_str(
+        &format!(
+            "name = \"one-term-bounded\"\n[coefficients]\nA = 20.0\nalpha = {hi}\n[bounds]\nalpha = [0.0, {hi}]\n\
+             [form]\n[[form.terms]]\ncoef = \"A\"\npow = {{ params = \"-alpha\" }}\n"
+        ),
+        &colaw::error::Origin::default(),
+    )
+    .unwrap();
+    let model = LseModel::new(&law).unwrap();
+    let fitter =
+        Fitter::new(&model, &obs, FitOptions { starts: Starts::Lhs(20), cv_folds: 0, ..Default::default() }).unwrap();
+    let fit = fitter.fit(Some(&to_theta(model.kinds(), &[20.0, 0.07]))).unwrap();
+    let opts = PosteriorOptions {
+        samples: 6000,
+        seed: 5,
+        rel_sd: 0.5,
+        exponent_floor: 0.05,
+        noise_sd: sigma,
+        noise_dof: 1e9,
+        ..Default::default()
+    };
+    let (b, map) = posterior(&fitter, &fit, &law.values, &opts).unwrap();
+    assert_eq!(map.theta[1], hi, "the mode sits on the bound");
+    let alpha: Vec<f64> = b.samples.iter().map(|s| s[1]).collect();
+    assert!(alpha.iter().all(|&a| (0.0..=hi).contains(&a)), "a draw left the bounds");
+    // The Gaussian's variance of alpha: (H⁻¹)₁₁ with H = XᵀX/σ² + diag(1/s²), x_i = (1, −ln N_i).
+    let prior = Prior::around(model.kinds(), &law.values, &opts).unwrap();
+    let mut h = [[1.0 / (prior.sd[0] * prior.sd[0]), 0.0], [0.0, 1.0 / (prior.sd[1] * prior.sd[1])]];
+    for &n in &ns {
+        let x = [1.0, -n.ln()];
+        for p in 0..2 {
+            for q in 0..2 {
+                h[p][q] += x[p] * x[q] / (sigma * sigma);
+            }
+        }
+    }
+    let s = (h[0][0] / (h[0][0] * h[1][1] - h[0][1] * h[1][0])).sqrt();
+    let two_over_pi = 2.0 / std::f64::consts::PI;
+    let (mean_want, sd_want) = (hi - s * two_over_pi.sqrt(), s * (1.0 - two_over_pi).sqrt());
+    let m = alpha.iter().sum::<f64>() / alpha.len() as f64;
+    let sd = (alpha.iter().map(|a| (a - m).powi(2)).sum::<f64>() / (alpha.len() - 1) as f64).sqrt();
+    let se = sd_want / (alpha.len() as f64).sqrt();
+    assert!((m - mean_want).abs() < 4.0 * se, "mean {m} vs half-normal {mean_want} (se {se})");
+    assert!((sd / sd_want - 1.0).abs() < 0.06, "sd {sd} vs half-normal {sd_want}");
+}

@@ -229,6 +229,10 @@ impl<M: FitModel> Problem<'_, M> {
         (r, j)
     }
 
+    fn within_bounds(&self, theta: &[f64]) -> bool {
+        theta.iter().zip(&self.bounds).all(|(t, b)| b.is_none_or(|(lo, hi)| (lo..=hi).contains(t)))
+    }
+
     fn clamp(&self, theta: &mut [f64]) {
         for (t, b) in theta.iter_mut().zip(&self.bounds) {
             if let Some((lo, hi)) = b {
@@ -329,6 +333,9 @@ pub struct MapPoint {
 
 /// Cholesky factor of a symmetric positive (semi)definite matrix, with a growing jitter when
 /// it is numerically singular.
+/// Draws of a bounded law's Laplace posterior tried before the last is clamped to the bounds.
+const MAX_REDRAWS: usize = 64;
+
 fn chol_jitter(h: &DMatrix<f64>) -> Option<DMatrix<f64>> {
     let d = h.nrows();
     let scale = (0..d).map(|i| h[(i, i)].abs()).fold(0.0, f64::max).max(1e-300);
@@ -452,12 +459,23 @@ pub fn posterior<M: FitModel>(
                     for (c, s) in prior.sd.iter().enumerate() {
                         h[(c, c)] += 1.0 / (s * s);
                     }
-                    // θ = θ̂ + L⁻ᵀz has covariance (LLᵀ)⁻¹ = H⁻¹.
-                    let z = DVector::from_fn(d, |_, _| StandardNormal.sample(&mut rng));
-                    let theta = match chol_jitter(&h).and_then(|l| l.transpose().solve_upper_triangular(&z)) {
-                        Some(dz) => map.theta.iter().zip(dz.iter()).map(|(t, e)| t + e).collect(),
-                        None => vec![f64::NAN; d],
-                    };
+                    // θ = θ̂ + L⁻ᵀz has covariance (LLᵀ)⁻¹ = H⁻¹. A law's bounds are a hard
+                    // prior: a draw outside them is drawn again, so the samples follow the
+                    // Gaussian truncated to the bounds (with the mode on a bound, about every
+                    // second draw; after MAX_REDRAWS the last is clamped).
+                    let lt = chol_jitter(&h).map(|l| l.transpose());
+                    let mut theta = vec![f64::NAN; d];
+                    for _ in 0..MAX_REDRAWS {
+                        let z = DVector::from_fn(d, |_, _| StandardNormal.sample(&mut rng));
+                        match lt.as_ref().and_then(|lt| lt.solve_upper_triangular(&z)) {
+                            Some(dz) => theta = map.theta.iter().zip(dz.iter()).map(|(t, e)| t + e).collect(),
+                            None => break,
+                        }
+                        if p.within_bounds(&theta) {
+                            break;
+                        }
+                    }
+                    p.clamp(&mut theta);
                     let obj = 0.5 * p.residuals(&theta, &y, sigma_b, &prior).0.norm_squared();
                     (theta, obj, map.converged)
                 }
