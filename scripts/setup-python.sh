@@ -41,7 +41,8 @@ export COLAW_PYTHON="$py"
 
 # Build and test requirements from PyPI, only those missing.
 missing=()
-for m in maturin:maturin pytest:pytest pandas:pandas numpy:numpy matplotlib:matplotlib transformers:transformers; do
+# gguf: the llama.cpp harness's GGUF writer and its engine-free tests (measure/llamacpp/test_gguf.py).
+for m in maturin:maturin pytest:pytest pandas:pandas numpy:numpy matplotlib:matplotlib transformers:transformers gguf:gguf==0.19.0; do
   "$py" -c "import ${m%%:*}" >/dev/null 2>&1 || missing+=("${m##*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
