@@ -12,7 +12,7 @@ use crate::cost::{causal_pairs, gemv_rows, step_ops, Mode, OpList, Step};
 use crate::error::{Error, Result};
 use crate::hardware::{
     EfficiencyTerms, Hardware, OpClass, N_EFF, N_EFFICIENCY_TERMS as N_TERMS, PER_ATTENTION_PAIR, PER_GEMV_ROW,
-    PER_LAYER, PER_MOE_LAYER, PER_STEP, PER_TOKEN_LAYER, PREFILL_LAYER, PREFILL_STEP,
+    PER_LAYER, PER_MOE_LAYER, PER_STEP, PER_TOKEN, PER_TOKEN_LAYER, PREFILL_LAYER, PREFILL_STEP,
 };
 use crate::measurement::{Measurement, Phase};
 use crate::util::rng::mix_seed;
@@ -47,7 +47,7 @@ pub struct CalRow {
     steps: f64,
     /// Whether the steps are prefill steps.
     prefill: bool,
-    /// New tokens × batch summed over the steps, per layer.
+    /// New tokens × batch summed over the steps (per layer, and once).
     tokens: f64,
     /// Causal (query, key) pairs × batch summed over the steps, per layer.
     pairs: f64,
@@ -129,7 +129,8 @@ pub fn predict(row: &CalRow, t: &EfficiencyTerms) -> f64 {
             + pre * v[PREFILL_STEP]
             + row.layers * (v[PER_LAYER] + moe * v[PER_MOE_LAYER] + pre * v[PREFILL_LAYER]))
         + row.layers * (row.tokens * v[PER_TOKEN_LAYER] + row.pairs * v[PER_ATTENTION_PAIR])
-        + row.gemv_rows * v[PER_GEMV_ROW];
+        + row.gemv_rows * v[PER_GEMV_ROW]
+        + row.tokens * v[PER_TOKEN];
     for &(ci, tc, tm, mult) in &row.ops {
         ms += mult * (tc / v[2 * ci]).max(tm / v[2 * ci + 1]);
     }
@@ -152,6 +153,7 @@ fn predict_grad(row: &CalRow, t: &EfficiencyTerms, g: &mut [f64; N_TERMS]) -> f6
     g[PREFILL_STEP] = pre * n * v[PREFILL_STEP];
     g[PREFILL_LAYER] = pre * n * l * v[PREFILL_LAYER];
     g[PER_GEMV_ROW] = row.gemv_rows * v[PER_GEMV_ROW];
+    g[PER_TOKEN] = row.tokens * v[PER_TOKEN];
     let mut ms = g[N_EFF..].iter().sum::<f64>();
     for &(ci, tc, tm, mult) in &row.ops {
         let (ic, ib) = (2 * ci, 2 * ci + 1);
@@ -173,7 +175,8 @@ const RIDGE: f64 = 1e-10;
 /// Which terms are fitted freely; the others keep the base hardware's values.
 /// `Full` fits the eleven terms of the operator-class model (per class η_compute and
 /// η_bandwidth, per-step, per-layer and per-MoE-layer overheads); `Extended` adds the
-/// per-token, per-attention-pair, prefill-step and matrix-vector-row overheads (sixteen:
+/// per-token, per-attention-pair, prefill-step, matrix-vector-row and per-token-per-step
+/// overheads (seventeen:
 /// engines whose prefill and decode steps differ in more than their roofline, e.g. llama.cpp); `Compact` ties the
 /// four classes' compute efficiencies into one and their bandwidth efficiencies into one
 /// (five free terms), for data too sparse to tell operator classes apart — published
@@ -378,6 +381,7 @@ pub fn fit(
             t.values[PREFILL_LAYER] = oh;
             // ~10⁴ rows per block: the per-layer overhead spread over them.
             t.values[PER_GEMV_ROW] = oh * 1e-4;
+            t.values[PER_TOKEN] = oh * 1e-2;
             starts.push(set.reduce(&t.to_theta()));
         }
     }
@@ -627,7 +631,7 @@ mod tests {
     #[test]
     fn theta_roundtrip() {
         let t = EfficiencyTerms {
-            values: [0.7, 0.9, 0.5, 0.6, 1.0, 0.8, 0.4, 0.5, 0.01, 0.002, 0.03, 2e-4, 3e-8, 0.4, 0.02, 5e-7],
+            values: [0.7, 0.9, 0.5, 0.6, 1.0, 0.8, 0.4, 0.5, 0.01, 0.002, 0.03, 2e-4, 3e-8, 0.4, 0.02, 5e-7, 2e-3],
         };
         let back = EfficiencyTerms::from_theta(&t.to_theta());
         for (a, b) in t.values.iter().zip(back.values) {

@@ -313,3 +313,24 @@ fn matrix_vector_row_overhead_by_hand() {
     let dm = m1.step_ms(&moe, true, 100) - m0.step_ms(&moe, true, 100);
     assert!((dm - 2.672).abs() < 1e-12, "{dm}");
 }
+
+/// The per-token overhead is paid once per step per new token of every sequence, whatever
+/// the depth, in micro-batched prefill and in decode alike.
+#[test]
+fn per_token_overhead_by_hand() {
+    let a = Architecture::new(10, 512, 8, 1024, 1000);
+    let mut plain = toy_hw();
+    plain.overhead.ubatch_tokens = Some(512);
+    let mut oh = plain.clone();
+    oh.overhead.per_token_ms = 1e-3;
+    let w = Workload { batch: 2, prompt_tokens: 2048, gen_tokens: 3, ..Workload::default() };
+    let (m0, m1) = (CostModel::new(&plain, &w).unwrap(), CostModel::new(&oh, &w).unwrap());
+    // Prefill: 2 sequences × 2048 tokens × 1e-3 = 4.096 ms, in 4 micro-batches or one.
+    let pre = m1.step_ms(&a, false, 2048) - m0.step_ms(&a, false, 2048);
+    assert!((pre - 4.096).abs() < 1e-9, "{pre}");
+    // A decode step: 2 new tokens, 0.002 ms; three of them 0.006 ms, 10 layers or 1.
+    let dec = m1.step_ms(&a, true, 2048) - m0.step_ms(&a, true, 2048);
+    assert!((dec - 0.002).abs() < 1e-12, "{dec}");
+    let total = m1.metrics(&a).latency_ms.total - m0.metrics(&a).latency_ms.total;
+    assert!((total - (4.096 + 0.006)).abs() < 1e-9, "{total}");
+}

@@ -35,9 +35,10 @@ pub struct CalibrateArgs {
     #[arg(long)]
     pub engine_out: Option<PathBuf>,
     /// Terms to fit: full (11: compute and bandwidth efficiency per operator class, per-step,
-    /// per-layer and per-MoE-layer overheads), extended (16: also per token and layer, per
-    /// attention pair and layer, the extra per-step and per-layer cost of a prefill step, and
-    /// per matrix-vector output row of small-batch decode; for engines like llama.cpp) or compact (5: one compute and one bandwidth efficiency,
+    /// per-layer and per-MoE-layer overheads), extended (17: also per token and layer, per
+    /// attention pair and layer, the extra per-step and per-layer cost of a prefill step, per
+    /// matrix-vector output row of small-batch decode, and per token of a step; for engines like
+    /// llama.cpp) or compact (5: one compute and one bandwidth efficiency,
     /// three overheads). Terms not fitted keep the --hardware file's values.
     #[arg(long, default_value = "full")]
     pub terms: String,

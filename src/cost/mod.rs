@@ -335,7 +335,7 @@ impl CostModel {
         let (ps, pl) = if prefill { (oh.prefill_step_ms, oh.prefill_layer_ms) } else { (0.0, 0.0) };
         let (rows_layer, rows_step) = gemv_rows(arch, b * t);
         (
-            oh.per_step_ms + ps + rows_step * oh.per_gemv_row_ms,
+            oh.per_step_ms + ps + rows_step * oh.per_gemv_row_ms + b * t * oh.per_token_ms,
             oh.layer_ms(arch)
                 + pl
                 + b * (t * oh.per_token_layer_ms + pairs * oh.per_attention_pair_ms)

@@ -1,7 +1,8 @@
 //! The latency-model terms of a device that `colaw calibrate` fits: per operator class a
 //! compute and a bandwidth efficiency (in (0, 1]) and the overheads (ms): per step, per
 //! layer, per MoE layer, per token and layer, per attention pair and layer, the extra
-//! per step and per layer of a prefill step, and per matrix-vector output row. Called "efficiency terms" to keep them apart from law terms
+//! per step and per layer of a prefill step, per matrix-vector output row, and per token of a
+//! step. Called "efficiency terms" to keep them apart from law terms
 //! and objective terms.
 
 use super::{ClassEfficiency, Hardware, OpClass};
@@ -20,6 +21,7 @@ pub(crate) const PER_ATTENTION_PAIR: usize = 12;
 pub(crate) const PREFILL_STEP: usize = 13;
 pub(crate) const PREFILL_LAYER: usize = 14;
 pub(crate) const PER_GEMV_ROW: usize = 15;
+pub(crate) const PER_TOKEN: usize = 16;
 
 /// Names of the terms, in vector order (also the columns of the samples CSV).
 pub const TERM_NAMES: [&str; N_TERMS] = [
@@ -39,6 +41,7 @@ pub const TERM_NAMES: [&str; N_TERMS] = [
     "prefill_step_ms",
     "prefill_layer_ms",
     "per_gemv_row_ms",
+    "per_token_ms",
 ];
 
 /// A device's latency-model terms: per operator class a compute and a bandwidth

@@ -10,8 +10,8 @@ mod latency_samples;
 
 pub use efficiency::{EfficiencyTerms, N_TERMS as N_EFFICIENCY_TERMS, TERM_NAMES as EFFICIENCY_TERM_NAMES};
 pub(crate) use efficiency::{
-    N_EFF, PER_ATTENTION_PAIR, PER_GEMV_ROW, PER_LAYER, PER_MOE_LAYER, PER_STEP, PER_TOKEN_LAYER, PREFILL_LAYER,
-    PREFILL_STEP,
+    N_EFF, PER_ATTENTION_PAIR, PER_GEMV_ROW, PER_LAYER, PER_MOE_LAYER, PER_STEP, PER_TOKEN, PER_TOKEN_LAYER,
+    PREFILL_LAYER, PREFILL_STEP,
 };
 pub use latency_samples::{
     latency_samples_from_bytes, read_latency_samples, read_latency_samples_devices, write_latency_samples,
@@ -161,7 +161,7 @@ impl Efficiency {
 }
 
 /// Number of overheads in [`Overhead`].
-pub const N_OVERHEADS: usize = 8;
+pub const N_OVERHEADS: usize = 9;
 
 /// Steps of at most this many tokens (batch × new tokens) run their matrix products as
 /// matrix-vector kernels, which pay [`Overhead::per_gemv_row_ms`]: llama.cpp's
@@ -206,6 +206,11 @@ pub struct Overhead {
     /// block: Q, K, V, O, gate, up, down of every block, and the vocabulary of the LM head, ms.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub per_gemv_row_ms: f64,
+    /// Added per new token of a step (× batch), once per step, not per block: host-side
+    /// work on the batch (llama.cpp: splitting it into micro-batches, positions, the
+    /// attention mask, copying the inputs), ms.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub per_token_ms: f64,
     /// Prefill runs as micro-batches of at most this many tokens (llama.cpp's `n_ubatch`,
     /// 512 by default): each micro-batch is a forward step of its own, re-reads the weights
     /// and pays the per-step and per-layer overheads. Absent: the prompt is one step.
@@ -240,6 +245,7 @@ impl Overhead {
             ("prefill_step_ms", &mut self.prefill_step_ms),
             ("prefill_layer_ms", &mut self.prefill_layer_ms),
             ("per_gemv_row_ms", &mut self.per_gemv_row_ms),
+            ("per_token_ms", &mut self.per_token_ms),
         ]
     }
 
