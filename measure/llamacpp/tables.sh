@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Regenerate docs/llamacpp-calibration.md from the committed llama.cpp data.
 #
-# Usage: measure/llamacpp/tables.sh COLAW_BINARY      (from the repository root; ~1 min)
+# Usage: measure/llamacpp/tables.sh COLAW_BINARY      (from the repository root; seconds)
 # Runs calibrate.py (colaw calibrate per format, 5-fold CV by architecture, plus prefill-only
-# and decode-only fits) on the H200 CUDA data and on the 2-core CPU data (its median and, since
-# other jobs on that shared VM only ever add time, its fastest repetition). The profiles it fits
+# and decode-only fits) on the H200 CUDA data, on the 2-core CPU data taken with the machine
+# otherwise idle, and on the earlier CPU data taken under load (its median and, since other jobs
+# only ever add time, its fastest repetition), and the CPU's thread
+# scaling (measure/llamacpp/threads.py: the same designs at 1 and 2 threads). The profiles it fits
 # go to measure/llamacpp/target/profiles/; the shipped ones under models/hardware/ were
 # written by the same commands.
 set -euo pipefail
@@ -25,11 +27,17 @@ doc=docs/llamacpp-calibration.md
     echo
     python3 measure/llamacpp/calibrate.py --colaw "$colaw" --csv $d/h200_cuda.csv --hardware nvidia-h200-sxm \
         --out-dir $out --prefix h200 --per-phase --title "llama.cpp (CUDA) on one H200"
+    python3 measure/llamacpp/calibrate.py --colaw "$colaw" --csv $d/cpu_xeon_2core_vm_threads_t2.csv --hardware cpu-xeon-2core-vm \
+        --out-dir $out --prefix cpu-quiet --per-phase --title "llama.cpp (CPU, 2 threads) on the 2-vCPU Xeon VM, otherwise idle"
+    echo
     python3 measure/llamacpp/calibrate.py --colaw "$colaw" --csv $d/cpu_xeon_2core_vm.csv --hardware cpu-xeon-2core-vm \
-        --out-dir $out --prefix cpu --per-phase --title "llama.cpp (CPU, 2 threads) on the shared 2-vCPU Xeon VM: median"
+        --out-dir $out --prefix cpu --per-phase --title "llama.cpp (CPU, 2 threads) on the shared 2-vCPU Xeon VM under load: median"
     echo
     python3 measure/llamacpp/calibrate.py --colaw "$colaw" --csv $d/cpu_xeon_2core_vm.csv --hardware cpu-xeon-2core-vm \
         --out-dir $out --prefix cpu-min --per-phase --latency-column latency_min_ms \
-        --title "llama.cpp (CPU, 2 threads) on the shared 2-vCPU Xeon VM: fastest repetition (contention only adds time)"
+        --title "llama.cpp (CPU, 2 threads) on the shared 2-vCPU Xeon VM under load: fastest repetition (contention only adds time)"
+    echo
+    python3 measure/llamacpp/threads.py $d/cpu_xeon_2core_vm_threads_t1.csv $d/cpu_xeon_2core_vm_threads_t2.csv \
+        --title "llama.cpp (CPU): 1 thread against 2 on the 2-vCPU Xeon VM, otherwise idle"
 } > "$doc"
 echo "wrote $doc"
