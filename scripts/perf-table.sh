@@ -19,7 +19,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : 
 # field of the JSON on stdin
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 # peak RSS in MB of a command (GNU time)
-rss_mb() { /usr/bin/time -f %M -o "$tmp/rss" "$@" > /dev/null; awk '{ printf "%.0f", $1 / 1024 }' "$tmp/rss"; }
+rss_mb() { /usr/bin/time -f %M -o "$tmp/rss" "$@" > /dev/null || true; awk 'END { printf "%.0f", $1 / 1024 }' "$tmp/rss"; }
 # median wall time in seconds of 3 runs of a command
 wall_s() {
   for _ in 1 2 3; do
