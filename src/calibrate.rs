@@ -480,7 +480,8 @@ pub struct Calibration {
     pub cv_predictions: Vec<f64>,
 }
 
-/// Minimum rows to identify the terms.
+/// Minimum rows to identify every term (the extended set); a fit refuses fewer than twice its
+/// set's free terms ([`TermSet::n_free`]).
 pub const MIN_ROWS: usize = 2 * N_TERMS;
 
 /// Calibrate: fit on all rows, cross-validate with `folds` folds grouped by architecture.
