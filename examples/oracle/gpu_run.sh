@@ -59,6 +59,17 @@ loop)
   tar czf "$OUT/journal.tgz" -C "$OUT" journal && rm -rf "$J"
   ;;
 check)
+  # CHECK unset: the choice and the runner-up of the journal's last round (RESUME=DIR with a
+  # journal.tgz from a loop call, or a journal already under $OUT), by examples/oracle/check_designs.py.
+  if [ -n "${RESUME:-}" ] && [ -f "$RESUME/journal.tgz" ]; then tar xzf "$RESUME/journal.tgz" -C "$OUT"; fi
+  if [ -z "${CHECK:-}" ]; then
+    CHECK=$OUT/check.jsonl
+    python3 examples/oracle/check_designs.py "${INSTANCE:-instances/loop/gpu-proxy.toml}" "$OUT/journal" \
+      --colaw "$COLAW" > "$CHECK" || exit 1
+    cat "$CHECK"
+  fi
+  # shellcheck disable=SC2086
+  python3 examples/oracle/train_tiny.py --tokens "${TOKENS:-4e7}" ${CHECK_ARGS:---batch 64 --width-div 4 --depth-div 2} --corpus-only
   # shellcheck disable=SC2086
   timeout "${CHECK_S:-540}" python3 examples/oracle/sweep.py "$CHECK" "$OUT/check.csv" \
     --parallel "${JOBS:-6}" --tokens "${TOKENS:-4e7}" --seeds "${SEEDS:-0,1,2}" -- ${CHECK_ARGS:---batch 64 --width-div 4 --depth-div 2}
