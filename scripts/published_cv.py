@@ -165,63 +165,96 @@ def main():
     lines += ["", "## Few-shot: a device/engine pair not in the fit, then 5 of its measurements", "",
               "The engine's pooled profile fitted without the pair's rows, times a per-phase scale (geometric",
               "mean of measured/predicted over 5 of the pair's rows, 20 seeded draws) predicts the pair's other rows.", "",
-              "| device | engine | rows | decode MAPE (before scale) | decode MAPE (5-shot) | prefill MAPE (5-shot) |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+              "The last column repeats the 5-shot decode / prefill MAPE with this project's own 1,098 llama.cpp",
+              "rows timed on one H200 (`data/measurements/llamacpp/h200_cuda.csv`) added to the fit as one more",
+              "device and source (llama.cpp only).", "",
+              "| device | engine | rows | decode MAPE (before scale) | decode MAPE (5-shot) | prefill MAPE (5-shot) | 5-shot decode / prefill, + H200 rows |", "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    own = own_rows(header)
     for e in engines:
         for d in sorted({r["hardware"] for r in rows if r["engine"] == e}):
             pair = [i for i, r in enumerate(rows, start=2) if r["engine"] == e and r["hardware"] == d]
             rest = [r for i, r in enumerate(rows, start=2) if r["engine"] == e and r["hardware"] != d]
             if len(pair) < 8 or len(rest) < 10:
                 continue
-            eng_out = os.path.join(tmp, f"fs-{e}-{d}.toml")
-            fit_csv = os.path.join(tmp, f"fs-{e}-{d}-fit.csv")
-            with open(fit_csv, "w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=header)
-                w.writeheader()
-                w.writerows(rest)
-            r = subprocess.run([COLAW, "calibrate", fit_csv, "--engine", e, "--terms", "compact", "--engine-out", eng_out],
-                               capture_output=True, text=True)
-            if r.returncode != 0:
+            cells = [few_shot(e, d, rows, pair, rest, header, tmp, tag="")]
+            if e in own:
+                cells.append(few_shot(e, d, rows, pair, rest + own[e], header, tmp, tag="own"))
+            else:
+                cells.append(None)
+            if cells[0] is None:
                 continue
-            # The pooled terms, applied to this device: copy any device's profile to it.
-            prof = tomllib.load(open(eng_out, "rb"))
-            anyd = next(iter(prof["devices"].values()))
-            hw_file = os.path.join(tmp, f"fs-{d}.toml")
-            base = open(os.path.join(ROOT, "models", "hardware", d + ".toml")).read()
-            base = "\n".join(l for l in base.splitlines() if not l.startswith("[efficiency") and not l.startswith("[overhead"))
-            eff, oh = anyd["efficiency"], anyd["overhead"]
-            base += f"\n[efficiency]\ncompute = {eff['gemm']['compute'] if 'gemm' in eff else eff['compute']}\nbandwidth = {eff['gemm']['bandwidth'] if 'gemm' in eff else eff['bandwidth']}\n"
-            base += f"[overhead]\nper_step_ms = {oh.get('per_step_ms', 0.0)}\nper_layer_ms = {oh.get('per_layer_ms', 0.0)}\n"
-            open(hw_file, "w").write(base)
-            pair_csv = os.path.join(tmp, f"fs-{e}-{d}-pair.csv")
-            with open(pair_csv, "w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=header)
-                w.writeheader()
-                w.writerows(rows[i - 2] for i in pair)
-            r = subprocess.run([COLAW, "predict", "--hardware", hw_file, pair_csv], capture_output=True, text=True)
-            if r.returncode != 0:
-                continue
-            pr = list(csv.DictReader(r.stdout.splitlines()))
-            p = [float(x["predicted_ms"]) for x in pr]
-            m = [float(x["latency_ms"]) for x in pr]
-            ph = [x["phase"] for x in pr]
-            rng = random.Random(f"{e}/{d}")
-            res = {"decode": [], "prefill": []}
-            base_dec = mape([p[k] for k in range(len(p)) if ph[k] == "decode"], [m[k] for k in range(len(p)) if ph[k] == "decode"])
-            for _ in range(20):
-                shot = rng.sample(range(len(p)), 5)
-                for phase in res:
-                    s = [k for k in shot if ph[k] == phase]
-                    use = s if s else shot
-                    scale = math.exp(statistics.mean(math.log(m[k] / p[k]) for k in use))
-                    test = [k for k in range(len(p)) if k not in shot and ph[k] == phase]
-                    if test:
-                        res[phase].append(mape([p[k] * scale for k in test], [m[k] for k in test]))
-            f = lambda v: f"{statistics.mean(v):.1f} %" if v else "-"
-            lines.append(f"| {d} | {e} | {len(pair)} | {base_dec:.1f} % | {f(res['decode'])} | {f(res['prefill'])} |")
+            base_dec, dec, pre = cells[0]
+            with_own = f"{cells[1][1]} / {cells[1][2]}" if cells[1] else "-"
+            lines.append(f"| {d} | {e} | {len(pair)} | {base_dec:.1f} % | {dec} | {pre} | {with_own} |")
     if notes:
         lines += ["", "Not fitted: " + "; ".join(notes) + "."]
     open(OUT, "w").write("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def own_rows(header):
+    """This project's own measurements of an engine, as extra rows for the few-shot fits: the
+    1,098 llama.cpp rows timed on one H200 (data/measurements/llamacpp/h200_cuda.csv), as one
+    more device and source. They are never predicted or reported here."""
+    path = os.path.join(ROOT, "data", "measurements", "llamacpp", "h200_cuda.csv")
+    out = []
+    for r in csv.DictReader(open(path, newline="")):
+        o = {c: r.get(c, "") for c in header}
+        o.update(hardware="nvidia-h200-sxm", engine="llama.cpp", source="colaw-h200-llamacpp",
+                 compute_dtype="fp16", metric="latency_ms", value=r["latency_ms"], published_line="")
+        out.append(o)
+    return {"llama.cpp": out}
+
+
+def few_shot(e, d, rows, pair, rest, header, tmp, tag):
+    """(decode MAPE before the scale, decode and prefill MAPE after a 5-shot per-phase scale)
+    of the pair's rows, from the engine's pooled profile fitted on `rest`; None if a step fails."""
+    eng_out = os.path.join(tmp, f"fs-{e}-{d}{tag}.toml")
+    fit_csv = os.path.join(tmp, f"fs-{e}-{d}{tag}-fit.csv")
+    with open(fit_csv, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=header)
+        w.writeheader()
+        w.writerows(rest)
+    r = subprocess.run([COLAW, "calibrate", fit_csv, "--engine", e, "--terms", "compact", "--engine-out", eng_out],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        return None
+    # The pooled terms, applied to this device: copy any device's profile to it.
+    prof = tomllib.load(open(eng_out, "rb"))
+    anyd = next(iter(prof["devices"].values()))
+    hw_file = os.path.join(tmp, f"fs-{d}.toml")
+    base = open(os.path.join(ROOT, "models", "hardware", d + ".toml")).read()
+    base = "\n".join(l for l in base.splitlines() if not l.startswith("[efficiency") and not l.startswith("[overhead"))
+    eff, oh = anyd["efficiency"], anyd["overhead"]
+    base += f"\n[efficiency]\ncompute = {eff['gemm']['compute'] if 'gemm' in eff else eff['compute']}\nbandwidth = {eff['gemm']['bandwidth'] if 'gemm' in eff else eff['bandwidth']}\n"
+    base += f"[overhead]\nper_step_ms = {oh.get('per_step_ms', 0.0)}\nper_layer_ms = {oh.get('per_layer_ms', 0.0)}\n"
+    open(hw_file, "w").write(base)
+    pair_csv = os.path.join(tmp, f"fs-{e}-{d}-pair.csv")
+    with open(pair_csv, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=header)
+        w.writeheader()
+        w.writerows(rows[i - 2] for i in pair)
+    r = subprocess.run([COLAW, "predict", "--hardware", hw_file, pair_csv], capture_output=True, text=True)
+    if r.returncode != 0:
+        return None
+    pr = list(csv.DictReader(r.stdout.splitlines()))
+    p = [float(x["predicted_ms"]) for x in pr]
+    m = [float(x["latency_ms"]) for x in pr]
+    ph = [x["phase"] for x in pr]
+    rng = random.Random(f"{e}/{d}")
+    res = {"decode": [], "prefill": []}
+    base_dec = mape([p[k] for k in range(len(p)) if ph[k] == "decode"], [m[k] for k in range(len(p)) if ph[k] == "decode"])
+    for _ in range(20):
+        shot = rng.sample(range(len(p)), 5)
+        for phase in res:
+            s = [k for k in shot if ph[k] == phase]
+            use = s if s else shot
+            scale = math.exp(statistics.mean(math.log(m[k] / p[k]) for k in use))
+            test = [k for k in range(len(p)) if k not in shot and ph[k] == phase]
+            if test:
+                res[phase].append(mape([p[k] * scale for k in test], [m[k] for k in test]))
+    f = lambda v: f"{statistics.mean(v):.1f} %" if v else "-"
+    return base_dec, f(res["decode"]), f(res["prefill"])
 
 
 if __name__ == "__main__":
