@@ -23,6 +23,19 @@ colaw_find_libclang() {
   } | grep -E '/libclang(-[0-9.]+)?\.so(\.[0-9]+)*$' | head -n 1 || true
 }
 
+# colaw before 8357f35, run as root with `-o /dev/null`, renamed a file over /dev/null; every
+# program's discarded output then piles up in it and cargo's compiler probe (stdin /dev/null)
+# fails with "failed to run `rustc` to learn about target-specific information". Restore it.
+if [ -e /dev/null ] && [ ! -c /dev/null ]; then
+  echo "setup: /dev/null is a plain file, not the null device (an older colaw replaced it); restoring it" >&2
+  if [ "$(id -u)" -eq 0 ] && rm -f /dev/null && mknod -m 666 /dev/null c 1 3; then
+    rm -rf target/.rustc_info.json 2>/dev/null || true
+  else
+    echo "setup: could not restore /dev/null; as root run: rm /dev/null && mknod -m 666 /dev/null c 1 3" >&2
+    exit 1
+  fi
+fi
+
 need=()
 why=()
 if ! command -v cmake >/dev/null 2>&1; then
