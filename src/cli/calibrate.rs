@@ -206,37 +206,38 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
         crate::util::fs::write_atomic(out, eng.to_toml_string().as_bytes())?;
     }
     if let Some(p) = &a.predictions {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record([
-            "line",
-            "device",
-            "source",
-            "arch",
-            "phase",
-            "batch",
-            "tokens",
-            "measured_ms",
-            "uncalibrated_ms",
-            "calibrated_ms",
-            "cv_ms",
-        ])?;
         let prior = crate::hardware::EfficiencyTerms::from_hardware(&base);
-        for (((c, r), d), cv) in cal_rows.iter().zip(&rows).zip(&devices).zip(&cal.cv_predictions) {
+        crate::util::fs::write_csv_atomic(p, |w| {
             w.write_record([
-                r.line.to_string(),
-                device_key(d),
-                r.source.clone().unwrap_or_default(),
-                c.arch_key.clone(),
-                r.phase.name().to_string(),
-                r.batch.to_string(),
-                r.tokens.to_string(),
-                format!("{:.6}", c.measured_ms),
-                format!("{:.6}", predict(c, &prior)),
-                format!("{:.6}", predict(c, &cal.terms)),
-                format!("{cv:.6}"),
+                "line",
+                "device",
+                "source",
+                "arch",
+                "phase",
+                "batch",
+                "tokens",
+                "measured_ms",
+                "uncalibrated_ms",
+                "calibrated_ms",
+                "cv_ms",
             ])?;
-        }
-        crate::util::fs::write_atomic(p, &w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
+            for (((c, r), d), cv) in cal_rows.iter().zip(&rows).zip(&devices).zip(&cal.cv_predictions) {
+                w.write_record([
+                    r.line.to_string(),
+                    device_key(d),
+                    r.source.clone().unwrap_or_default(),
+                    c.arch_key.clone(),
+                    r.phase.name().to_string(),
+                    r.batch.to_string(),
+                    r.tokens.to_string(),
+                    format!("{:.6}", c.measured_ms),
+                    format!("{:.6}", predict(c, &prior)),
+                    format!("{:.6}", predict(c, &cal.terms)),
+                    format!("{cv:.6}"),
+                ])?;
+            }
+            Ok(())
+        })?;
     }
 
     let mut boot = serde_json::Value::Null;

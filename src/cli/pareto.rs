@@ -138,68 +138,69 @@ pub fn run(a: ParetoArgs) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
         let csv_path = dir.join("front.csv");
         // Built in memory and written atomically (a kill leaves no half-written front).
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record([
-            "metric",
-            "epsilon",
-            "objective",
-            "loss",
-            "loss_p05",
-            "loss_p95",
-            "label",
-            "layers",
-            "hidden",
-            "heads",
-            "kv_heads",
-            "head_dim",
-            "ffn",
-            "experts",
-            "active_experts",
-            "vocab",
-            "weight_dtype",
-            "kv_dtype",
-            "prefill_ms",
-            "decode_ms",
-            "tpot_ms",
-            "total_ms",
-            "memory_bytes",
-            "params",
-            "active_params",
-            "solver",
-        ])?;
         let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
-        for p in &front {
-            let r = &p.arch;
+        crate::util::fs::write_csv_atomic(&csv_path, |w| {
             w.write_record([
-                p.metric.to_string(),
-                p.epsilon.to_string(),
-                p.objective.to_string(),
-                p.loss.to_string(),
-                opt(p.loss_p05),
-                opt(p.loss_p95),
-                p.label.clone(),
-                r.layers.to_string(),
-                r.hidden.to_string(),
-                r.heads.to_string(),
-                r.kv_heads.to_string(),
-                r.head_dim.to_string(),
-                r.ffn.to_string(),
-                r.experts.to_string(),
-                r.active_experts.to_string(),
-                r.vocab.to_string(),
-                p.weight_dtype.clone(),
-                p.kv_dtype.clone(),
-                p.latency_ms.prefill.to_string(),
-                p.latency_ms.decode.to_string(),
-                p.latency_ms.tpot.to_string(),
-                p.latency_ms.total.to_string(),
-                p.memory_bytes.total.to_string(),
-                p.params.total.to_string(),
-                p.params.active.to_string(),
-                p.solver.clone(),
+                "metric",
+                "epsilon",
+                "objective",
+                "loss",
+                "loss_p05",
+                "loss_p95",
+                "label",
+                "layers",
+                "hidden",
+                "heads",
+                "kv_heads",
+                "head_dim",
+                "ffn",
+                "experts",
+                "active_experts",
+                "vocab",
+                "weight_dtype",
+                "kv_dtype",
+                "prefill_ms",
+                "decode_ms",
+                "tpot_ms",
+                "total_ms",
+                "memory_bytes",
+                "params",
+                "active_params",
+                "solver",
             ])?;
-        }
-        crate::util::fs::write_atomic(&csv_path, &w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
+            for p in &front {
+                let r = &p.arch;
+                w.write_record([
+                    p.metric.to_string(),
+                    p.epsilon.to_string(),
+                    p.objective.to_string(),
+                    p.loss.to_string(),
+                    opt(p.loss_p05),
+                    opt(p.loss_p95),
+                    p.label.clone(),
+                    r.layers.to_string(),
+                    r.hidden.to_string(),
+                    r.heads.to_string(),
+                    r.kv_heads.to_string(),
+                    r.head_dim.to_string(),
+                    r.ffn.to_string(),
+                    r.experts.to_string(),
+                    r.active_experts.to_string(),
+                    r.vocab.to_string(),
+                    p.weight_dtype.clone(),
+                    p.kv_dtype.clone(),
+                    p.latency_ms.prefill.to_string(),
+                    p.latency_ms.decode.to_string(),
+                    p.latency_ms.tpot.to_string(),
+                    p.latency_ms.total.to_string(),
+                    p.memory_bytes.total.to_string(),
+                    p.params.total.to_string(),
+                    p.params.active.to_string(),
+                    p.solver.clone(),
+                ])?;
+            }
+            Ok(())
+        })?;
         files.push(csv_path);
         if !front.is_empty() {
             let scale = if metric == BudgetMetric::MemoryBytes { 1e-9 } else { 1.0 };

@@ -16,22 +16,20 @@ const DEVICE_SEPARATOR: &str = " | ";
 /// Write latency-calibration samples (values to 10 significant digits) of the calibration
 /// on `devices` (device names, [`super::Hardware::device_name`]).
 pub fn write_latency_samples(path: &Path, samples: &[EfficiencyTerms], devices: &[String]) -> Result<()> {
-    let file = path.display().to_string();
-    let err = |e: csv::Error| Error::Parse { origin: Origin::file(&file), message: e.to_string() };
-    let mut w = csv::Writer::from_writer(Vec::new());
     let mut head = vec!["sample".to_string()];
     head.extend(TERM_NAMES.iter().map(|s| s.to_string()));
     head.push("hardware".into());
-    w.write_record(&head).map_err(err)?;
     let device = devices.join(DEVICE_SEPARATOR);
-    for (i, t) in samples.iter().enumerate() {
-        let mut rec = vec![i.to_string()];
-        rec.extend(t.values.iter().map(|v| format!("{v:.9e}")));
-        rec.push(device.clone());
-        w.write_record(&rec).map_err(err)?;
-    }
-    let bytes = w.into_inner().map_err(|e| Error::Parse { origin: Origin::file(&file), message: e.to_string() })?;
-    crate::util::fs::write_atomic(path, &bytes)
+    crate::util::fs::write_csv_atomic(path, |w| {
+        w.write_record(&head)?;
+        for (i, t) in samples.iter().enumerate() {
+            let mut rec = vec![i.to_string()];
+            rec.extend(t.values.iter().map(|v| format!("{v:.9e}")));
+            rec.push(device.clone());
+            w.write_record(&rec)?;
+        }
+        Ok(())
+    })
 }
 
 /// Read latency-calibration samples written by `colaw calibrate --samples`; every

@@ -323,12 +323,13 @@ impl<'a> OuterLoop<'a> {
         // intervals put point values outside their own 95 % intervals (12 real rows, L_inf
         // 1.04 against [3.72, 4.83]). It stays in fit.toml as `least_squares`.
         let mode = map.as_ref().map(|m| to_values(model.kinds(), &m.theta)).filter(|v| v.iter().all(|x| x.is_finite()));
-        let point_values = mode.clone().unwrap_or_else(|| fit.values.clone());
+        let from_mode = mode.is_some();
+        let point_values = mode.unwrap_or_else(|| fit.values.clone());
         let mut fitted = law.with_values(&point_values);
         let mut t = toml::Table::new();
         t.insert("method".into(), "colaw loop: Huber on log loss, LSE form, argmin L-BFGS, warm start".into());
-        t.insert("point".into(), if mode.is_some() { "posterior mode (MAP)" } else { "least squares (Huber)" }.into());
-        if mode.is_some() {
+        t.insert("point".into(), if from_mode { "posterior mode (MAP)" } else { "least squares (Huber)" }.into());
+        if from_mode {
             let ls: toml::Table =
                 b.names.iter().cloned().zip(fit.values.iter().map(|&v| toml::Value::from(v))).collect();
             t.insert("least_squares".into(), ls.into());
