@@ -6,6 +6,7 @@
 # The first run (2026-11-25) used the defaults below; the second (2026-12-01):
 #   INSTANCE=instances/loop/gpu-proxy-dense.toml ORACLE_ARGS="--tokens 1.6e7 --batch 64 --repeats 2
 #   --width-div 4 --depth-div 2" LOOP_ARGS="--uncertainty laplace --prior-rel-sd 1" INIT=12 JOBS=12
+#   for the initial designs, then JOBS=6 PER_ROUND=6 CALL_S=400 for the rounds (docs/loop.md).
 set -u
 OUT=${OUT:-/tmp/colaw-gpu}
 COLAW=${COLAW:-$PWD/.devbin/colaw}
