@@ -46,6 +46,7 @@ FORMAT = {
     ("llama.cpp", "Q6_K"): "Q6_K",
     ("llama.cpp", "Q8_0"): "Q8_0",
     ("llama.cpp", "F16"): "F16",
+    ("llama.cpp", "Q4_0"): "Q4_0",
     ("mlc-llm", "q4f16_1"): "q4f16_1",
     ("mlc-llm", "q4f16_1?"): "q4f16_1",
     ("mlc-llm", "q0f16"): "fp16",
