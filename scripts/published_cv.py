@@ -15,8 +15,9 @@ A held-out row is predicted by its (device, engine) profile when one could be fi
 source, else by the engine's pooled profile. Reported per (device, engine, phase): rows, sources,
 MAPE and Spearman of the uncalibrated datasheet roofline and of the held-out predictions, and
 median predicted/measured. Few-shot: for each (device, engine) pair, the pooled profile fitted
-without that pair, scaled per phase by the geometric mean ratio of 5 of the pair's rows (seeded
-draws, 20 repeats), predicts the pair's other rows.
+without that pair, scaled per phase by the geometric mean ratio of that phase's shots among 5 of
+the pair's rows (3 decode + 2 prefill where it has both; seeded draws, 20 repeats), predicts the
+pair's other rows.
 """
 import csv
 import json
@@ -96,6 +97,9 @@ HISTORY = [
     "(with the H200 rows 10.8 / 25.0 -> 16.0 / 38.5 %); the pair now also holds Q4_0 / Q8_0 rows of a 3 B and a 7 B",
     "model, and why 5 shots of it transfer less well was not examined. The AGX Orin llama.cpp disagreement",
     "(data/measurements/published/README.md) is untouched: no further Orin llama-bench source was found.",
+    "Then the shots were drawn per phase (3 decode + 2 prefill; before, 5 from all rows, so a draw without a",
+    "decode row scaled decode by the prefill ratio): RTX 4090 5-shot decode 36.1 -> 30.0 %, with the H200 rows",
+    "16.0 -> 11.7 %; prefill 34.4 -> 32.9 % (24.4 % with the H200 rows).",
 ]
 
 
@@ -186,7 +190,9 @@ def main():
     # Few-shot: pooled profile without the pair, per-phase scale from 5 of its rows.
     lines += ["", "## Few-shot: a device/engine pair not in the fit, then 5 of its measurements", "",
               "The engine's pooled profile fitted without the pair's rows, times a per-phase scale (geometric",
-              "mean of measured/predicted over 5 of the pair's rows, 20 seeded draws) predicts the pair's other rows.", "",
+              "mean of measured/predicted over that phase's shots) predicts the pair's other rows. The 5 shots are",
+              "3 decode and 2 prefill rows where the pair has both phases (as someone timing a new device would",
+              "time both), fewer decode shots where that would leave no decode row to predict; 20 seeded draws.", "",
               "The last column repeats the 5-shot decode / prefill MAPE with this project's own 1,098 llama.cpp",
               "rows timed on one H200 (`data/measurements/llamacpp/h200_cuda.csv`) added to the fit as one more",
               "device and source (llama.cpp only).", "",
@@ -267,8 +273,15 @@ def few_shot(e, d, rows, pair, rest, header, tmp, tag):
     rng = random.Random(f"{e}/{d}")
     res = {"decode": [], "prefill": []}
     base_dec = mape([p[k] for k in range(len(p)) if ph[k] == "decode"], [m[k] for k in range(len(p)) if ph[k] == "decode"])
+    # Five measurements of the new pair, both phases where it has both (3 decode, 2 prefill;
+    # fewer decode shots where that would leave no decode row to predict):
+    # the scale of a phase comes from that phase's shots only.
+    by_phase = {q: [k for k in range(len(p)) if ph[k] == q] for q in res}
+    # (at least one decode row is left to predict)
+    n_dec = min(3 if by_phase["prefill"] else 5, max(1, len(by_phase["decode"]) - 1))
+    n_pre = min(5 - n_dec, len(by_phase["prefill"]))
     for _ in range(20):
-        shot = rng.sample(range(len(p)), 5)
+        shot = rng.sample(by_phase["decode"], n_dec) + rng.sample(by_phase["prefill"], n_pre)
         for phase in res:
             s = [k for k in shot if ph[k] == phase]
             use = s if s else shot
