@@ -97,12 +97,12 @@ def test_evaluate_many_defaults_hf_names_and_row_errors():
 
 def test_predict_equals_the_cli(tmp_path):
     import subprocess
-    from conftest import ROOT
+    from conftest import CLI
 
     rows = pd.read_csv("data/measurements/h100_latency.csv").iloc[::40].reset_index(drop=True)
     out = colaw.predict(rows, "nvidia-h100-sxm")
     rows.to_csv(tmp_path / "m.csv", index=False)
-    cli = subprocess.run([str(ROOT / "target/release/colaw"), "predict", "--hardware", "nvidia-h100-sxm",
+    cli = subprocess.run([str(CLI), "predict", "--hardware", "nvidia-h100-sxm",
                           str(tmp_path / "m.csv")], capture_output=True, text=True, check=True).stdout
     expected = pd.read_csv(__import__("io").StringIO(cli))["predicted_ms"]
     assert len(out) == len(rows) > 10
