@@ -617,8 +617,11 @@ def run_loop(
     architecture fields, storage types and ``key``); an exception or a non-positive value is
     a failed call (retried ``retries`` times, recorded in the journal). ``data`` is the CSV
     of initial observations; when it does not exist, ``init`` designs are measured first.
-    The journal folder makes the loop resumable. Returns the report (``choice``,
-    ``confidence``, ``stop``, ``rounds``, ``calls`` …).
+    The journal folder makes the loop resumable. With ``jobs`` > 1 the oracle is called
+    from that many threads at once (a round's designs, or the initial ones, in waves of
+    ``jobs``): the GIL is released around the loop and taken only for each call, so an
+    oracle that waits on a training process or a GPU overlaps with the others. Returns
+    the report (``choice``, ``confidence``, ``stop``, ``rounds``, ``calls`` …).
     """
     kind, text = _instance(instance)
 

@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 import tomllib
 
 import numpy as np
@@ -251,3 +252,27 @@ def test_loop_with_a_python_oracle_equals_the_synthetic_oracle(tmp_path, colaw_c
     assert py["choice"]["key"] == cli["choice"]["key"]
     assert py["calls"] == cli["calls"] == len(calls)
     assert open(tmp_path / "py.csv").read().splitlines()[1:] == open(tmp_path / "cli.csv").read().splitlines()[1:]
+
+
+def test_oracle_jobs_run_concurrently(tmp_path):
+    # jobs=2: the loop calls the oracle from two worker threads at once (the GIL is released
+    # around the loop and re-taken per call), so an oracle that waits (a training run, a
+    # subprocess, here a sleep) overlaps with the other; 12 initial designs take 6 waves.
+    spans = []
+    lock = threading.Lock()
+
+    def oracle(design):
+        t0 = time.perf_counter()
+        time.sleep(0.1)
+        with lock:
+            spans.append((t0, time.perf_counter(), threading.get_ident()))
+        arch = {k: design[k] for k in ("layers", "hidden", "heads", "kv_heads", "head_dim", "ffn", "experts",
+                                       "active_experts", "vocab", "qkv_bias")}
+        arch["tied_embeddings"] = design["tied"]
+        return colaw.evaluate(arch, "jetson-orin-nx-16gb")["loss"]
+
+    colaw.run_loop(INSTANCE, oracle, data=tmp_path / "d.csv", journal=tmp_path / "j", init=12, rounds=0, jobs=2,
+                   samples=20, starts=10)
+    assert len(spans) >= 12 and len({t for _, _, t in spans}) == 2
+    overlapping = sum(1 for i, a in enumerate(spans) for b in spans[i + 1:] if a[0] < b[1] and b[0] < a[1])
+    assert overlapping >= 5
