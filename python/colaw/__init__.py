@@ -389,7 +389,9 @@ class Result:
         for a dense design, Mixtral for a mixture of experts (tied embeddings, GQA, head_dim,
         vocabulary and RoPE settings included). With ``dir``, writes ``dir/config.json``, which
         ``transformers.AutoConfig.from_pretrained(dir)`` loads and ``colaw params`` counts as
-        the design. Returns the config dict.
+        the design. Returns the config dict. A mixture of experts with Q/K/V biases raises
+        :class:`ColawError`: no transformers family holds it with the same parameter count
+        (Mixtral has no attention biases; Qwen2-MoE always adds a shared expert and its gate).
         """
         if not 1 <= rank <= len(self._configs):
             raise ColawError(f"rank {rank}: the solve returned {len(self._configs)} design(s) ({self.message})")
