@@ -31,6 +31,7 @@ if [ -z "$py" ]; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-venv >&2
         python3 -m venv .venv
       fi
+      echo "setup: the system Python refuses pip installs (or has no pip); the package goes into .venv (use .venv/bin/python -c \"import colaw\")" >&2
     fi
     py="$PWD/.venv/bin/python"
   else

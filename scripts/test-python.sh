@@ -11,7 +11,9 @@ export MPLBACKEND=Agg
 # The llama.cpp harness's tests that need no engine (GGUF files read back, parameter counts
 # against `colaw params`, bad input, resumable CSV); its end-to-end test says it is skipped
 # unless measure/llamacpp/setup.sh has built llama.cpp.
-COLAW="$PWD/target/release/colaw" "$COLAW_PYTHON" measure/llamacpp/test_gguf.py
+target="${CARGO_TARGET_DIR:-target}"
+[[ "$target" = /* ]] || target="$PWD/$target"
+COLAW="$target/release/colaw" "$COLAW_PYTHON" measure/llamacpp/test_gguf.py
 for ex in examples/python/*.py; do
   out=$(mktemp -d)
   echo "example: $ex"

@@ -389,7 +389,9 @@ class Result:
         for a dense design, Mixtral for a mixture of experts (tied embeddings, GQA, head_dim,
         vocabulary and RoPE settings included). With ``dir``, writes ``dir/config.json``, which
         ``transformers.AutoConfig.from_pretrained(dir)`` loads and ``colaw params`` counts as
-        the design. Returns the config dict.
+        the design. Returns the config dict. A mixture of experts with Q/K/V biases raises
+        :class:`ColawError`: no transformers family holds it with the same parameter count
+        (Mixtral has no attention biases; Qwen2-MoE always adds a shared expert and its gate).
         """
         if not 1 <= rank <= len(self._configs):
             raise ColawError(f"rank {rank}: the solve returned {len(self._configs)} design(s) ({self.message})")
@@ -617,8 +619,11 @@ def run_loop(
     architecture fields, storage types and ``key``); an exception or a non-positive value is
     a failed call (retried ``retries`` times, recorded in the journal). ``data`` is the CSV
     of initial observations; when it does not exist, ``init`` designs are measured first.
-    The journal folder makes the loop resumable. Returns the report (``choice``,
-    ``confidence``, ``stop``, ``rounds``, ``calls`` …).
+    The journal folder makes the loop resumable. With ``jobs`` > 1 the oracle is called
+    from that many threads at once (a round's designs, or the initial ones, in waves of
+    ``jobs``): the GIL is released around the loop and taken only for each call, so an
+    oracle that waits on a training process or a GPU overlaps with the others. Returns
+    the report (``choice``, ``confidence``, ``stop``, ``rounds``, ``calls`` …).
     """
     kind, text = _instance(instance)
 

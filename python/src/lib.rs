@@ -330,18 +330,21 @@ fn solve_json(
 #[pyfunction]
 #[pyo3(signature = (arch, is_json, weight_dtype="bf16", max_tokens=0, rope_theta=None))]
 fn hf_config_json(
+    py: Python<'_>,
     arch: &str,
     is_json: bool,
     weight_dtype: &str,
     max_tokens: u64,
     rope_theta: Option<f64>,
 ) -> PyResult<String> {
-    let a = arch_of(arch, is_json).map_err(err)?;
-    let mut o = HfOptions::for_design(weight_dtype, max_tokens);
-    if let Some(t) = rope_theta {
-        o.rope_theta = t;
-    }
-    json(&to_hf_config(&a, &o).map_err(err)?)
+    py.detach(|| {
+        let a = arch_of(arch, is_json).map_err(err)?;
+        let mut o = HfOptions::for_design(weight_dtype, max_tokens);
+        if let Some(t) = rope_theta {
+            o.rope_theta = t;
+        }
+        json(&to_hf_config(&a, &o).map_err(err)?)
+    })
 }
 
 /// `colaw region`: JSON of the region (every design's statistics and the summary indices).

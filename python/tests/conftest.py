@@ -1,5 +1,6 @@
 """Shared fixtures: the repository root (tests run from anywhere) and the CLI binary that the
-Rust build left in target/release, for cross-checks against the command line."""
+Rust build left in target/release (or $CARGO_TARGET_DIR/release), for cross-checks against
+the command line."""
 
 import json
 import os
@@ -9,6 +10,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# cargo's target folder: $CARGO_TARGET_DIR when set (relative to the root, as cargo reads it), else target/.
+TARGET = ROOT / os.environ.get("CARGO_TARGET_DIR", "target")
+CLI = TARGET / "release" / "colaw"
 
 
 @pytest.fixture(autouse=True)
@@ -19,8 +23,8 @@ def _in_repo_root(monkeypatch):
 
 @pytest.fixture(scope="session")
 def colaw_cli():
-    """Run `colaw ARGS` (target/release/colaw) and parse its JSON."""
-    exe = ROOT / "target" / "release" / "colaw"
+    """Run `colaw ARGS` (the release binary, built when missing) and parse its JSON."""
+    exe = CLI
     if not exe.exists():
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
 
