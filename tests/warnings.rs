@@ -117,6 +117,42 @@ fn outside_fitted_range_fires_beyond_the_law_files_range() {
     assert!(!codes(&s.warnings).contains(&OUTSIDE_FITTED_RANGE), "{:?}", s.warnings);
 }
 
+/// Issue 18's case: `region` from a law fitted on a few small models gave a high P(optimal)
+/// to a design far outside them without a word. The recommended designs of the paper
+/// instance's region are named when the law's range stops at 8 layers and hidden 1024, and
+/// not with the shipped paper law's range (the whole Table 5 space).
+#[test]
+fn region_names_recommended_designs_outside_the_fitted_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let paper = std::fs::read_to_string(root.join("models/laws/paper.toml")).unwrap();
+    let narrow =
+        paper.replace("layers = [4, 32]", "layers = [4, 8]").replace("hidden = [768, 3072]", "hidden = [768, 1024]");
+    assert_ne!(narrow, paper);
+    std::fs::write(dir.path().join("narrow.toml"), &narrow).unwrap();
+    let inst = std::fs::read_to_string(root.join("instances/paper/table5-jetson-orin-nx-16gb-embodied.toml")).unwrap();
+    let samples = root.join("instances/bench/robust/robust-s2026-00000-law-samples.csv");
+    let run = |law: &str| {
+        let p = dir.path().join(format!("inst-{law}"));
+        std::fs::write(&p, inst.replace("name = \"paper\"", &format!("name = '{law}'"))).unwrap();
+        let out = dir.path().join(format!("out-{law}"));
+        let args = ["region", p.to_str().unwrap(), "--samples", samples.to_str().unwrap(), "--budget-grid", "0"];
+        colaw_json(&[&args[..], &["--out", out.to_str().unwrap()]].concat())
+    };
+    let v = run("narrow.toml");
+    let ws: Vec<&str> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] == OUTSIDE_FITTED_RANGE)
+        .map(|w| w["message"].as_str().unwrap())
+        .collect();
+    assert!(ws.iter().any(|m| m.contains("recommended design") && m.contains("(4 to 8)")), "no layers warning: {ws:?}");
+    assert!(ws.iter().any(|m| m.contains("(768 to 1024)")), "no hidden warning: {ws:?}");
+    let v = run("paper");
+    assert!(!json_codes(&v).contains(&OUTSIDE_FITTED_RANGE.to_string()), "{v}");
+}
+
 #[test]
 fn fit_records_the_range_of_its_rows() {
     // Chinchilla on three rows of (N, D): the written law file's range is their min/max.

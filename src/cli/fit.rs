@@ -4,7 +4,7 @@
 use super::output::print_json;
 use crate::law::bootstrap::{bootstrap, write_samples, Bootstrap, BootstrapOptions};
 use crate::law::fit::{to_theta, FitModel, FitOptions, LseModel, Starts};
-use crate::law::noise::fit_seed_weighted;
+use crate::law::noise::fit_seed_weighted_with_progress;
 use crate::law::posterior::{posterior, MapPoint, PosteriorMethod, PosteriorOptions};
 use crate::law::{load_law, read_observations, ColumnMap, LossLaw, PowerLaw};
 use crate::util::provenance::Provenance;
@@ -204,8 +204,18 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
     };
     // Rows with `loss_sd` (repeated seeds) are weighted by their noise (`law::noise`).
     let refit_starts = opts.starts.clone();
-    let (fitter, fit, seed_floor) =
-        fit_seed_weighted(&model, &obs, opts, &to_theta(model.kinds(), &law.values), refit_starts)?;
+    let bar = super::progress::bar(0, "fit", "starts");
+    let fitted = fit_seed_weighted_with_progress(
+        &model,
+        &obs,
+        opts,
+        &to_theta(model.kinds(), &law.values),
+        refit_starts,
+        &|n| bar.set_length(n as u64),
+        &|| bar.inc(1),
+    );
+    bar.finish_and_clear();
+    let (fitter, fit, seed_floor) = fitted?;
     let mut map: Option<MapPoint> = None;
     let posterior_boot: Option<Bootstrap> = match method {
         Some(_) => {

@@ -135,8 +135,31 @@ pub fn fit_seed_weighted<'a, M: FitModel>(
     start: &[f64],
     refit_starts: Starts,
 ) -> Result<(Fitter<'a, M>, Fit, Option<f64>)> {
+    fit_seed_weighted_with_progress(model, obs, opts, start, refit_starts, &|_| {}, &|| {})
+}
+
+/// [`fit_seed_weighted`] for a progress display: `starts_total(n)` is called before each
+/// fit with its number of local fits (the first fit's, then, with `loss_sd` rows, the
+/// refit's added), and `start_done()` after each local fit (from several threads).
+pub fn fit_seed_weighted_with_progress<'a, M: FitModel>(
+    model: &'a M,
+    obs: &Observations,
+    opts: FitOptions,
+    start: &[f64],
+    refit_starts: Starts,
+    starts_total: &dyn Fn(usize),
+    start_done: &(dyn Fn() + Sync),
+) -> Result<(Fitter<'a, M>, Fit, Option<f64>)> {
     let fitter = Fitter::new(model, obs, opts.clone())?;
-    let fit = fitter.fit(Some(start))?;
+    let first = std::cell::Cell::new(0);
+    let fit = fitter.fit_with_progress(
+        Some(start),
+        &|n| {
+            first.set(n);
+            starts_total(n)
+        },
+        start_done,
+    )?;
     if !obs.loss_se.iter().zip(&obs.weights).any(|(se, w)| se.is_some() && *w > 0.0) {
         return Ok((fitter, fit, None));
     }
@@ -146,7 +169,7 @@ pub fn fit_seed_weighted<'a, M: FitModel>(
     let mut weighted = obs.clone();
     weighted.weights = seed_weights(&obs.loss, &obs.loss_se, &obs.weights, floor);
     let fitter = Fitter::new(model, &weighted, FitOptions { starts: refit_starts, ..opts })?;
-    let fit = fitter.fit(Some(&fit.theta))?;
+    let fit = fitter.fit_with_progress(Some(&fit.theta), &|n| starts_total(first.get() + n), start_done)?;
     Ok((fitter, fit, Some(floor)))
 }
 

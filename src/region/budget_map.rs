@@ -1,8 +1,9 @@
 //! The budget map: over a grid of latency × memory budgets of one scenario, the best
 //! achievable objective (point estimates) and the chosen design with its loss band over the
 //! coefficient samples. Every other budget of the instance stays in force, and a design that
-//! does not fit the device's memory is never a candidate (so the memory axis ends at the
-//! device's capacity, not at the largest design of the space).
+//! does not fit the device's usable memory (`memory_gb − reserve_gb`, the share `solve`'s
+//! device budget allows) is never a candidate, so the memory axis ends at that share, not at
+//! the largest design of the space.
 
 use crate::cost::WidthCosts;
 use crate::error::{Error, Result};
@@ -57,7 +58,7 @@ pub struct BudgetMap {
 /// The budget map of scenario `scenario` over an n × n grid (n ≥ 2) of `metric` (default:
 /// the scenario's first latency budget's metric, else decode ms) × memory budgets, with loss
 /// bands over the coefficient samples `coef` (law order; empty: no band). None when no
-/// design meets the instance's other budgets and fits the device's memory.
+/// design meets the instance's other budgets and fits the device's usable memory.
 pub fn budget_map(
     inst: &Instance,
     coef: &[Vec<f64>],
@@ -77,7 +78,7 @@ pub fn budget_map(
     });
     let problem = Problem::new(inst)?;
     let depths = &inst.space.depths;
-    let capacity_bytes = inst.scenarios[s].hardware.memory_bytes();
+    let usable_bytes = inst.scenarios[s].hardware.usable_memory_bytes();
     // (latency, memory, objective, width, depth) of every design meeting the other budgets.
     type Row = (f64, f64, f64, usize, u32);
     let designs: Vec<Row> = (0..inst.space.widths.len())
@@ -93,7 +94,7 @@ pub fn budget_map(
                     (b.scenario == s && (b.metric == lat_metric || b.metric == BudgetMetric::MemoryBytes))
                         || b.metric.value(&ms[b.scenario], &pc) <= b.limit
                 });
-                if others_ok && ms[s].memory_bytes.total <= capacity_bytes {
+                if others_ok && ms[s].memory_bytes.total <= usable_bytes {
                     let obj = problem.full_objective(w, buf, l);
                     v.push((lat_metric.value(&ms[s], &pc), ms[s].memory_bytes.total, obj, w, l));
                 }
