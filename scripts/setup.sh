@@ -56,6 +56,9 @@ if [ -z "$(colaw_find_libclang)" ]; then
   fi
 fi
 
+if ! command -v script >/dev/null 2>&1; then
+  need+=(bsdutils); why+=("bsdutils: tests/progress.rs runs commands on a pseudo-terminal with script(1)")
+fi
 if [ ${#need[@]} -gt 0 ]; then
   for w in "${why[@]}"; do echo "setup: installing $w" >&2; done
   if [ "$(id -u)" -ne 0 ]; then
