@@ -52,8 +52,17 @@ fn with_line(dir: &Path, name: &str, key: &str, line: &str) -> String {
 }
 
 #[test]
-fn the_memory_limit_leaves_room_for_a_real_solve() {
-    // Otherwise every refusal below could be the limit's doing.
+fn the_memory_limit_is_in_force_and_leaves_room_for_a_real_solve() {
+    // The limit is set (a shell that ignored `ulimit -v` would let any allocation through)…
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -v {LIMIT_KIB} && exec cat /proc/self/limits"))
+        .output()
+        .expect("sh runs");
+    let limits = String::from_utf8_lossy(&o.stdout);
+    let line = limits.lines().find(|l| l.starts_with("Max address space")).expect("a Linux /proc");
+    assert!(line.contains(&(LIMIT_KIB * 1024).to_string()), "{line}");
+    // …and a normal run fits under it, otherwise every refusal below could be the limit's doing.
     let o = limited(&["solve", PAPER]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
@@ -272,15 +281,26 @@ fn a_second_loop_on_one_journal_is_refused() {
     let inst =
         Instance::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("instances/loop/gpu-proxy.toml").as_path()).unwrap();
     let oracle = colaw::oracle::parse_oracle("synthetic:paper", None).unwrap();
+    // Another holder of the folder (its own open lock file, as another process has).
+    let other = Journal::new(&d.path().join("j")).unwrap();
+    let held = other.lock().unwrap();
     let journal = Journal::new(&d.path().join("j")).unwrap();
-    let held = journal.lock().unwrap();
     let lp = OuterLoop::new(&inst, oracle.as_ref(), LoopOptions::default(), journal.clone());
     let e = lp.run(&d.path().join("data.csv")).unwrap_err().to_string();
     assert!(e.contains("in use") && e.contains(&format!("pid {}", std::process::id())), "{e}");
+    let e = lp.measure_initial(4, &d.path().join("data.csv")).unwrap_err().to_string();
+    assert!(e.contains("in use"), "{e}");
     // A lock file left by a dead holder does not block: the kernel released its lock.
     drop(held);
     assert!(d.path().join("j/lock").exists());
-    journal.lock().expect("a left-over lock file is locked again");
+    let mine = journal.lock().expect("a left-over lock file is locked again");
+    // The holder's clones get its lock again (`colaw loop` holds it over both phases)…
+    let again = journal.clone().lock().expect("re-entrant for the holder");
+    assert!(std::sync::Arc::ptr_eq(&mine, &again));
+    // …another holder does not, until the last guard is gone.
+    assert!(other.lock().is_err());
+    drop((mine, again));
+    other.lock().expect("free again");
 }
 
 /// `n` copies of the paper instance in `dir`, returned as the paths batch records.
@@ -364,4 +384,50 @@ fn resume_refuses_a_changed_file_or_another_instance_set() {
     common::fails(&["batch", &i, "--out", &out, "--resume"], &["r.jsonl", "1 instance file(s) changed", "i001.toml"]);
     // Without --resume it starts over (the changed file's total-latency budget is infeasible).
     assert!(common::colaw(&["batch", &i, "--out", &out, "--allow-infeasible"]).status.success());
+}
+
+#[test]
+fn a_second_loop_process_on_one_journal_is_refused_while_the_first_runs() {
+    let d = tempfile::tempdir().unwrap();
+    let (data, j, go) = (d.path().join("init.csv"), d.path().join("j"), d.path().join("go"));
+    let (data, js) = (data.display().to_string(), j.display().to_string());
+    // The first loop's oracle waits for `go`, so it holds the journal while the second starts.
+    let oracle = format!(
+        "while [ ! -e '{}' ]; do sleep 0.05; done; exec '{}' oracle synthetic:paper:noise=0.005:seed=1",
+        go.display(),
+        env!("CARGO_BIN_EXE_colaw")
+    );
+    let args = |oracle: &str| -> Vec<String> {
+        ["loop", "--instance", PAPER, "--data", &data, "--init", "12", "--rounds", "1", "--journal", &js]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(["--oracle".to_string(), oracle.to_string(), "--timeout-s".into(), "120".into()])
+            .collect()
+    };
+    let first = common::colaw_cmd().args(args(&oracle)).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let pid = format!("pid {}", first.id());
+    let t0 = std::time::Instant::now();
+    while !std::fs::read_to_string(j.join("lock")).is_ok_and(|s| s.contains(&pid)) {
+        assert!(t0.elapsed().as_secs() < 60, "the first loop never locked its journal");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let second = args("synthetic:paper:noise=0.005:seed=1");
+    let second: Vec<&str> = second.iter().map(String::as_str).collect();
+    let refused = limited(&second);
+    std::fs::write(&go, "").unwrap();
+    let first = first.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{err}");
+    assert!(err.contains("in use by another colaw process") && err.contains(&pid) && err.contains("j"), "{err}");
+    assert_eq!(err.matches("error:").count(), 1, "{err}");
+    // The first loop ran undisturbed: every call it made is in the journal, once.
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let lines = std::fs::read_to_string(j.join("oracle.jsonl")).unwrap().lines().count();
+    assert_eq!(v["calls"].as_u64(), Some(lines as u64), "{v}");
+    // Once it has exited the journal is free again: the second resumes it and calls nothing.
+    let o = limited(&second);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["calls_this_run"], 0, "{v}");
 }

@@ -496,6 +496,8 @@ fn loop_json(
             ..LoopOptions::default()
         };
         let journal = Journal::new(Path::new(&r.journal)).map_err(err)?;
+        // One lock over the initial designs and the rounds (Journal::lock).
+        let _lock = journal.lock().map_err(err)?;
         let lp = OuterLoop::new(&inst, &oracle, opts, journal);
         let data = Path::new(&r.data);
         if !data.exists() && r.init > 0 {

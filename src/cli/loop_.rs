@@ -109,6 +109,8 @@ pub fn run(a: LoopArgs) -> anyhow::Result<()> {
     let inst = Instance::load_with(&a.instance, super::max_candidates(a.max_candidates)?)?;
     let oracle = parse_oracle(&a.oracle, timeout)?;
     let journal = Journal::new(&a.journal)?;
+    // Held from the initial designs to the end: no other loop can take the journal between.
+    let _lock = journal.lock().with_context(|| format!("loop with journal {}", a.journal.display()))?;
     let print = |s: &str| eprintln!("{s}");
     let mut lp = OuterLoop::new(&inst, oracle.as_ref(), opts, journal);
     lp.on_round = Some(&print);

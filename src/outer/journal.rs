@@ -260,6 +260,8 @@ impl State {
 pub struct Journal {
     /// The folder.
     pub dir: PathBuf,
+    /// The journal's lock while this value or a clone of it holds one (see [`Journal::lock`]).
+    held: std::sync::Arc<std::sync::Mutex<std::sync::Weak<crate::util::fs::FileLock>>>,
 }
 
 pub(super) fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -291,7 +293,7 @@ impl Journal {
     /// A journal in `dir` (created when missing).
     pub fn new(dir: &Path) -> Result<Journal> {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-        Ok(Journal { dir: dir.to_path_buf() })
+        Ok(Journal { dir: dir.to_path_buf(), held: Default::default() })
     }
     /// `state.json`.
     pub fn state_path(&self) -> PathBuf {
@@ -323,14 +325,23 @@ impl Journal {
         }
         Ok(s)
     }
-    /// Lock the journal for this process (`lock` in the folder) until the guard is dropped: a
-    /// second loop on the same journal is refused instead of interleaving its rounds.
-    pub fn lock(&self) -> Result<crate::util::fs::FileLock> {
-        crate::util::fs::FileLock::acquire(
+    /// Lock the journal for this process (`lock` in the folder) until the last guard is
+    /// dropped: a second loop on the same journal is refused instead of interleaving its
+    /// rounds. While a guard lives, this value and its clones get the same lock again, so a
+    /// caller that holds it across [`OuterLoop::measure_initial`] and [`OuterLoop::run`]
+    /// (`colaw loop` does) leaves no moment between them for another loop to take the journal.
+    pub fn lock(&self) -> Result<std::sync::Arc<crate::util::fs::FileLock>> {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(l) = held.upgrade() {
+            return Ok(l);
+        }
+        let l = std::sync::Arc::new(crate::util::fs::FileLock::acquire(
             &self.dir.join("lock"),
             &self.dir,
             "wait for that loop to finish, or give another --journal",
-        )
+        )?);
+        *held = std::sync::Arc::downgrade(&l);
+        Ok(l)
     }
     pub(super) fn write_state(&self, s: &State) -> Result<()> {
         write_atomic(&self.state_path(), to_json(s)?.as_bytes())
