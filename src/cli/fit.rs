@@ -4,7 +4,7 @@
 use super::output::print_json;
 use crate::law::bootstrap::{bootstrap, write_samples, Bootstrap, BootstrapOptions};
 use crate::law::fit::{to_theta, FitModel, FitOptions, LseModel, Starts};
-use crate::law::noise::fit_seed_weighted_with_progress;
+use crate::law::noise::{fit_seed_weighted_with_progress, lack_of_fit_at, LackOfFit};
 use crate::law::posterior::{posterior, MapPoint, PosteriorMethod, PosteriorOptions};
 use crate::law::{load_law, read_observations, ColumnMap, LossLaw, PowerLaw};
 use crate::util::provenance::Provenance;
@@ -137,6 +137,10 @@ struct Report {
     /// Rows had `loss_sd`: the floor added to their seed variance (log loss²; `law::noise`).
     #[serde(skip_serializing_if = "Option::is_none")]
     seed_noise_floor_log: Option<f64>,
+    /// Rows with several seeds: the lack-of-fit F test against their pure error
+    /// (`law::noise::lack_of_fit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lack_of_fit: Option<LackOfFit>,
     warnings: Vec<Warning>,
     out: Option<String>,
     samples: Option<String>,
@@ -216,6 +220,20 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
     );
     bar.finish_and_clear();
     let (fitter, fit, seed_floor) = fitted?;
+    // Rows with several seeds: does the law's form describe them as well as the seeds agree?
+    let lack = lack_of_fit_at(&fitter, &fit.theta, &obs);
+    let mut warnings = fit.warnings.clone();
+    if let Some(l) = lack.filter(|l| l.misfits()) {
+        warnings.push(Warning::new(
+            "law_misfit",
+            format!(
+                "the law's form does not describe these rows as well as their seeds agree: {}; more rows or \
+                 seeds will not fix that, and intervals from this fit understate how far the truth can be \
+                 (try a law with another form, or leave out the kind of design that misfits)",
+                l.summary()
+            ),
+        ));
+    }
     let mut map: Option<MapPoint> = None;
     let posterior_boot: Option<Bootstrap> = match method {
         Some(_) => {
@@ -263,6 +281,9 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         table = table
             .with("seed_weights", "1/(v_i + floor), v_i = (loss_sd/(loss·√seeds))², mean 1")
             .with("seed_noise_floor_log", floor);
+    }
+    if let Some(l) = &lack {
+        table = table.with("lack_of_fit", l.summary()).with("lack_of_fit_p", l.p_value);
     }
     if let Some(m) = &map {
         table = table
@@ -347,7 +368,8 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
         fixed: law.fixed_names().into_iter().map(|n| (n.clone(), law.file.coefficients[&n])).collect(),
         free_coefficients: law.fixed.iter().filter(|f| !**f).count(),
         seed_noise_floor_log: seed_floor,
-        warnings: fit.warnings.clone(),
+        lack_of_fit: lack,
+        warnings,
         out: a.out.as_ref().map(|p| p.display().to_string()),
         samples: a.samples.as_ref().map(|p| p.display().to_string()),
     };

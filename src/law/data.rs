@@ -96,6 +96,9 @@ pub struct Observations {
     /// units; the `loss_sd` and `seeds` columns, `seeds` 1 when absent): None when unknown.
     /// [`super::noise::seed_weights`] turns it into weights.
     pub loss_se: Vec<Option<f64>>,
+    /// Seeds behind each row's loss (the `seeds` column of a row with a `loss_sd`; else 1):
+    /// the replicates the lack-of-fit test ([`super::noise::lack_of_fit`]) pools.
+    pub seeds: Vec<u32>,
     /// Where each variable came from.
     pub sources: BTreeMap<Var, Source>,
 }
@@ -112,6 +115,7 @@ impl Observations {
             loss,
             weights: vec![1.0; n],
             loss_se: vec![None; n],
+            seeds: vec![1; n],
             sources: BTreeMap::new(),
         }
     }
@@ -149,6 +153,7 @@ impl Observations {
             loss: rows.iter().map(|&i| self.loss[i]).collect(),
             weights: rows.iter().map(|&i| self.weights[i]).collect(),
             loss_se: rows.iter().map(|&i| self.loss_se[i]).collect(),
+            seeds: rows.iter().map(|&i| self.seeds[i]).collect(),
             sources: self.sources.clone(),
         }
     }
@@ -282,6 +287,7 @@ pub fn observations_from_bytes(
         loss: Vec::new(),
         weights: Vec::new(),
         loss_se: Vec::new(),
+        seeds: Vec::new(),
         sources,
     };
     for (i, rec) in rdr.records().enumerate() {
@@ -312,8 +318,8 @@ pub fn observations_from_bytes(
         });
         // An empty `loss_sd` cell: unknown (rows of another source, or one seed).
         let cell = |c: Option<usize>| c.and_then(|c| rec.get(c)).filter(|s| !s.is_empty());
-        let se = match cell(sd_col) {
-            None => None,
+        let (se, seeds) = match cell(sd_col) {
+            None => (None, 1),
             Some(s) => {
                 let sd = s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).ok_or_else(|| {
                     Error::invalid(&origin, "loss_sd", format!("\"{s}\""), "must be a non-negative number or empty")
@@ -324,10 +330,11 @@ pub fn observations_from_bytes(
                         Error::invalid(&origin, "seeds", format!("\"{s}\""), "must be a positive integer or empty")
                     })?,
                 };
-                Some(sd / f64::from(seeds).sqrt())
+                (Some(sd / f64::from(seeds).sqrt()), seeds)
             }
         };
         obs.loss_se.push(se);
+        obs.seeds.push(seeds);
         obs.inputs.push(x);
         obs.lines.push(line);
     }

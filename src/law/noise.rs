@@ -26,10 +26,29 @@
 //! normal sample passes with probability ≈ 0.9995 per row. The check needs n ≥ 2k rows: with
 //! fewer, a fit with k coefficients bends to any single row and the residuals show the
 //! design's geometry rather than the noise.
+//!
+//! **Lack of fit.** Rows trained with several seeds carry *pure error*: how much one design's
+//! loss moves between seeds, whatever the law. The classical lack-of-fit test of regression
+//! with replicates compares the fit's residuals with it. With n_i seeds behind row i,
+//! e_i its log-loss residual and s_i = loss_sd_i / loss_i one seed's log-loss spread,
+//!
+//! ```text
+//! s_pe² = Σ (n_i − 1) s_i² / Σ (n_i − 1)          (pooled over rows with n_i ≥ 2)
+//! F     = [Σ n_i e_i² / (m − k)] / s_pe²,   F ~ F(m − k, Σ (n_i − 1)) when the form is right
+//! ```
+//!
+//! over the m rows in the fit (a row's mean of n_i seeds has variance s²/n_i, so n_i e_i²
+//! estimates one seed's variance when the law describes the row). A small p-value
+//! ([`LACK_OF_FIT_P`]) says the law's *form* misses what these designs do: more rows or
+//! seeds will not make the law fit; the loop's confidence is then bounded by the form, not by
+//! the data (its σ̂ absorbs the misfit). The residuals come from the fit's own optimum, so the
+//! test is approximate where exponents sit at their bounds.
 
 use super::data::Observations;
 use super::fit::{Fit, FitModel, FitOptions, Fitter, Starts};
 use crate::error::Result;
+use crate::util::stats::f_survival;
+use serde::{Deserialize, Serialize};
 
 /// 1/Φ⁻¹(3/4): MAD × this estimates a normal sample's standard deviation.
 pub const MAD_TO_SD: f64 = 1.482_602_218_505_602;
@@ -173,6 +192,101 @@ pub fn fit_seed_weighted_with_progress<'a, M: FitModel>(
     Ok((fitter, fit, Some(floor)))
 }
 
+/// p-value under which [`lack_of_fit`] reports that the law's form misfits (1 %).
+pub const LACK_OF_FIT_P: f64 = 0.01;
+
+/// The lack-of-fit F test against the seeds' pure error (module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LackOfFit {
+    /// F = [Σ n_i e_i² / (m − k)] / s_pe².
+    pub f: f64,
+    /// m − k: rows in the fit less the coefficients fitted.
+    pub df_fit: f64,
+    /// Σ (n_i − 1) over the replicated rows.
+    pub df_pure: f64,
+    /// P(F(df_fit, df_pure) > f).
+    pub p_value: f64,
+    /// √(Σ n_i e_i² / (m − k)): one seed's log-loss spread as the residuals show it.
+    pub residual_sd_log: f64,
+    /// s_pe: one seed's log-loss spread as the seeds show it.
+    pub seed_sd_log: f64,
+}
+
+impl LackOfFit {
+    /// True when the form misfits at [`LACK_OF_FIT_P`].
+    pub fn misfits(&self) -> bool {
+        self.p_value < LACK_OF_FIT_P
+    }
+
+    /// One line for a report: the ratio of the two spreads, F and its p-value.
+    pub fn summary(&self) -> String {
+        format!(
+            "residuals {:.1}× the seed noise (log-loss sd {:.2e} vs {:.2e}; lack-of-fit F({:.0}, {:.0}) = {:.3}, p = {:.1e})",
+            self.residual_sd_log / self.seed_sd_log,
+            self.residual_sd_log,
+            self.seed_sd_log,
+            self.df_fit,
+            self.df_pure,
+            self.f,
+            self.p_value
+        )
+    }
+}
+
+/// [`lack_of_fit`] of a fit at `theta` of `obs` (the rows `fitter` was built from; None when
+/// the fitter dropped rows, so residuals and rows no longer pair up), counting the model's
+/// free coefficients.
+pub fn lack_of_fit_at<M: FitModel>(fitter: &Fitter<'_, M>, theta: &[f64], obs: &Observations) -> Option<LackOfFit> {
+    let res = log_residuals(fitter, theta);
+    if res.len() != obs.len() {
+        return None;
+    }
+    let n_free = fitter.model.fixed().iter().filter(|f| !**f).count();
+    lack_of_fit(&res, &obs.loss, &obs.loss_se, &obs.seeds, &obs.weights, n_free)
+}
+
+/// The lack-of-fit test of a fit with `n_coef` coefficients from its log-loss `residuals`
+/// and the rows' `loss`, `loss_se` (`loss_sd/√seeds`), `seeds` and `weights` (rows of weight
+/// 0 are left out). None without replicated rows (no pure error), with no residual degree of
+/// freedom, or when the seeds agree exactly.
+pub fn lack_of_fit(
+    residuals: &[f64],
+    loss: &[f64],
+    loss_se: &[Option<f64>],
+    seeds: &[u32],
+    weights: &[f64],
+    n_coef: usize,
+) -> Option<LackOfFit> {
+    let (mut ss_fit, mut m, mut ss_pure, mut df_pure) = (0.0, 0usize, 0.0, 0.0);
+    for i in 0..residuals.len() {
+        if weights[i] <= 0.0 || !residuals[i].is_finite() {
+            continue;
+        }
+        let n = f64::from(seeds[i].max(1));
+        m += 1;
+        ss_fit += n * residuals[i] * residuals[i];
+        if let (Some(se), true) = (loss_se[i], seeds[i] >= 2) {
+            let s = se * n.sqrt() / loss[i];
+            ss_pure += (n - 1.0) * s * s;
+            df_pure += n - 1.0;
+        }
+    }
+    if df_pure < 1.0 || m <= n_coef || ss_pure <= 0.0 {
+        return None;
+    }
+    let df_fit = (m - n_coef) as f64;
+    let (var_fit, var_pure) = (ss_fit / df_fit, ss_pure / df_pure);
+    let f = var_fit / var_pure;
+    Some(LackOfFit {
+        f,
+        df_fit,
+        df_pure,
+        p_value: f_survival(f, df_fit, df_pure),
+        residual_sd_log: var_fit.sqrt(),
+        seed_sd_log: var_pure.sqrt(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,5 +331,35 @@ mod tests {
         let mut w = vec![1.0; 20];
         w[13] = 0.0;
         assert!(flag_outliers(&r, &w, 3).unwrap().flagged.is_empty());
+    }
+
+    #[test]
+    fn lack_of_fit_by_hand() {
+        // Four rows, one coefficient. Loss 2 everywhere; rows 0–1 have 3 seeds with
+        // loss_sd 0.02 (s = 0.01 in log loss), row 2 has 2 seeds with loss_sd 0.04 (s = 0.02),
+        // row 3 one seed (no pure error) and row 4 weight 0 (left out).
+        // s_pe² = (2·1e-4 + 2·1e-4 + 1·4e-4)/5 = 1.6e-4.
+        // Σ n e² = 3·0.01² + 3·0.01² + 2·0.02² + 1·0.03² = 3e-4 + 3e-4 + 8e-4 + 9e-4 = 2.3e-3, /(4 − 1).
+        let se = |sd: f64, n: f64| Some(sd / n.sqrt());
+        let lof = lack_of_fit(
+            &[0.01, -0.01, 0.02, 0.03, 5.0],
+            &[2.0; 5],
+            &[se(0.02, 3.0), se(0.02, 3.0), se(0.04, 2.0), None, None],
+            &[3, 3, 2, 1, 1],
+            &[1.0, 1.0, 1.0, 1.0, 0.0],
+            1,
+        )
+        .unwrap();
+        assert_eq!((lof.df_fit, lof.df_pure), (3.0, 5.0));
+        let f = (2.3e-3 / 3.0) / 1.6e-4;
+        assert!((lof.f - f).abs() < 1e-12, "{lof:?}");
+        assert!((lof.seed_sd_log - 1.6e-4f64.sqrt()).abs() < 1e-15);
+        assert!((lof.p_value - f_survival(f, 3.0, 5.0)).abs() < 1e-15);
+        // F ≈ 4.79 on (3, 5): p ≈ 0.06, not a misfit at 1 %.
+        assert!(!lof.misfits() && lof.p_value > 0.05 && lof.p_value < 0.07, "{lof:?}");
+        // No replicated row: no test.
+        assert!(lack_of_fit(&[0.1, 0.2, 0.3], &[2.0; 3], &[None; 3], &[1; 3], &[1.0; 3], 1).is_none());
+        // As many rows as coefficients: no residual freedom.
+        assert!(lack_of_fit(&[0.1, 0.2], &[2.0; 2], &[se(0.02, 2.0); 2], &[2; 2], &[1.0; 2], 2).is_none());
     }
 }

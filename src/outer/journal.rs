@@ -143,6 +143,10 @@ pub struct RoundRecord {
     /// (log loss², the robust residual variance of the unweighted fit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed_noise_floor: Option<f64>,
+    /// Rows with several seeds: the lack-of-fit test of the round's fit against their pure
+    /// error (`crate::law::noise::lack_of_fit`); a small p-value says the law's form misfits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lack_of_fit: Option<crate::law::noise::LackOfFit>,
 }
 
 /// A number that JSON wrote as `null` (serde_json's spelling of NaN and ±∞) reads back as NaN,

@@ -25,7 +25,9 @@ use crate::error::{Error, Origin, Result};
 use crate::instance::Instance;
 use crate::law::bootstrap::{bootstrap, write_samples, BootstrapOptions};
 use crate::law::fit::{huber_objective, to_theta, to_values, CoefKind, Fit, FitModel, FitOptions, LseModel, Starts};
-use crate::law::noise::{fit_seed_weighted, flag_outliers, log_residuals, OutlierCheck, OUTLIER_Z};
+use crate::law::noise::{
+    fit_seed_weighted, flag_outliers, lack_of_fit_at, log_residuals, LackOfFit, OutlierCheck, OUTLIER_Z,
+};
 use crate::law::posterior::{posterior, MapPoint, PosteriorMethod, PosteriorOptions};
 use crate::law::{read_observations, ColumnMap, LossLaw, PowerLaw};
 use crate::oracle::{design_key, Design, FailureKind, Oracle, Reply};
@@ -149,6 +151,12 @@ pub fn summary_line(r: &RoundRecord, ok: usize, failed: usize) -> String {
     if let Some(note) = &r.point_fallback {
         s.push_str(&format!(" ({note})"));
     }
+    if let Some(l) = r.lack_of_fit.filter(|l| l.misfits()) {
+        s.push_str(&format!(
+            ", the law's form misfits these rows: {} — P(optimal) is bounded by the form, not by the data",
+            l.summary()
+        ));
+    }
     if !r.outliers.is_empty() {
         let what: Vec<String> =
             r.outliers.iter().map(|o| format!("{} z = {:.1}: {}", o.label, o.z, o.action)).collect();
@@ -213,6 +221,8 @@ struct Fitted {
     weights: Vec<f64>,
     /// The floor added to each row's seed variance, when `loss_sd` weights were used.
     seed_floor: Option<f64>,
+    /// The lack-of-fit test against the seeds' pure error (rows with several seeds only).
+    lack: Option<LackOfFit>,
 }
 
 /// The point fit the loop can journal and warm-start from: `fit` itself when every value is
@@ -290,6 +300,7 @@ impl<'a> OuterLoop<'a> {
         })?;
         let res = log_residuals(&fitter, &fit.theta);
         let check = flag_outliers(&res, &fitter.data.w, k);
+        let lack = lack_of_fit_at(&fitter, &fit.theta, &obs);
         let y_log = fitter.data.y.clone();
         let pred_log: Vec<f64> = y_log.iter().zip(&res).map(|(y, r)| y - r).collect();
         let seed = mix_seed(self.opts.seed, 1_000_000 + r as u64);
@@ -361,6 +372,11 @@ impl<'a> OuterLoop<'a> {
             t.insert("seed_weights".into(), "1/(v_i + floor), v_i from loss_sd and seeds, mean 1".into());
             t.insert("seed_noise_floor_log".into(), floor.into());
         }
+        if let Some(l) = &lack {
+            t.insert("lack_of_fit_f".into(), l.f.into());
+            t.insert("lack_of_fit_p".into(), l.p_value.into());
+            t.insert("lack_of_fit".into(), l.summary().into());
+        }
         if let Some(c) = &check {
             t.insert("residual_scale_log".into(), c.scale_log.into());
             t.insert("outliers_flagged".into(), (c.flagged.len() as i64).into());
@@ -390,6 +406,7 @@ impl<'a> OuterLoop<'a> {
             pred_log,
             weights: fitter.data.w.clone(),
             seed_floor,
+            lack,
         })
     }
 

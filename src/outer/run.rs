@@ -339,6 +339,7 @@ impl OuterLoop<'_> {
             outliers,
             reask,
             seed_noise_floor: f.seed_floor,
+            lack_of_fit: f.lack,
         })
     }
 
