@@ -20,7 +20,8 @@ use crate::eval::{evaluate, predict_loss, Evaluation};
 use crate::hardware::{load_hardware, Hardware};
 use crate::instance::{Instance, InstanceFile};
 use crate::law::bootstrap::{bootstrap, samples_csv, BootstrapOptions};
-use crate::law::fit::{to_theta, FitModel, FitOptions, Fitter, LseModel, Starts};
+use crate::law::fit::{to_theta, FitModel, FitOptions, LseModel, Starts};
+use crate::law::noise::{fit_seed_weighted, lack_of_fit_at};
 use crate::law::{load_law, read_observations, ColumnMap, LawInputs, LossLaw, PowerLaw};
 use crate::measurement::{read_measurements, Phase};
 use crate::objective::DesignView;
@@ -542,6 +543,8 @@ pub struct FitOutcome {
     pub bootstrap_non_finite: usize,
     /// Warnings of the fit (a code and a message each).
     pub warnings: Vec<crate::util::warning::Warning>,
+    /// Rows with several seeds: the lack-of-fit test against their pure error.
+    pub lack_of_fit: Option<crate::law::noise::LackOfFit>,
     /// The fitted law file (TOML), as `colaw fit --out` writes it.
     pub law_toml: String,
     /// The samples CSV, as `colaw fit --samples` writes it (None without bootstrap).
@@ -565,8 +568,12 @@ pub fn fit(data: &Path, law: &str, r: &FitRequest) -> Result<FitOutcome> {
         seed: r.seed,
         ..FitOptions::default()
     };
-    let fitter = Fitter::new(&model, &obs, opts)?;
-    let fit = fitter.fit(Some(&to_theta(model.kinds(), &law.values)))?;
+    // As `colaw fit`: rows with `loss_sd` weighted by their noise, and the lack-of-fit test.
+    let refit_starts = opts.starts.clone();
+    let (fitter, fit, _) = fit_seed_weighted(&model, &obs, opts, &to_theta(model.kinds(), &law.values), refit_starts)?;
+    let lack_of_fit = lack_of_fit_at(&fitter, &fit.theta, &obs);
+    let mut warnings = fit.warnings.clone();
+    warnings.extend(lack_of_fit.and_then(|l| l.warning()));
     let boot = (r.bootstrap > 0).then(|| {
         bootstrap(&fitter, &fit, &BootstrapOptions { resamples: r.bootstrap, seed: r.seed, ..Default::default() }, None)
     });
@@ -590,7 +597,8 @@ pub fn fit(data: &Path, law: &str, r: &FitRequest) -> Result<FitOutcome> {
         starts: fit.starts,
         bootstrap: boot.as_ref().map_or(0, |b| b.samples.len()),
         bootstrap_non_finite: boot.as_ref().map_or(0, |b| b.non_finite),
-        warnings: fit.warnings.clone(),
+        warnings,
+        lack_of_fit,
         law_toml: fitted.to_toml_string(),
         samples_csv: boot.as_ref().map(samples_csv).transpose()?,
     })

@@ -203,6 +203,29 @@ def test_fit_chinchilla_and_use_its_samples():
     assert f.report["n"] == 240
 
 
+def test_fit_weights_seeds_and_tests_lack_of_fit_like_the_cli(tmp_path, colaw_cli):
+    # Rows of 3 seeds each (loss_sd) from A·N^-alpha with a 3 % wiggle the form cannot follow:
+    # the Python fit weights them by their noise as `colaw fit` does (same coefficients), and
+    # both report the lack-of-fit test and its law_misfit warning.
+    law = tmp_path / "one-term.toml"
+    law.write_text('name = "one-term"\n[coefficients]\nA = 20.0\nalpha = 0.1\n[form]\n[[form.terms]]\n'
+                   'coef = "A"\npow = { params = "-alpha" }\n')
+    rng = np.random.default_rng(3)
+    n = 1e7 * 10 ** np.linspace(0, 4, 24)
+    truth = 20 * n ** -0.1 * (1 + 0.03 * np.sin(np.log(n)))
+    seeds = truth[:, None] * np.exp(rng.normal(0, 0.01, (24, 3)))
+    rows = pd.DataFrame({"params": n, "loss": seeds.mean(1), "loss_sd": seeds.std(1, ddof=1), "seeds": 3})
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    py = colaw.fit(tmp_path / "rows.csv", law, cv_folds=0)
+    cli = colaw_cli("fit", tmp_path / "rows.csv", "--law", law, "--cv-folds", "0")
+    for k, v in cli["coefficients"].items():
+        assert py.coefficients[k] == pytest.approx(v, rel=1e-9)
+    lof = py.report["lack_of_fit"]
+    assert lof == pytest.approx(cli["lack_of_fit"], rel=1e-9)
+    assert (lof["df_fit"], lof["df_pure"]) == (22, 48) and lof["p_value"] < 0.01
+    assert "law_misfit" in [w["code"] for w in py.report["warnings"]]
+
+
 def test_region_and_pareto_with_samples(tmp_path):
     d = _kv_instance()
     paper = colaw.fit(pd.DataFrame(_paper_rows()), "paper", bootstrap=8, cv_folds=0, starts="lhs:20")

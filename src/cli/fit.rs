@@ -223,17 +223,7 @@ pub fn run(a: FitArgs) -> anyhow::Result<()> {
     // Rows with several seeds: does the law's form describe them as well as the seeds agree?
     let lack = lack_of_fit_at(&fitter, &fit.theta, &obs);
     let mut warnings = fit.warnings.clone();
-    if let Some(l) = lack.filter(|l| l.misfits()) {
-        warnings.push(Warning::new(
-            "law_misfit",
-            format!(
-                "the law's form does not describe these rows as well as their seeds agree: {}; more rows or \
-                 seeds will not fix that, and intervals from this fit understate how far the truth can be \
-                 (try a law with another form, or leave out the kind of design that misfits)",
-                l.summary()
-            ),
-        ));
-    }
+    warnings.extend(lack.and_then(|l| l.warning()));
     let mut map: Option<MapPoint> = None;
     let posterior_boot: Option<Bootstrap> = match method {
         Some(_) => {

@@ -48,6 +48,7 @@ use super::data::Observations;
 use super::fit::{Fit, FitModel, FitOptions, Fitter, Starts};
 use crate::error::Result;
 use crate::util::stats::f_survival;
+use crate::util::warning::Warning;
 use serde::{Deserialize, Serialize};
 
 /// 1/Φ⁻¹(3/4): MAD × this estimates a normal sample's standard deviation.
@@ -216,6 +217,21 @@ impl LackOfFit {
     /// True when the form misfits at [`LACK_OF_FIT_P`].
     pub fn misfits(&self) -> bool {
         self.p_value < LACK_OF_FIT_P
+    }
+
+    /// The `law_misfit` warning when the form misfits at [`LACK_OF_FIT_P`].
+    pub fn warning(&self) -> Option<Warning> {
+        self.misfits().then(|| {
+            Warning::new(
+                "law_misfit",
+                format!(
+                    "the law's form does not describe these rows as well as their seeds agree: {}; more rows or \
+                     seeds will not fix that, and intervals from this fit understate how far the truth can be \
+                     (try a law with another form, or leave out the kind of design that misfits)",
+                    self.summary()
+                ),
+            )
+        })
     }
 
     /// One line for a report: the ratio of the two spreads, F and its p-value.
