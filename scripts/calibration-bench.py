@@ -33,7 +33,7 @@ P(loss <= target) claims at round 1), coverage.csv, summary.json and the Markdow
 docs/calibration.md (tables regenerated; the prose between the markers is kept).
 
 Usage:
-  scripts/calibration-bench.py [--quick] [--runs N] [--jobs 2] [--methods loop,mirror:laplace]
+  scripts/calibration-bench.py [--quick] [--runs N] [--jobs 2] [--methods loop,mirror:laplace] [--misfit X]
 Needs target/release/colaw (nice -n 19 cargo build --release) and, for mirror methods and
 coverage, the examples (nice -n 19 cargo build --release --examples).
 Every child process runs under nice -n 19 with RAYON_NUM_THREADS=1 (the machine has 2 cores).
@@ -66,6 +66,10 @@ NOISES = [0.005, 0.01, 0.02, 0.03]
 INITS = [12, 16, 20, 30]            # the paper law has k = 11 coefficients; the fitter needs k + 1 rows
 FAMILIES = [("paper", 10), ("multi", 6)]
 STOP = 0.9
+# --misfit X: the true law gets a term the prior's form lacks, kappa_x * gqa^0.5 (grouped-query
+# sharing, heads/kv_heads, costs loss; the paper form has no KV-head variable), with
+# kappa_x = X / 3 so that it moves the loss by X nats from gqa = 1 to gqa = 16.
+MISFIT = 0.0
 MIN_FEASIBLE = 100  # feasible designs an instance needs to be used
 BINS = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0 + 1e-9]
 
@@ -188,6 +192,10 @@ def truth(rd, inst_text, prior_text, r):
     its only sample)."""
     rng = random.Random(r["seed"] ^ 0x5EED)
     true_text, values = perturbed_law(prior_text, r["scale"], rng, "true")
+    if MISFIT > 0:
+        values.update(kappa_x=MISFIT / 3.0, gamma_x=0.5)
+        true_text = true_text.replace("[coefficients]\n", f"[coefficients]\nkappa_x = {MISFIT / 3.0!r}\ngamma_x = 0.5\n", 1)
+        true_text += '\n[[form.terms]]\ncoef = "kappa_x"\npow = { gqa = "gamma_x" }\n'
     with open(os.path.join(rd, "true.toml"), "w") as f:
         f.write(true_text)
     with open(os.path.join(rd, "instance.toml"), "w") as f:
@@ -504,6 +512,12 @@ def report_from(a):
 
 # ---------------------------------------------------------------- main
 
+def set_misfit(x):
+    """--misfit: the size of the extra term of every true law (read by `truth`)."""
+    global MISFIT
+    MISFIT = x
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="12 problems, 2 rounds, small coverage (a smoke test)")
@@ -525,7 +539,10 @@ def main():
     ap.add_argument("--report-from", default="",
                     help="no runs: rebuild the report from the summaries and coverage of these tags "
                          "(comma separated, e.g. baseline,candidates)")
+    ap.add_argument("--misfit", type=float, default=0.0,
+                    help="nats of a KV-head term in the true laws that the prior's form lacks (0: none)")
     a = ap.parse_args()
+    set_misfit(a.misfit)
     if a.report_from:
         report_from(a)
         return
@@ -592,7 +609,7 @@ def main():
             w = csv.DictWriter(f, fieldnames=list(coverage[0].keys()))
             w.writeheader()
             w.writerows(coverage)
-    meta = {"quick": a.quick, "runs": len(runs), "rounds": a.rounds, "jobs": a.jobs,
+    meta = {"quick": a.quick, "runs": len(runs), "rounds": a.rounds, "jobs": a.jobs, "misfit": a.misfit,
             "minutes": (time.time() - t0) / 60, "errors": len(errors), "methods": methods}
     with open(os.path.join(a.out, f"summary{tag}.json"), "w") as f:
         json.dump({"meta": meta, "methods": summ, "errors": errors[:20]}, f, indent=1, default=str)
