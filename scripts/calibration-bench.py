@@ -33,7 +33,7 @@ P(loss <= target) claims at round 1), coverage.csv, summary.json and the Markdow
 docs/calibration.md (tables regenerated; the prose between the markers is kept).
 
 Usage:
-  scripts/calibration-bench.py [--quick] [--runs N] [--jobs 2] [--methods loop,mirror:laplace] [--misfit X]
+  scripts/calibration-bench.py [--quick] [--runs N] [--jobs 2] [--methods loop,mirror:laplace] [--misfit X] [--oracle-seeds N]
 Needs target/release/colaw (nice -n 19 cargo build --release) and, for mirror methods and
 coverage, the examples (nice -n 19 cargo build --release --examples).
 Every child process runs under nice -n 19 with RAYON_NUM_THREADS=1 (the machine has 2 cores).
@@ -70,6 +70,9 @@ STOP = 0.9
 # sharing, heads/kv_heads, costs loss; the paper form has no KV-head variable), with
 # kappa_x = X / 3 so that it moves the loss by X nats from gqa = 1 to gqa = 16.
 MISFIT = 0.0
+# --oracle-seeds N: the synthetic oracle draws N seeds per call (mean, loss_sd, seeds), so the
+# loop weights rows by their noise and runs its lack-of-fit test.
+ORACLE_SEEDS = 1
 MIN_FEASIBLE = 100  # feasible designs an instance needs to be used
 BINS = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0 + 1e-9]
 
@@ -232,6 +235,8 @@ def one_run(r, work, methods, rounds, prior_text):
     t0 = time.time()
     solve_opt, opt_keys, designs, best_obj = truth(rd, inst_text, prior_text, r)
     oracle = f"synthetic:{os.path.join(rd, 'true.toml')}:noise={r['noise']}:seed={r['seed']}"
+    if ORACLE_SEEDS > 1:
+        oracle += f":seeds={ORACLE_SEEDS}"
     out_rounds, region_claims = [], []
     for m in methods:
         tagm = re.sub(r"[^A-Za-z0-9_.-]", "-", m)
@@ -269,6 +274,7 @@ def one_run(r, work, methods, rounds, prior_text):
                 "noise_dof": (c.get("map") or {}).get("dof", c.get("noise_dof", "")),
                 "p_eff": (c.get("map") or {}).get("p_eff", c.get("p_eff", "")),
                 "contenders": c.get("contenders", ""),
+                "lack_of_fit_p": (c.get("lack_of_fit") or {}).get("p_value", ""),
             })
             k += 1
         # Calls after the initial rows up to round k = 4 designs per earlier round.
@@ -512,10 +518,11 @@ def report_from(a):
 
 # ---------------------------------------------------------------- main
 
-def set_misfit(x):
-    """--misfit: the size of the extra term of every true law (read by `truth`)."""
-    global MISFIT
-    MISFIT = x
+def set_misfit(x, seeds):
+    """--misfit and --oracle-seeds: the extra term of every true law (read by `truth`) and the
+    synthetic oracle's seeds per call (read by `one_run`)."""
+    global MISFIT, ORACLE_SEEDS
+    MISFIT, ORACLE_SEEDS = x, seeds
 
 
 def main():
@@ -541,8 +548,10 @@ def main():
                          "(comma separated, e.g. baseline,candidates)")
     ap.add_argument("--misfit", type=float, default=0.0,
                     help="nats of a KV-head term in the true laws that the prior's form lacks (0: none)")
+    ap.add_argument("--oracle-seeds", type=int, default=1,
+                    help="seeds per synthetic oracle call (>= 2: loss_sd rows and the lack-of-fit test)")
     a = ap.parse_args()
-    set_misfit(a.misfit)
+    set_misfit(a.misfit, a.oracle_seeds)
     if a.report_from:
         report_from(a)
         return
@@ -592,7 +601,8 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     tag = ("-" + a.tag) if a.tag else ""
     cols = ["method", "run", "family", "instance", "scale", "noise", "init", "seed", "round", "rows", "calls",
-            "confidence", "choice", "correct", "regret", "solve_agrees", "contenders", "noise_dof", "p_eff"]
+            "confidence", "choice", "correct", "regret", "solve_agrees", "contenders", "noise_dof", "p_eff",
+            "lack_of_fit_p"]
     with open(os.path.join(a.out, f"rounds{tag}.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
         w.writeheader()
@@ -610,7 +620,8 @@ def main():
             w.writeheader()
             w.writerows(coverage)
     meta = {"quick": a.quick, "runs": len(runs), "rounds": a.rounds, "jobs": a.jobs, "misfit": a.misfit,
-            "minutes": (time.time() - t0) / 60, "errors": len(errors), "methods": methods}
+            "minutes": (time.time() - t0) / 60, "errors": len(errors), "methods": methods,
+            "oracle_seeds": a.oracle_seeds}
     with open(os.path.join(a.out, f"summary{tag}.json"), "w") as f:
         json.dump({"meta": meta, "methods": summ, "errors": errors[:20]}, f, indent=1, default=str)
     tables = report_tables(methods_s, summ, coverage, meta)

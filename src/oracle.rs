@@ -1,10 +1,12 @@
 //! Oracles: whatever measures the loss of a design for the outer loop ([`crate::outer`]).
 //!
 //! Two kinds ship:
-//! - `synthetic:LAW[:noise=σ][:seed=s]` — the loss a law file (or shipped law name) predicts,
-//!   plus Gaussian noise of standard deviation σ (in loss units, default 0). The noise is a
-//!   function of (seed, design key) alone, so a resumed or repeated loop sees the same value
-//!   for the same design whatever the order or parallelism of the calls;
+//! - `synthetic:LAW[:noise=σ][:seed=s][:seeds=N]` — the loss a law file (or shipped law name)
+//!   predicts, plus Gaussian noise of standard deviation σ (in loss units, default 0). The
+//!   noise is a function of (seed, design key) alone, so a resumed or repeated loop sees the
+//!   same value for the same design whatever the order or parallelism of the calls; with
+//!   `seeds=N` (N ≥ 2) each call draws N such values and replies their mean, `loss_sd` and
+//!   `seeds`, like a training oracle run with several seeds;
 //! - any other string is a shell command (`sh -c CMD`): it receives the design as one JSON
 //!   object on stdin ([`Design`]: the architecture fields, the storage types and `key`) and
 //!   must print a JSON object with a finite positive `loss` on stdout (the last line that
@@ -222,6 +224,9 @@ pub struct SyntheticOracle {
     pub seed: u64,
     /// Training tokens given to the law (its default when None).
     pub tokens: Option<f64>,
+    /// Seeds per call (≥ 1): with several, each draws its own noise and the reply is their
+    /// mean with `loss_sd` and `seeds`, as a training oracle with `--repeats` replies.
+    pub seeds: u32,
 }
 
 impl SyntheticOracle {
@@ -232,13 +237,20 @@ impl SyntheticOracle {
 
     /// The noise added to a design: N(0, σ²) drawn from an RNG seeded by (seed, key).
     pub fn noise_of(&self, d: &Design) -> f64 {
+        self.noise_of_seed(d, 0)
+    }
+
+    /// The noise of training seed `k` of a design (k = 0 is [`SyntheticOracle::noise_of`]).
+    pub fn noise_of_seed(&self, d: &Design, k: u32) -> f64 {
         if self.noise == 0.0 {
             return 0.0;
         }
-        // A re-ask (seed ≠ 0) draws other noise; seed 0 keeps the values journals hold.
-        let text = match d.seed {
-            0 => format!("{}\u{0}{}", self.seed, d.key),
-            s => format!("{}\u{0}{}\u{0}{s}", self.seed, d.key),
+        // A re-ask (seed ≠ 0) draws other noise; seed 0 keeps the values journals hold; a
+        // call's further training seeds (k ≥ 1) draw their own.
+        let text = match (d.seed, k) {
+            (0, 0) => format!("{}\u{0}{}", self.seed, d.key),
+            (s, 0) => format!("{}\u{0}{}\u{0}{s}", self.seed, d.key),
+            (s, k) => format!("{}\u{0}{}\u{0}{s}\u{0}{k}", self.seed, d.key),
         };
         let h = Sha256::digest(text.as_bytes());
         let mut b = [0u8; 8];
@@ -253,15 +265,25 @@ impl SyntheticOracle {
 
 impl Oracle for SyntheticOracle {
     fn evaluate(&self, d: &Design) -> std::result::Result<f64, String> {
-        let l = self.true_loss(d) + self.noise_of(d);
-        if l.is_finite() && l > 0.0 {
-            Ok(l)
-        } else {
-            Err(format!("synthetic loss {l} is not a positive number"))
+        self.measure(d).map(|r| r.loss).map_err(|f| f.message)
+    }
+    fn measure(&self, d: &Design) -> std::result::Result<Reply, Failure> {
+        let truth = self.true_loss(d);
+        let n = self.seeds.max(1);
+        let losses: Vec<f64> = (0..n).map(|k| truth + self.noise_of_seed(d, k)).collect();
+        let mean = losses.iter().sum::<f64>() / f64::from(n);
+        if !(mean.is_finite() && mean > 0.0) {
+            return Err(Failure::new(FailureKind::Loss, format!("synthetic loss {mean} is not a positive number")));
         }
+        if n == 1 {
+            return Ok(Reply::of(mean));
+        }
+        let var = losses.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / f64::from(n - 1);
+        Ok(Reply { loss: mean, loss_sd: Some(var.sqrt()), seeds: Some(n) })
     }
     fn describe(&self) -> String {
-        format!("synthetic law `{}`, noise σ = {}, seed {}", self.law.name, self.noise, self.seed)
+        let seeds = if self.seeds > 1 { format!(", {} seeds per call", self.seeds) } else { String::new() };
+        format!("synthetic law `{}`, noise σ = {}, seed {}{seeds}", self.law.name, self.noise, self.seed)
     }
 }
 
@@ -541,16 +563,19 @@ impl Oracle for CommandOracle {
     }
 }
 
-/// Parse an oracle spec: `synthetic:LAW[:noise=σ][:seed=s]`, else a shell command.
+/// Most training seeds a synthetic oracle draws per call (`seeds=N`).
+pub const SYNTHETIC_MAX_SEEDS: u32 = 1000;
+
+/// Parse an oracle spec: `synthetic:LAW[:noise=σ][:seed=s][:seeds=N]`, else a shell command.
 pub fn parse_oracle(spec: &str, timeout: Option<Duration>) -> Result<Box<dyn Oracle>> {
     let o = Origin::default();
     if let Some(rest) = spec.strip_prefix("synthetic:") {
         let mut parts = rest.split(':');
         let law_spec = parts.next().filter(|s| !s.is_empty()).ok_or_else(|| {
-            Error::invalid(&o, "--oracle", spec, "synthetic needs a law: synthetic:LAW[:noise=σ][:seed=s]")
+            Error::invalid(&o, "--oracle", spec, "synthetic needs a law: synthetic:LAW[:noise=σ][:seed=s][:seeds=N]")
         })?;
         let law = crate::law::load_law(law_spec)?;
-        let (mut noise, mut seed) = (0.0, 0u64);
+        let (mut noise, mut seed, mut seeds) = (0.0, 0u64, 1u32);
         for p in parts {
             match p.split_once('=') {
                 Some(("noise", v)) => {
@@ -565,20 +590,35 @@ pub fn parse_oracle(spec: &str, timeout: Option<Duration>) -> Result<Box<dyn Ora
                         .parse()
                         .map_err(|_| Error::invalid(&o, "--oracle seed", v, "must be a non-negative integer"))?
                 }
+                Some(("seeds", v)) => {
+                    seeds = v.parse().ok().filter(|n| (1..=SYNTHETIC_MAX_SEEDS).contains(n)).ok_or_else(|| {
+                        Error::invalid(
+                            &o,
+                            "--oracle seeds",
+                            v,
+                            format!("must be a whole number of training seeds per call, 1 to {SYNTHETIC_MAX_SEEDS}"),
+                        )
+                    })?
+                }
                 _ => {
                     return Err(Error::invalid(
                         &o,
                         "--oracle",
                         spec,
-                        format!("unknown synthetic option `{p}`; expected noise=σ or seed=s"),
+                        format!("unknown synthetic option `{p}`; expected noise=σ, seed=s or seeds=N"),
                     ))
                 }
             }
         }
-        return Ok(Box::new(SyntheticOracle { law, noise, seed, tokens: None }));
+        return Ok(Box::new(SyntheticOracle { law, noise, seed, tokens: None, seeds }));
     }
     if spec.trim().is_empty() {
-        return Err(Error::invalid(&o, "--oracle", "\"\"", "give synthetic:LAW[:noise=σ][:seed=s] or a command"));
+        return Err(Error::invalid(
+            &o,
+            "--oracle",
+            "\"\"",
+            "give synthetic:LAW[:noise=σ][:seed=s][:seeds=N] or a command",
+        ));
     }
     Ok(Box::new(CommandOracle { command: spec.to_string(), timeout }))
 }

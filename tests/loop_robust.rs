@@ -345,6 +345,7 @@ fn a_planted_outlier_is_flagged_reasked_and_excluded_with_a_record() {
         noise: 0.0005,
         seed: 1,
         tokens: None,
+        seeds: 1,
     };
     let plain = initial_data(&s.inst, &truth, 14, 5).unwrap();
     let key = plain[5].0.key.clone();
@@ -519,4 +520,37 @@ fn oracle_loss_sd_reaches_the_journal_the_data_and_the_weighted_fit() {
     let r2: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(j.join("round-002/choice.json")).unwrap()).unwrap();
     assert!(r2["seed_noise_floor"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn a_synthetic_oracle_with_seeds_lets_the_round_see_a_form_that_misfits() {
+    // The truth adds 0.02·gqa^0.5 (gqa = heads/kv_heads: 3–32 here), which the prior's form
+    // has no variable for; the oracle reports 3 seeds per call, so rounds after the first
+    // have pure error and run the lack-of-fit test. The same truth without that term passes it.
+    let misfit = law("truth", TRUTH) + "\n[[form.terms]]\ncoef = \"K\"\npow = { gqa = \"g\" }\n";
+    let misfit = misfit.replacen("[coefficients]\n", "[coefficients]\nK = 0.02\ng = 0.5\n", 1);
+    for (truth, misfits) in [(misfit, true), (law("truth", TRUTH), false)] {
+        let s = setup_with(12, &law("prior", PRIOR), &truth);
+        let j = s.root.join("j");
+        let oracle = format!("synthetic:{}:noise=0.003:seed=1:seeds=3", s.truth.display());
+        let out = loop_cli_rounds(&s, &j, &oracle, "2", &[]);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{err}");
+        // Round 1's rows have no seeds (the initial data): no test yet.
+        let r1: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(j.join("round-001/choice.json")).unwrap()).unwrap();
+        assert!(r1.get("lack_of_fit").is_none(), "{r1}");
+        // The last round (the right-form loop may stop confidently after round 2).
+        let last = (2..=3).rev().map(|r| j.join(format!("round-{r:03}/choice.json"))).find(|p| p.exists()).unwrap();
+        let rl: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&last).unwrap()).unwrap();
+        let lof = &rl["lack_of_fit"];
+        let p = lof["p_value"].as_f64().unwrap_or_else(|| panic!("no lack_of_fit in {}: {rl}", last.display()));
+        // 2 rounds × the designs asked, 3 seeds each: 2 degrees of freedom of pure error per row.
+        assert_eq!(lof["df_pure"].as_f64().unwrap() % 2.0, 0.0, "{lof}");
+        assert_eq!(p < 0.01, misfits, "p = {p}: {lof}");
+        assert_eq!(err.contains("the law's form misfits these rows"), misfits, "{err}");
+        // The journal's calls carry the seeds the oracle reported.
+        let calls = jsonl(&j.join("oracle.jsonl"));
+        assert!(calls.iter().all(|c| c["seeds"] == 3 && c["loss_sd"].as_f64().unwrap() > 0.0), "{calls:?}");
+    }
 }

@@ -23,7 +23,7 @@ pub struct LoopArgs {
     /// active_experts, vocab, tied, loss (optional weight_dtype, kv_dtype).
     #[arg(long)]
     pub data: PathBuf,
-    /// `synthetic:LAW[:noise=σ][:seed=s]`, or a shell command reading the design as JSON on
+    /// `synthetic:LAW[:noise=σ][:seed=s][:seeds=N]`, or a shell command reading the design as JSON on
     /// stdin and printing {"loss": …}.
     #[arg(long)]
     pub oracle: String,
