@@ -41,8 +41,9 @@
 //! estimates one seed's variance when the law describes the row). A small p-value
 //! ([`LACK_OF_FIT_P`]) says the law's *form* misses what these designs do: more rows or
 //! seeds will not make the law fit; the loop's confidence is then bounded by the form, not by
-//! the data (its σ̂ absorbs the misfit). The residuals come from the fit's own optimum, so the
-//! test is approximate where exponents sit at their bounds.
+//! the data (its σ̂ absorbs the misfit). The residuals come from a least-squares refit from
+//! the fit's optimum ([`lack_of_fit_at`]), so the test is approximate where exponents sit at
+//! their bounds.
 
 use super::data::Observations;
 use super::fit::{Fit, FitModel, FitOptions, Fitter, Starts};
@@ -260,7 +261,9 @@ const LEAST_SQUARES_DELTA: f64 = 1e3;
 /// about L1 at these noise levels) leave larger squared residuals, and the test fired on
 /// 10 % of the rounds of loops whose law had the right form (`docs/calibration.md`).
 pub fn lack_of_fit_at<M: FitModel>(fitter: &Fitter<'_, M>, theta: &[f64], obs: &Observations) -> Option<LackOfFit> {
-    if fitter.data.len() != obs.len() {
+    // No pure error without a replicated row: skip the refit (the test would return None).
+    let replicated = (0..obs.len()).any(|i| obs.seeds[i] >= 2 && obs.loss_se[i].is_some() && obs.weights[i] > 0.0);
+    if !replicated || fitter.data.len() != obs.len() {
         return None;
     }
     let mut per_seed = obs.clone();
@@ -300,7 +303,7 @@ pub fn lack_of_fit(
         let n = f64::from(seeds[i].max(1));
         m += 1;
         ss_fit += n * residuals[i] * residuals[i];
-        if let (Some(se), true) = (loss_se[i], seeds[i] >= 2) {
+        if let Some(se) = loss_se[i].filter(|_| seeds[i] >= 2) {
             let s = se * n.sqrt() / loss[i];
             ss_pure += (n - 1.0) * s * s;
             df_pure += n - 1.0;
